@@ -1,0 +1,266 @@
+// A checkpoint folder, in either released layout: detect the layout, parse and validate the config,
+// index every tensor across files, check each one the config needs, then load them into place.
+import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
+import { basename, join } from "node:path";
+import { bf16ToF32, f16ToF32 } from "../numerics.js";
+import { SafetensorsFile, type TensorInfo } from "../safetensors.js";
+import { parseConfig, type ModelConfig } from "./config.js";
+import { ACCEPTED_DTYPES, expectedTensors, NAMES, type ExpectedTensor, type Layout } from "./layout.js";
+import { heapAllocator, type Bf16Matrix, type LayerWeights, type ModelWeights, type Mxfp4Experts, type WeightAllocator } from "./weights.js";
+
+export class CheckpointError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "CheckpointError";
+  }
+}
+
+export interface LocatedTensor {
+  file: SafetensorsFile;
+  info: TensorInfo;
+}
+
+export class Checkpoint {
+  private constructor(
+    /** the folder holding config.json and the weights */
+    readonly dir: string,
+    readonly layout: Layout,
+    readonly config: ModelConfig,
+    readonly configPath: string,
+    readonly files: SafetensorsFile[],
+    private readonly index: Map<string, LocatedTensor>,
+  ) {}
+
+  /** Opens a Hugging Face folder (config.json + model.safetensors or an index and shards), an
+   * `original/` folder, or a folder that holds `original/`. Reads headers only. */
+  static open(dir: string): Checkpoint {
+    if (!existsSync(dir) || !statSync(dir).isDirectory()) throw new CheckpointError(`${dir}: not a folder`);
+    const hfConfig = join(dir, "config.json");
+    let layout: Layout;
+    let weightsDir = dir;
+    let configPath = hfConfig;
+    let rawConfig: unknown;
+    if (existsSync(hfConfig)) {
+      rawConfig = readJson(hfConfig);
+      // An original/ folder's own config.json uses the reference's keys (num_experts, no model_type).
+      layout = isOriginalConfig(rawConfig) ? "original" : "hf";
+      if (layout === "hf" && !hasSafetensors(dir) && existsSync(join(dir, "original", "config.json"))) {
+        // A repo checkout with only original/ weights downloaded.
+        layout = "original";
+        weightsDir = join(dir, "original");
+        configPath = join(weightsDir, "config.json");
+        rawConfig = readJson(configPath);
+      }
+    } else if (existsSync(join(dir, "original", "config.json"))) {
+      layout = "original";
+      weightsDir = join(dir, "original");
+      configPath = join(weightsDir, "config.json");
+      rawConfig = readJson(configPath);
+    } else {
+      throw new CheckpointError(`${dir}: no config.json (nor original/config.json); not a gpt-oss checkpoint folder`);
+    }
+    const config = parseConfig(rawConfig, configPath, layout);
+    const { files, index } = indexTensors(weightsDir, layout);
+    const ckpt = new Checkpoint(weightsDir, layout, config, configPath, files, index);
+    ckpt.check();
+    return ckpt;
+  }
+
+  /** The file and header entry of a tensor, by its name in this checkpoint's layout. */
+  tensor(name: string): LocatedTensor {
+    const t = this.index.get(name);
+    if (!t) {
+      const where = this.files.map((f) => basename(f.path)).join(", ");
+      throw new CheckpointError(`${this.dir}: tensor "${name}" is missing (searched ${where})`);
+    }
+    return t;
+  }
+
+  get tensorNames(): string[] {
+    return [...this.index.keys()];
+  }
+
+  /** Total bytes of the tensors the model uses, as stored. */
+  get weightBytes(): number {
+    return expectedTensors(this.config, this.layout).reduce((s, e) => s + this.tensor(e.name).info.byteLength, 0);
+  }
+
+  /** Every tensor the config needs exists, with the right dtype and shape: checked before any compute. */
+  private check(): void {
+    for (const e of expectedTensors(this.config, this.layout)) {
+      const { file, info } = this.tensor(e.name);
+      if (!ACCEPTED_DTYPES[e.kind].includes(info.dtype)) {
+        throw new CheckpointError(`${file.path}: tensor "${e.name}" has dtype ${info.dtype}; expected ${ACCEPTED_DTYPES[e.kind].join(" or ")}`);
+      }
+      if (info.shape.length !== e.shape.length || info.shape.some((d, i) => d !== e.shape[i])) {
+        throw new CheckpointError(`${file.path}: tensor "${e.name}" has shape [${info.shape.join(", ")}]; ${basename(this.configPath)} implies [${e.shape.join(", ")}]`);
+      }
+    }
+  }
+
+  /** Reads every weight into place. `onProgress` is called after each tensor with bytes done / total. */
+  load(options: { allocator?: WeightAllocator; onProgress?: (done: number, total: number, name: string) => void } = {}): ModelWeights {
+    const alloc = options.allocator ?? heapAllocator;
+    const c = this.config;
+    const names = NAMES[this.layout];
+    const total = this.weightBytes;
+    let done = 0;
+    const progressed = (name: string, bytes: number) => {
+      done += bytes;
+      options.onProgress?.(done, total, name);
+    };
+
+    // Concatenated along the first axis (HF q/k/v become one fused qkv, as in the reference).
+    const matrix = (parts: string[], cols: number): Bf16Matrix => {
+      const infos = parts.map((p) => this.tensor(p));
+      const rows = infos.reduce((s, t) => s + t.info.shape[0], 0);
+      const bytes = alloc.allocate(rows * cols * 2, parts[0]);
+      let at = 0;
+      for (const { file, info } of infos) {
+        file.readInto(info.name, bytes.subarray(at, at + info.byteLength));
+        at += info.byteLength;
+        progressed(info.name, info.byteLength);
+      }
+      return { rows, cols, data: new Uint16Array(bytes.buffer, bytes.byteOffset, rows * cols) };
+    };
+    const vector = (parts: string[]): Float32Array => {
+      const infos = parts.map((p) => this.tensor(p));
+      const out = new Float32Array(infos.reduce((s, t) => s + t.info.byteLength / (t.info.dtype === "F32" ? 4 : 2), 0));
+      let at = 0;
+      for (const { file, info } of infos) {
+        const raw = new Uint8Array(info.byteLength);
+        file.readInto(info.name, raw);
+        at += widen(raw, info.dtype, out, at);
+        progressed(info.name, info.byteLength);
+      }
+      return out;
+    };
+    const bytes = (name: string): Uint8Array => {
+      const { file, info } = this.tensor(name);
+      const b = alloc.allocate(info.byteLength, name);
+      file.readInto(name, b);
+      progressed(name, info.byteLength);
+      return b;
+    };
+    const experts = (blocks: string, scales: string, rows: number, cols: number): Mxfp4Experts => ({
+      experts: c.numExperts, rows, cols, blocks: bytes(blocks), scales: bytes(scales),
+    });
+
+    const H = c.hiddenSize, I = c.intermediateSize;
+    const embedding = matrix([names.embedding], H);
+    const layers: LayerWeights[] = [];
+    for (let n = 0; n < c.numLayers; n++) {
+      const l = names.layer(n);
+      layers.push({
+        attnNorm: vector([l.attnNorm]),
+        qkv: matrix(l.qkv, H),
+        qkvBias: vector(l.qkvBias),
+        out: matrix([l.out], c.numHeads * c.headDim),
+        outBias: vector([l.outBias]),
+        sinks: vector([l.sinks]),
+        mlpNorm: vector([l.mlpNorm]),
+        gate: matrix([l.gate], H),
+        gateBias: vector([l.gateBias]),
+        mlp1: experts(l.mlp1Blocks, l.mlp1Scales, 2 * I, H),
+        mlp1Bias: vector([l.mlp1Bias]),
+        mlp2: experts(l.mlp2Blocks, l.mlp2Scales, H, I),
+        mlp2Bias: vector([l.mlp2Bias]),
+      });
+    }
+    const norm = vector([names.norm]);
+    const unembedding = matrix([names.unembedding], H);
+    return { embedding, layers, norm, unembedding };
+  }
+
+  close(): void {
+    for (const f of this.files) f.close();
+  }
+}
+
+/** Decodes a little-endian float vector into `out` at `at`; returns the element count. */
+function widen(raw: Uint8Array, dtype: string, out: Float32Array, at: number): number {
+  const dv = new DataView(raw.buffer, raw.byteOffset, raw.byteLength);
+  if (dtype === "F32") {
+    for (let i = 0; i < raw.byteLength / 4; i++) out[at + i] = dv.getFloat32(4 * i, true);
+    return raw.byteLength / 4;
+  }
+  const decode = dtype === "BF16" ? bf16ToF32 : f16ToF32;
+  for (let i = 0; i < raw.byteLength / 2; i++) out[at + i] = decode(dv.getUint16(2 * i, true));
+  return raw.byteLength / 2;
+}
+
+function readJson(path: string): unknown {
+  let text: string;
+  try {
+    text = readFileSync(path, "utf8");
+  } catch (e) {
+    throw new CheckpointError(`${path}: cannot read: ${(e as Error).message}`);
+  }
+  try {
+    return JSON.parse(text);
+  } catch (e) {
+    throw new CheckpointError(`${path}: not valid JSON: ${(e as Error).message}`);
+  }
+}
+
+function isOriginalConfig(raw: unknown): boolean {
+  const j = raw as Record<string, unknown>;
+  return !!j && typeof j === "object" && "num_experts" in j && !("num_local_experts" in j) && !("model_type" in j);
+}
+
+function hasSafetensors(dir: string): boolean {
+  return readdirSync(dir).some((f) => f.endsWith(".safetensors"));
+}
+
+/** name -> (file, header entry), across every file the layout uses. */
+function indexTensors(dir: string, layout: Layout): { files: SafetensorsFile[]; index: Map<string, LocatedTensor> } {
+  const indexPath = join(dir, "model.safetensors.index.json");
+  let fileNames: string[];
+  let weightMap: Record<string, string> | null = null;
+  if (layout === "hf" && existsSync(indexPath)) {
+    const idx = readJson(indexPath) as { weight_map?: Record<string, string> };
+    if (!idx || typeof idx.weight_map !== "object" || idx.weight_map === null) {
+      throw new CheckpointError(`${indexPath}: no "weight_map" object`);
+    }
+    weightMap = idx.weight_map;
+    fileNames = [...new Set(Object.values(weightMap))].sort();
+    for (const f of fileNames) {
+      if (!existsSync(join(dir, f))) throw new CheckpointError(`${indexPath}: names shard "${f}", which is not in ${dir}`);
+    }
+  } else if (existsSync(join(dir, "model.safetensors"))) {
+    fileNames = ["model.safetensors"];
+  } else {
+    // The reference loader opens every *.safetensors file in the folder; do the same.
+    fileNames = readdirSync(dir).filter((f) => f.endsWith(".safetensors")).sort();
+    if (fileNames.length === 0) throw new CheckpointError(`${dir}: no .safetensors files`);
+  }
+  const files: SafetensorsFile[] = [];
+  const index = new Map<string, LocatedTensor>();
+  try {
+    for (const f of fileNames) {
+      const file = SafetensorsFile.open(join(dir, f));
+      files.push(file);
+      for (const info of file.tensors.values()) {
+        const prev = index.get(info.name);
+        if (prev) throw new CheckpointError(`tensor "${info.name}" appears in both ${prev.file.path} and ${file.path}`);
+        index.set(info.name, { file, info });
+      }
+    }
+    if (weightMap) {
+      for (const [name, f] of Object.entries(weightMap)) {
+        const t = index.get(name);
+        if (!t) throw new CheckpointError(`${indexPath}: maps "${name}" to ${f}, but no shard holds it`);
+        if (basename(t.file.path) !== f) throw new CheckpointError(`${indexPath}: maps "${name}" to ${f}, but it is in ${basename(t.file.path)}`);
+      }
+    }
+  } catch (e) {
+    for (const f of files) f.close();
+    throw e;
+  }
+  return { files, index };
+}
+
+/** For error messages and `inspect`: the expected tensor list of this checkpoint. */
+export function expectedOf(ckpt: Checkpoint): ExpectedTensor[] {
+  return expectedTensors(ckpt.config, ckpt.layout);
+}

@@ -1,0 +1,74 @@
+// The in-memory weights, in the form the forward pass reads them. Names follow the official reference
+// (`embedding`, `attn.qkv`, `attn.sinks`, `mlp.gate`, `mlp1`, `mlp2`, `unembedding`), whatever the layout
+// on disk. Large matrices stay in their stored form (bf16 words, MXFP4 blocks + scales) and are decoded
+// on the fly by the kernels; only the small vectors (norm scales, biases, sinks) are widened to f32.
+
+/** A bf16 matrix [rows, cols], row-major, rows are output features (y = W x). */
+export interface Bf16Matrix {
+  rows: number;
+  cols: number;
+  data: Uint16Array;
+}
+
+/**
+ * MXFP4 expert weights: for each of `experts` matrices [rows, cols], `blocks` is U8 [experts, rows,
+ * cols/32, 16] (32 four-bit codes per group, low nibble = even column) and `scales` is U8 [experts,
+ * rows, cols/32] (E8M0 exponents, bias 127).
+ */
+export interface Mxfp4Experts {
+  experts: number;
+  rows: number;
+  cols: number;
+  blocks: Uint8Array;
+  scales: Uint8Array;
+}
+
+export interface LayerWeights {
+  /** [H] RMSNorm scale before attention */
+  attnNorm: Float32Array;
+  /** [(nq + 2 nkv) d, H]: q rows, then k rows, then v rows */
+  qkv: Bf16Matrix;
+  /** [(nq + 2 nkv) d] */
+  qkvBias: Float32Array;
+  /** [H, nq d] */
+  out: Bf16Matrix;
+  /** [H] */
+  outBias: Float32Array;
+  /** [nq] one learned logit per query head */
+  sinks: Float32Array;
+  /** [H] RMSNorm scale before the MoE */
+  mlpNorm: Float32Array;
+  /** [E, H] router ("gate" in the reference) */
+  gate: Bf16Matrix;
+  /** [E] */
+  gateBias: Float32Array;
+  /** E x [2I, H], rows interleaved gate, linear, gate, linear, ... */
+  mlp1: Mxfp4Experts;
+  /** [E, 2I] */
+  mlp1Bias: Float32Array;
+  /** E x [H, I] */
+  mlp2: Mxfp4Experts;
+  /** [E, H] */
+  mlp2Bias: Float32Array;
+}
+
+export interface ModelWeights {
+  /** [V, H] */
+  embedding: Bf16Matrix;
+  layers: LayerWeights[];
+  /** [H] final RMSNorm scale */
+  norm: Float32Array;
+  /** [V, H] lm_head, untied */
+  unembedding: Bf16Matrix;
+}
+
+/** Where weight bytes live. The plain allocator uses ordinary ArrayBuffers; a kernel backend may place
+ * them in its own memory (e.g. WebAssembly) so kernels read them without a copy. */
+export interface WeightAllocator {
+  /** zero-filled bytes, 16-byte aligned */
+  allocate(byteLength: number, what: string): Uint8Array;
+}
+
+export const heapAllocator: WeightAllocator = {
+  allocate: (n) => new Uint8Array(n),
+};

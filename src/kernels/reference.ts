@@ -1,0 +1,148 @@
+// The reference kernels: plain TypeScript, written to be read, and the oracle every faster kernel is
+// tested against. Sums run in float64 (JavaScript numbers) and are rounded once when stored.
+import { heapAllocator, type Bf16Matrix, type Mxfp4Experts } from "../checkpoint/weights.js";
+import { bf16ToF32, E8M0_VALUES, FP4_VALUES } from "../numerics.js";
+import type { Kernels } from "./kernels.js";
+
+/** Every bf16 bit pattern's value: decoding by table beats bit tricks in plain JavaScript. */
+const BF16 = (() => {
+  const t = new Float32Array(65536);
+  for (let i = 0; i < 65536; i++) t[i] = bf16ToF32(i);
+  return t;
+})();
+
+const sigmoid = (x: number) => 1 / (1 + Math.exp(-x));
+
+export const referenceKernels: Kernels = {
+  name: "ts",
+  allocator: heapAllocator,
+
+  embed(out, table, tokens) {
+    const H = table.cols;
+    for (let t = 0; t < tokens.length; t++) {
+      const row = tokens[t] * H;
+      for (let i = 0; i < H; i++) out[t * H + i] = BF16[table.data[row + i]];
+    }
+  },
+
+  rmsnorm(out, x, scale, eps, T, n) {
+    for (let t = 0; t < T; t++) {
+      const o = t * n;
+      let ss = 0;
+      for (let i = 0; i < n; i++) ss += x[o + i] * x[o + i];
+      const r = 1 / Math.sqrt(ss / n + eps);
+      for (let i = 0; i < n; i++) out[o + i] = x[o + i] * r * scale[i];
+    }
+  },
+
+  matmul(out, x, w, bias, T) {
+    const { rows, cols, data } = w;
+    for (let t = 0; t < T; t++) {
+      const xo = t * cols;
+      for (let r = 0; r < rows; r++) {
+        const wo = r * cols;
+        let s = 0;
+        for (let c = 0; c < cols; c++) s += BF16[data[wo + c]] * x[xo + c];
+        out[t * rows + r] = s + (bias ? bias[r] : 0);
+      }
+    }
+  },
+
+  rope(x, cos, sin, T, heads, d) {
+    const half = d / 2;
+    for (let t = 0; t < T; t++) {
+      for (let h = 0; h < heads; h++) {
+        const o = (t * heads + h) * d;
+        for (let i = 0; i < half; i++) {
+          const c = cos[t * half + i], s = sin[t * half + i];
+          const x1 = x[o + i], x2 = x[o + half + i];
+          x[o + i] = x1 * c - x2 * s;
+          x[o + half + i] = x2 * c + x1 * s;
+        }
+      }
+    }
+  },
+
+  attention(out, q, k, v, capacity, first, last, sinks, nq, nkv, d) {
+    const group = nq / nkv;
+    const kvw = nkv * d;
+    const scale = 1 / Math.sqrt(d);
+    const n = last - first + 1;
+    const scores = new Float64Array(n);
+    for (let h = 0; h < nq; h++) {
+      const kvh = Math.floor(h / group);
+      const qo = h * d;
+      let max = sinks[h];
+      for (let j = 0; j < n; j++) {
+        const ko = ((first + j) % capacity) * kvw + kvh * d;
+        let s = 0;
+        for (let i = 0; i < d; i++) s += q[qo + i] * k[ko + i];
+        scores[j] = s * scale;
+        if (scores[j] > max) max = scores[j];
+      }
+      let denom = Math.exp(sinks[h] - max); // the sink: in the denominator only, no value
+      for (let j = 0; j < n; j++) denom += scores[j] = Math.exp(scores[j] - max);
+      for (let i = 0; i < d; i++) {
+        let acc = 0;
+        for (let j = 0; j < n; j++) acc += scores[j] * v[((first + j) % capacity) * kvw + kvh * d + i];
+        out[qo + i] = acc / denom;
+      }
+    }
+  },
+
+  topk(index, weight, logits, T, E, k) {
+    for (let t = 0; t < T; t++) {
+      const row = logits.subarray(t * E, (t + 1) * E);
+      const order = Array.from({ length: E }, (_, e) => e).sort((a, b) => row[b] - row[a] || a - b);
+      const top = order.slice(0, k);
+      const max = row[top[0]];
+      let sum = 0;
+      for (const e of top) sum += Math.exp(row[e] - max);
+      top.forEach((e, j) => {
+        index[t * k + j] = e;
+        weight[t * k + j] = Math.exp(row[e] - max) / sum;
+      });
+    }
+  },
+
+  expertUp(act, x, w, bias, expert, rows, n, limit, alpha) {
+    const H = w.cols, I = w.rows / 2;
+    const b = bias.subarray(expert * w.rows, (expert + 1) * w.rows);
+    for (let i = 0; i < n; i++) {
+      const xi = x.subarray(rows[i] * H, (rows[i] + 1) * H);
+      for (let j = 0; j < I; j++) {
+        const g = Math.min(mxfp4Dot(w, expert, 2 * j, xi) + b[2 * j], limit);
+        const l = Math.max(-limit, Math.min(mxfp4Dot(w, expert, 2 * j + 1, xi) + b[2 * j + 1], limit));
+        act[i * I + j] = g * sigmoid(alpha * g) * (l + 1);
+      }
+    }
+  },
+
+  expertDown(out, act, w, bias, expert, rows, weight, n) {
+    const H = w.rows, I = w.cols;
+    for (let i = 0; i < n; i++) {
+      const a = act.subarray(i * I, (i + 1) * I);
+      for (let r = 0; r < H; r++) {
+        out[rows[i] * H + r] += weight[i] * (mxfp4Dot(w, expert, r, a) + bias[expert * H + r]);
+      }
+    }
+  },
+};
+
+/** Row `row` of expert `e`, decoded from MXFP4, dotted with x. */
+function mxfp4Dot(w: Mxfp4Experts, e: number, row: number, x: Float32Array): number {
+  const groups = w.cols / 32;
+  const g0 = (e * w.rows + row) * groups;
+  let s = 0;
+  for (let g = 0; g < groups; g++) {
+    const scale = E8M0_VALUES[w.scales[g0 + g]];
+    const b = (g0 + g) * 16;
+    let gs = 0;
+    for (let j = 0; j < 16; j++) {
+      const byte = w.blocks[b + j];
+      gs += FP4_VALUES[byte & 15] * x[g * 32 + 2 * j] + FP4_VALUES[byte >> 4] * x[g * 32 + 2 * j + 1];
+    }
+    s += gs * scale;
+  }
+  return s;
+}

@@ -1,0 +1,64 @@
+// Keys (after RoPE) and values of every past position, per layer. Sliding layers only ever look back
+// `sliding_window` positions, so they keep a ring of that many rows (position p in row p % window);
+// full layers keep every position and grow by doubling, up to the model's context limit.
+import type { ModelConfig } from "../checkpoint/config.js";
+
+export interface LayerCache {
+  /** [capacity, nkv * d] */
+  k: Float32Array;
+  /** [capacity, nkv * d] */
+  v: Float32Array;
+  capacity: number;
+  /** a ring: positions older than `capacity` are overwritten */
+  sliding: boolean;
+}
+
+export class KVCache {
+  readonly layers: LayerCache[];
+  /** positions stored so far (the next token's position) */
+  length = 0;
+  private readonly rowWidth: number;
+
+  constructor(readonly config: ModelConfig, initialCapacity = 256) {
+    this.rowWidth = config.numKvHeads * config.headDim;
+    this.layers = config.layerTypes.map((type) => {
+      const sliding = type === "sliding_attention";
+      const capacity = sliding ? config.slidingWindow : Math.min(initialCapacity, config.maxPositionEmbeddings);
+      return { k: new Float32Array(capacity * this.rowWidth), v: new Float32Array(capacity * this.rowWidth), capacity, sliding };
+    });
+  }
+
+  /** The first position a query at `pos` may see in layer `layer`. */
+  firstVisible(layer: number, pos: number): number {
+    return this.layers[layer].sliding ? Math.max(0, pos - this.config.slidingWindow + 1) : 0;
+  }
+
+  /** Stores the key and value rows ([nkv * d] each) of position `pos`. */
+  store(layer: number, pos: number, k: Float32Array, v: Float32Array): void {
+    const c = this.layers[layer];
+    if (!c.sliding && pos >= c.capacity) this.grow(c, pos + 1);
+    const at = (pos % c.capacity) * this.rowWidth;
+    c.k.set(k.subarray(0, this.rowWidth), at);
+    c.v.set(v.subarray(0, this.rowWidth), at);
+  }
+
+  private grow(c: LayerCache, needed: number): void {
+    let cap = c.capacity;
+    while (cap < needed) cap *= 2;
+    cap = Math.min(cap, this.config.maxPositionEmbeddings);
+    const k = new Float32Array(cap * this.rowWidth), v = new Float32Array(cap * this.rowWidth);
+    k.set(c.k);
+    v.set(c.v);
+    Object.assign(c, { k, v, capacity: cap });
+  }
+
+  /** Forget everything (positions restart at 0). */
+  reset(): void {
+    this.length = 0;
+  }
+
+  /** Bytes held now. */
+  get bytes(): number {
+    return this.layers.reduce((s, l) => s + (l.k.byteLength + l.v.byteLength), 0);
+  }
+}
