@@ -1,0 +1,63 @@
+#!/usr/bin/env node
+// gpt-oss-ts command line: one file per command under src/cli/, each exporting `run(argv)`.
+import { UsageError } from "./args.js";
+
+interface Command {
+  summary: string;
+  run(argv: string[]): Promise<number | void>;
+}
+
+const COMMANDS: Record<string, () => Promise<Command>> = {
+  forward: () => import("./forward.js"),
+  generate: () => import("./generate.js"),
+  inspect: () => import("./inspect.js"),
+  synth: () => import("./synth.js"),
+  demo: () => import("./demo.js"),
+};
+
+function usage(): string {
+  return [
+    "usage: gpt-oss-ts <command> [flags]",
+    "",
+    "commands:",
+    "  forward   --model DIR --tokens IDS --out FILE.safetensors   logits of every position",
+    "  generate  --model DIR --tokens IDS --max-tokens N [--temperature T --seed S] [--json]",
+    "  inspect   --model DIR                                       config, tensors, memory needed",
+    "  synth     --preset tiny|20b|120b --out DIR [--layers N] [--seed S]   synthetic checkpoint",
+    "  demo                                                        what `npm start` runs",
+    "",
+    "DIR is a Hugging Face checkpoint folder or a folder holding original/.",
+    "Every command takes --help.",
+  ].join("\n");
+}
+
+async function main(argv: string[]): Promise<number> {
+  const [name, ...rest] = argv;
+  if (!name || name === "--help" || name === "-h" || name === "help") {
+    console.log(usage());
+    return name ? 0 : 2;
+  }
+  const load = COMMANDS[name];
+  if (!load) {
+    console.error(`gpt-oss-ts: unknown command "${name}"\n\n${usage()}`);
+    return 2;
+  }
+  const command = await load();
+  try {
+    return (await command.run(rest)) ?? 0;
+  } catch (e) {
+    if (e instanceof UsageError) {
+      console.error(`gpt-oss-ts ${name}: ${e.message}\n(try: gpt-oss-ts ${name} --help)`);
+      return 2;
+    }
+    // Errors of this project say what is wrong and where; print them without a stack trace.
+    const err = e as Error;
+    console.error(`gpt-oss-ts ${name}: ${err?.message ?? String(e)}`);
+    if (process.env.GPT_OSS_TS_DEBUG) console.error(err?.stack);
+    return 1;
+  }
+}
+
+main(process.argv.slice(2)).then((code) => {
+  process.exitCode = code;
+});

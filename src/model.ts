@@ -1,0 +1,88 @@
+// The public model object: a checkpoint loaded with a kernel backend, ready to run and generate.
+import { Checkpoint } from "./checkpoint/checkpoint.js";
+import type { ModelConfig } from "./checkpoint/config.js";
+import { createKernels, type Backend } from "./kernels/index.js";
+import type { Kernels } from "./kernels/kernels.js";
+import { Transformer, type ForwardOptions } from "./model/forward.js";
+import type { KVCache } from "./model/kv-cache.js";
+import { Sampler, type SamplingOptions } from "./sampling.js";
+
+export interface LoadOptions {
+  /** kernel backend: "ts" (plain TypeScript reference) or a faster one when built */
+  backend?: Backend;
+  /** called after each tensor is read */
+  onProgress?: (doneBytes: number, totalBytes: number, tensor: string) => void;
+}
+
+export interface GenerateOptions extends SamplingOptions {
+  /** stop after this many new tokens (default 128) */
+  maxTokens?: number;
+  /** stop when one of these is generated (it is yielded first) */
+  stopTokens?: number[];
+  /** stops the generation at the next token */
+  signal?: AbortSignal;
+}
+
+export interface GeneratedToken {
+  token: number;
+  /** 0-based index among the generated tokens */
+  index: number;
+}
+
+export class GptOssModel {
+  private constructor(
+    /** where the weights came from (its files are closed once loaded) */
+    readonly checkpoint: Checkpoint,
+    readonly kernels: Kernels,
+    readonly transformer: Transformer,
+  ) {}
+
+  static async load(dir: string, options: LoadOptions = {}): Promise<GptOssModel> {
+    const checkpoint = Checkpoint.open(dir);
+    try {
+      const kernels = await createKernels(options.backend ?? "ts");
+      const weights = checkpoint.load({ allocator: kernels.allocator, onProgress: options.onProgress });
+      return new GptOssModel(checkpoint, kernels, new Transformer(checkpoint.config, weights, kernels));
+    } finally {
+      checkpoint.close();
+    }
+  }
+
+  get config(): ModelConfig {
+    return this.transformer.config;
+  }
+
+  newCache(): KVCache {
+    return this.transformer.newCache();
+  }
+
+  /** Logits of every position of `tokens` run from an empty context: [T, V]. */
+  forward(tokens: ArrayLike<number>, options: Omit<ForwardOptions, "logits"> = {}): Float32Array {
+    return this.transformer.forward(tokens, this.newCache(), { ...options, logits: "all" });
+  }
+
+  /** Continues `prompt` token by token (prefill once, then one token per step with the KV cache). */
+  async *generate(prompt: ArrayLike<number>, options: GenerateOptions = {}): AsyncGenerator<GeneratedToken> {
+    const sampler = new Sampler(options);
+    const maxTokens = options.maxTokens ?? 128;
+    const stops = new Set(options.stopTokens ?? []);
+    const cache = this.newCache();
+    const history = Array.from(prompt);
+    if (maxTokens <= 0) return;
+    let logits = this.transformer.forward(prompt, cache);
+    for (let index = 0; index < maxTokens; index++) {
+      if (options.signal?.aborted) return;
+      const token = sampler.sample(logits, history);
+      history.push(token);
+      yield { token, index };
+      if (stops.has(token) || index + 1 === maxTokens) return;
+      // Let the event loop breathe (abort signals, streaming output) between steps.
+      await new Promise<void>((r) => setImmediate(r));
+      logits = this.transformer.forward([token], cache);
+    }
+  }
+}
+
+export async function loadModel(dir: string, options: LoadOptions = {}): Promise<GptOssModel> {
+  return GptOssModel.load(dir, options);
+}

@@ -1,0 +1,149 @@
+// Choosing the next token from logits. Deterministic for a given seed: the random stream is a seeded
+// xoshiro128** generator and every step is plain arithmetic, so every backend samples the same tokens
+// from the same logits.
+
+export interface SamplingOptions {
+  /** 0 = greedy (argmax, ties to the lowest id). Default 1. */
+  temperature?: number;
+  /** keep only the k most likely tokens (0 = off) */
+  topK?: number;
+  /** keep the smallest set of tokens whose probability reaches p (1 = off) */
+  topP?: number;
+  /** drop tokens less likely than minP x the top token's probability (0 = off) */
+  minP?: number;
+  /** > 1 discourages tokens already seen (CTRL-style: positive logits divided, negative multiplied) */
+  repetitionPenalty?: number;
+  /** subtracted once from the logit of every token already seen */
+  presencePenalty?: number;
+  /** subtracted from a token's logit per time it was seen */
+  frequencyPenalty?: number;
+  /** added to the logits of the given token ids */
+  logitBias?: Record<number, number>;
+  /** seed of the random stream (default: random) */
+  seed?: number;
+}
+
+/** xoshiro128**, seeded through splitmix32. */
+export class Rng {
+  private s = new Uint32Array(4);
+
+  constructor(seed: number) {
+    let x = seed >>> 0;
+    for (let i = 0; i < 4; i++) {
+      x = (x + 0x9e3779b9) >>> 0;
+      let z = x;
+      z = Math.imul(z ^ (z >>> 16), 0x85ebca6b) >>> 0;
+      z = Math.imul(z ^ (z >>> 13), 0xc2b2ae35) >>> 0;
+      this.s[i] = (z ^ (z >>> 16)) >>> 0;
+    }
+  }
+
+  /** uniform in [0, 1) with 32 random bits */
+  next(): number {
+    const s = this.s;
+    const result = Math.imul(rotl(Math.imul(s[1], 5) >>> 0, 7), 9) >>> 0;
+    const t = (s[1] << 9) >>> 0;
+    s[2] ^= s[0];
+    s[3] ^= s[1];
+    s[1] ^= s[2];
+    s[0] ^= s[3];
+    s[2] ^= t;
+    s[3] = rotl(s[3], 11);
+    return result / 4294967296;
+  }
+}
+
+const rotl = (x: number, k: number) => ((x << k) | (x >>> (32 - k))) >>> 0;
+
+export function argmax(logits: ArrayLike<number>): number {
+  let best = 0;
+  for (let i = 1; i < logits.length; i++) if (logits[i] > logits[best]) best = i;
+  return best;
+}
+
+export class Sampler {
+  private readonly rng: Rng;
+
+  constructor(readonly options: SamplingOptions = {}) {
+    const t = options.temperature ?? 1;
+    if (!(t >= 0)) throw new RangeError(`temperature must be >= 0, got ${t}`);
+    if (options.topP !== undefined && !(options.topP > 0 && options.topP <= 1)) throw new RangeError(`top-p must be in (0, 1], got ${options.topP}`);
+    if (options.minP !== undefined && !(options.minP >= 0 && options.minP <= 1)) throw new RangeError(`min-p must be in [0, 1], got ${options.minP}`);
+    if (options.repetitionPenalty !== undefined && !(options.repetitionPenalty > 0)) throw new RangeError(`repetition penalty must be > 0`);
+    this.rng = new Rng(options.seed ?? Math.floor(Math.random() * 2 ** 32));
+  }
+
+  /** Picks a token from `logits` [V]; `history` is every token so far (prompt and generated), for penalties. */
+  sample(logits: Float32Array, history: ArrayLike<number> = []): number {
+    const o = this.options;
+    const z = this.adjusted(logits, history);
+    const temperature = o.temperature ?? 1;
+    if (temperature === 0) return argmax(z);
+
+    const truncate = (o.topK ?? 0) > 0 || (o.minP ?? 0) > 0 || (o.topP ?? 1) < 1;
+    if (!truncate) return this.draw(z, temperature);
+
+    // Candidates sorted by logit (descending, ties to the lower id), then the truncations.
+    let ids = Array.from(z.keys()).filter((i) => z[i] > -Infinity);
+    ids.sort((a, b) => z[b] - z[a] || a - b);
+    if (o.topK && o.topK > 0) ids = ids.slice(0, o.topK);
+    const max = z[ids[0]];
+    let probs = ids.map((i) => Math.exp((z[i] - max) / temperature));
+    let total = probs.reduce((a, b) => a + b, 0);
+    if (o.minP && o.minP > 0) {
+      const keep = probs.filter((p) => p >= o.minP! * probs[0]).length;
+      ids = ids.slice(0, keep);
+      probs = probs.slice(0, keep);
+    }
+    if (o.topP !== undefined && o.topP < 1) {
+      total = probs.reduce((a, b) => a + b, 0);
+      let cum = 0, keep = 0;
+      while (keep < probs.length && cum < o.topP * total) cum += probs[keep++];
+      ids = ids.slice(0, Math.max(1, keep));
+      probs = probs.slice(0, ids.length);
+    }
+    total = probs.reduce((a, b) => a + b, 0);
+    let r = this.rng.next() * total;
+    for (let j = 0; j < ids.length; j++) {
+      r -= probs[j];
+      if (r < 0) return ids[j];
+    }
+    return ids[ids.length - 1];
+  }
+
+  /** Samples from softmax(z / temperature) over every id, without sorting. */
+  private draw(z: Float32Array, temperature: number): number {
+    const max = z[argmax(z)];
+    let total = 0;
+    for (let i = 0; i < z.length; i++) total += Math.exp((z[i] - max) / temperature);
+    let r = this.rng.next() * total;
+    for (let i = 0; i < z.length; i++) {
+      r -= Math.exp((z[i] - max) / temperature);
+      if (r < 0) return i;
+    }
+    return argmax(z);
+  }
+
+  /** Logits after bias and penalties (a copy when anything changes). */
+  private adjusted(logits: Float32Array, history: ArrayLike<number>): Float32Array {
+    const o = this.options;
+    const penalize = (o.repetitionPenalty ?? 1) !== 1 || !!o.presencePenalty || !!o.frequencyPenalty;
+    if (!penalize && !o.logitBias) return logits;
+    const z = Float32Array.from(logits);
+    for (const [id, b] of Object.entries(o.logitBias ?? {})) {
+      const i = Number(id);
+      if (i >= 0 && i < z.length) z[i] += b;
+    }
+    if (penalize) {
+      const counts = new Map<number, number>();
+      for (let i = 0; i < history.length; i++) counts.set(history[i], (counts.get(history[i]) ?? 0) + 1);
+      const rp = o.repetitionPenalty ?? 1;
+      for (const [id, n] of counts) {
+        if (id < 0 || id >= z.length) continue;
+        if (rp !== 1) z[id] = z[id] > 0 ? z[id] / rp : z[id] * rp;
+        z[id] -= (o.presencePenalty ?? 0) + (o.frequencyPenalty ?? 0) * n;
+      }
+    }
+    return z;
+  }
+}
