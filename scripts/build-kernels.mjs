@@ -1,5 +1,9 @@
-// Compiles the AssemblyScript kernels in kernels/ to build/*.wasm (baseline: plain simd128).
+// Compiles the AssemblyScript kernels in kernels/ to build/: kernels.wasm (baseline simd128, runs
+// everywhere) and kernels-relaxed.wasm (adds relaxed SIMD; src/kernels/wasm.ts picks it at run time
+// when WebAssembly.validate accepts it). Both targets are in asconfig.json.
 import { execFileSync } from "node:child_process";
 import { mkdirSync } from "node:fs";
 mkdirSync("build", { recursive: true });
-execFileSync(process.execPath, ["node_modules/.bin/asc", "--config", "asconfig.json", "--target", "release"], { stdio: "inherit" });
+for (const target of ["simd", "relaxed"]) {
+  execFileSync(process.execPath, ["node_modules/.bin/asc", "--config", "asconfig.json", "--target", target], { stdio: "inherit" });
+}

@@ -1,16 +1,35 @@
 // Picks a kernel backend by name. The model only ever sees the `Kernels` interface.
 import type { Kernels } from "./kernels.js";
 import { referenceKernels } from "./reference.js";
+import { PRECISIONS, WasmKernels, type Precision } from "./wasm.js";
+import type { SimdLevel } from "./wasm-heap.js";
 
 export type Backend = "ts" | "wasm";
 export const BACKENDS: readonly Backend[] = ["ts", "wasm"];
+export { PRECISIONS, type Precision };
 
-export async function createKernels(backend: Backend): Promise<Kernels> {
+/** The default backend of the API and the CLI. */
+export const DEFAULT_BACKEND: Backend = "wasm";
+
+export interface KernelOptions {
+  /**
+   * wasm only: "exact" (f32 activations, matches the reference to ~1e-5) or "fast" (int8 activations
+   * for the MXFP4 expert matmuls; see README "Precision"). The ts backend is always exact.
+   */
+  precision?: Precision;
+  /** wasm only: force a build ("simd128" or "relaxed-simd"); by default the best one the runtime validates */
+  simd?: SimdLevel;
+}
+
+export async function createKernels(backend: Backend, options: KernelOptions = {}): Promise<Kernels> {
+  if (options.precision !== undefined && !PRECISIONS.includes(options.precision)) {
+    throw new Error(`unknown precision "${options.precision as string}" (expected one of: ${PRECISIONS.join(", ")})`);
+  }
   switch (backend) {
     case "ts":
       return referenceKernels;
     case "wasm":
-      throw new Error("the wasm backend is not built yet; use --backend ts");
+      return WasmKernels.create(options);
     default:
       throw new Error(`unknown backend "${backend as string}" (expected one of: ${BACKENDS.join(", ")})`);
   }

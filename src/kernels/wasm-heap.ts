@@ -1,0 +1,163 @@
+// The WebAssembly side of the kernels: the compiled module (baseline or relaxed SIMD), one shared
+// memory, and a bump allocator over it. Weights are allocated here once, at load, and never move:
+// the memory is shared (SharedArrayBuffer-backed, with a maximum), so growing it does not detach the
+// views already handed out (a plain memory would), and later worker threads can share it.
+import { existsSync, readFileSync } from "node:fs";
+import { fileURLToPath } from "node:url";
+
+/** The kernel module's exports (kernels/index.ts). Pointers are byte offsets into the memory. */
+export interface KernelExports {
+  deinterleave(dst: number, src: number, rows: number, cols: number, group: number): void;
+  bf16Matvec(out: number, x: number, w: number, bias: number, rows: number, cols: number): void;
+  bf16Matmul(out: number, x: number, w: number, bias: number, rows: number, cols: number, T: number): void;
+  bf16Embed(out: number, table: number, tokens: number, T: number, cols: number): void;
+  mxfp4Up(act: number, x: number, xs: number, qs: number, blocks: number, scales: number, bias: number,
+    I: number, cols: number, n: number, limit: number, alpha: number, fast: number, scratch: number): void;
+  mxfp4Down(y: number, a: number, as: number, qs: number, blocks: number, scales: number, bias: number,
+    rows: number, cols: number, n: number, weight: number, fast: number, scratch: number): void;
+  quantize(q: number, xs: number, qs: number, src: number, n: number, cols: number): void;
+  quantBytes(): number;
+  attention(out: number, q: number, k: number, v: number, n: number, sinks: number, nq: number, nkv: number, d: number, scores: number): void;
+  rmsnorm(out: number, x: number, scale: number, eps: number, T: number, n: number): void;
+  rope(x: number, cos: number, sin: number, T: number, heads: number, d: number): void;
+  topk(index: number, weight: number, logits: number, T: number, E: number, k: number): void;
+  streamSum(ptr: number, n: number): number;
+}
+
+export type SimdLevel = "simd128" | "relaxed-simd";
+
+/** The part of the WebAssembly JavaScript API used here (TypeScript's libs for Node do not declare it). */
+export interface WasmMemory {
+  readonly buffer: ArrayBuffer | SharedArrayBuffer;
+  grow(pages: number): number;
+}
+interface WasmModule {
+  readonly __brand: "WebAssembly.Module";
+}
+interface WasmApi {
+  validate(bytes: Uint8Array): boolean;
+  compile(bytes: Uint8Array): Promise<WasmModule>;
+  instantiate(module: WasmModule, imports: object): Promise<{ exports: object }>;
+  Memory: new (descriptor: { initial: number; maximum: number; shared: boolean }) => WasmMemory;
+}
+const WA = (globalThis as unknown as { WebAssembly: WasmApi }).WebAssembly;
+
+const PAGE = 65536;
+const MAX_PAGES = 65536; // 4 GiB, the wasm32 limit (issue 5 brings several memories for larger models)
+
+/** build/ holds the .wasm files; this file runs from src/kernels (tests) or dist/src/kernels. */
+function buildFile(name: string): string {
+  for (const up of ["../../build/", "../../../build/"]) {
+    const path = fileURLToPath(new URL(up + name, import.meta.url));
+    if (existsSync(path)) return path;
+  }
+  throw new Error(`build/${name} not found: run \`npm run build:kernels\` (npm ci builds it)`);
+}
+
+const modules = new Map<SimdLevel, Promise<WasmModule>>();
+
+/** The best build this runtime accepts (feature-tested with WebAssembly.validate, never by version),
+ * or the one asked for. */
+export function chooseSimd(want?: SimdLevel): { level: SimdLevel; bytes?: Uint8Array } {
+  if (want === "simd128") return { level: "simd128" };
+  const bytes = readFileSync(buildFile("kernels-relaxed.wasm"));
+  if (WA.validate(bytes)) return { level: "relaxed-simd", bytes };
+  if (want === "relaxed-simd") throw new Error("this runtime does not support relaxed SIMD");
+  return { level: "simd128" };
+}
+
+async function compile(level: SimdLevel, bytes?: Uint8Array): Promise<WasmModule> {
+  let m = modules.get(level);
+  if (m === undefined) {
+    const b = bytes ?? readFileSync(buildFile(level === "relaxed-simd" ? "kernels-relaxed.wasm" : "kernels.wasm"));
+    m = WA.compile(b);
+    modules.set(level, m);
+  }
+  return m;
+}
+
+/** One memory, one instance, and the allocator that places bytes in the memory. */
+export class WasmHeap {
+  /** Every SharedArrayBuffer the memory has handed out (one per size it had): views on any of them
+   * are views of this memory. */
+  private readonly buffers = new WeakSet<ArrayBufferLike>();
+  private top = PAGE; // page 0 stays unused, so pointer 0 can mean "none"
+  u8!: Uint8Array;
+  i32!: Int32Array;
+  f32!: Float32Array;
+
+  private constructor(readonly memory: WasmMemory, readonly k: KernelExports, readonly simd: SimdLevel) {
+    this.refresh();
+  }
+
+  static async create(want?: SimdLevel): Promise<WasmHeap> {
+    const { level, bytes } = chooseSimd(want);
+    const module = await compile(level, bytes);
+    const memory = new WA.Memory({ initial: 16, maximum: MAX_PAGES, shared: true });
+    const instance = await WA.instantiate(module, { env: { memory } });
+    return new WasmHeap(memory, instance.exports as unknown as KernelExports, level);
+  }
+
+  /** Bytes in use. */
+  get used(): number {
+    return this.top;
+  }
+
+  /** A new, zero-filled region of `bytes` (never freed), `align`-aligned; returns its pointer. */
+  alloc(bytes: number, align = 64): number {
+    const p = Math.ceil(this.top / align) * align;
+    const end = p + bytes;
+    const have = this.memory.buffer.byteLength;
+    if (end > have) {
+      const pages = Math.ceil((end - have) / PAGE);
+      if (have / PAGE + pages > MAX_PAGES) {
+        throw new RangeError(`WebAssembly memory is limited to 4 GiB; ${end} bytes needed (models this large need several memories)`);
+      }
+      this.memory.grow(pages);
+      this.refresh();
+    }
+    this.top = end;
+    return p;
+  }
+
+  /** Whether `view` lies in this memory, so that a kernel can read it at view.byteOffset. */
+  owns(view: ArrayBufferView): boolean {
+    if (this.buffers.has(view.buffer)) return true;
+    if (this.memory.buffer.byteLength !== this.u8.byteLength) this.refresh(); // grown by someone else
+    return this.buffers.has(view.buffer);
+  }
+
+  private refresh(): void {
+    const b = this.memory.buffer;
+    this.buffers.add(b);
+    this.u8 = new Uint8Array(b);
+    this.i32 = new Int32Array(b);
+    this.f32 = new Float32Array(b);
+  }
+}
+
+/**
+ * Per-call working space: regions of given sizes carved from one reusable block, which is replaced by
+ * a larger one (the old one is abandoned) when a call needs more. Valid until the next call.
+ */
+export class Scratch {
+  private base = 0;
+  private size = 0;
+
+  constructor(private readonly heap: WasmHeap) {}
+
+  take(...bytes: number[]): number[] {
+    const sizes = bytes.map((b) => Math.ceil(b / 64) * 64);
+    const total = sizes.reduce((a, b) => a + b, 0);
+    if (total > this.size) {
+      this.size = Math.max(total, Math.min(2 * this.size, total + (64 << 20)));
+      this.base = this.heap.alloc(this.size);
+    }
+    let p = this.base;
+    return sizes.map((s) => {
+      const at = p;
+      p += s;
+      return at;
+    });
+  }
+}

@@ -1,0 +1,197 @@
+// The WebAssembly implementation of `Kernels`: each call places its activations in the kernel memory,
+// runs one AssemblyScript kernel (kernels/*.ts) and copies the result out. Weights are not copied: the
+// backend's allocator puts them in the same memory at load, and a kernel reads a weight at its view's
+// byteOffset. (Arrays that are not in the memory, e.g. weights loaded with another allocator, still
+// work: they are staged per call, which is slow for matrices but keeps every caller correct.)
+//
+// Precisions: "exact" keeps activations in f32 everywhere. "fast" quantizes the activations of the
+// MXFP4 expert matmuls per 32-block to int8 so integer dot products do the work; the bf16 matmuls stay
+// f32 in both (their weights are not integers, and decode is bandwidth-bound anyway).
+import type { Bf16Matrix, Mxfp4Experts, WeightAllocator } from "../checkpoint/weights.js";
+import type { Kernels } from "./kernels.js";
+import { Scratch, WasmHeap, type SimdLevel } from "./wasm-heap.js";
+
+export type Precision = "exact" | "fast";
+export const PRECISIONS: readonly Precision[] = ["exact", "fast"];
+
+export interface WasmOptions {
+  precision?: Precision;
+  /** which build to run; by default the best one this runtime validates */
+  simd?: SimdLevel;
+}
+
+/** Output bytes above which a matmul is split into token chunks (bounds the scratch block). */
+const MAX_OUT_BYTES = 16 << 20;
+
+export class WasmKernels implements Kernels {
+  readonly name = "wasm";
+  readonly allocator: WeightAllocator;
+  private readonly scratch: Scratch;
+
+  private constructor(readonly heap: WasmHeap, readonly precision: Precision) {
+    this.scratch = new Scratch(heap);
+    this.allocator = {
+      allocate: (n) => new Uint8Array(heap.memory.buffer, heap.alloc(n), n),
+    };
+  }
+
+  static async create(options: WasmOptions = {}): Promise<WasmKernels> {
+    return new WasmKernels(await WasmHeap.create(options.simd), options.precision ?? "exact");
+  }
+
+  /** "simd128" or "relaxed-simd": the build this instance runs. */
+  get simd(): SimdLevel {
+    return this.heap.simd;
+  }
+
+  // ---- placing arrays ----
+
+  /** Scratch bytes `a` needs: none when it already lives in the kernel memory. */
+  private need(a: ArrayBufferView | null, bytes = a?.byteLength ?? 0): number {
+    return a && !this.heap.owns(a) ? bytes : 0;
+  }
+
+  /** The pointer of `a` (or 0 for null): its own place in the memory, else a copy at `at`. */
+  private place(a: ArrayBufferView | null, at: number, bytes = a?.byteLength ?? 0): number {
+    if (!a) return 0;
+    if (this.heap.owns(a)) return a.byteOffset;
+    this.heap.u8.set(new Uint8Array(a.buffer, a.byteOffset, bytes), at);
+    return at;
+  }
+
+  private put(src: Float32Array, n: number, at: number): void {
+    this.heap.f32.set(src.length === n ? src : src.subarray(0, n), at >>> 2);
+  }
+
+  private get(dst: Float32Array, at: number, n: number, dstOffset = 0): void {
+    dst.set(this.heap.f32.subarray(at >>> 2, (at >>> 2) + n), dstOffset);
+  }
+
+  // ---- Kernels ----
+
+  embed(out: Float32Array, table: Bf16Matrix, tokens: ArrayLike<number>): void {
+    const T = tokens.length, H = table.cols;
+    const [po, pt, pw] = this.scratch.take(T * H * 4, T * 4, this.need(table.data));
+    const w = this.place(table.data, pw);
+    for (let t = 0; t < T; t++) this.heap.i32[(pt >>> 2) + t] = tokens[t];
+    this.heap.k.bf16Embed(po, w, pt, T, H);
+    this.get(out, po, T * H);
+  }
+
+  rmsnorm(out: Float32Array, x: Float32Array, scale: Float32Array, eps: number, T: number, n: number): void {
+    const [px, ps] = this.scratch.take(T * n * 4, this.need(scale, n * 4));
+    this.put(x, T * n, px);
+    const s = this.place(scale, ps, n * 4);
+    this.heap.k.rmsnorm(px, px, s, eps, T, n);
+    this.get(out, px, T * n);
+  }
+
+  matmul(out: Float32Array, x: Float32Array, w: Bf16Matrix, bias: Float32Array | null, T: number): void {
+    const { rows, cols } = w;
+    const chunk = Math.max(1, Math.min(T, Math.floor(MAX_OUT_BYTES / (rows * 4))));
+    const Tc = Math.min(T, chunk);
+    const [px, pd, po, pw, pb] = this.scratch.take(Tc * cols * 4, Tc * cols * 4, Tc * rows * 4,
+      this.need(w.data), this.need(bias, rows * 4));
+    const wp = this.place(w.data, pw), bp = this.place(bias, pb, rows * 4);
+    const k = this.heap.k;
+    for (let t0 = 0; t0 < T; t0 += Tc) {
+      const n = Math.min(Tc, T - t0);
+      this.put(x.subarray(t0 * cols), n * cols, px);
+      k.deinterleave(pd, px, n, cols, 8);
+      if (n === 1) k.bf16Matvec(po, pd, wp, bp, rows, cols);
+      else k.bf16Matmul(po, pd, wp, bp, rows, cols, n);
+      this.get(out, po, n * rows, t0 * rows);
+    }
+  }
+
+  rope(x: Float32Array, cos: Float32Array, sin: Float32Array, T: number, heads: number, d: number): void {
+    const n = T * heads * d, h = (T * d) / 2;
+    const [px, pc, ps] = this.scratch.take(n * 4, h * 4, h * 4);
+    this.put(x, n, px);
+    this.put(cos, h, pc);
+    this.put(sin, h, ps);
+    this.heap.k.rope(px, pc, ps, T, heads, d);
+    this.get(x, px, n);
+  }
+
+  attention(out: Float32Array, q: Float32Array, k: Float32Array, v: Float32Array, capacity: number,
+    first: number, last: number, sinks: Float32Array, nq: number, nkv: number, d: number): void {
+    const n = last - first + 1, row = nkv * d;
+    const [pq, pk, pv, ps, po, psc] = this.scratch.take(nq * d * 4, n * row * 4, n * row * 4,
+      this.need(sinks, nq * 4), nq * d * 4, n * 4);
+    this.put(q, nq * d, pq);
+    // The visible positions, in order, out of the ring (at most two runs).
+    const f32 = this.heap.f32;
+    for (let p = first, at = 0; p <= last;) {
+      const r = p % capacity;
+      const len = Math.min(last - p + 1, capacity - r);
+      f32.set(k.subarray(r * row, (r + len) * row), (pk >>> 2) + at * row);
+      f32.set(v.subarray(r * row, (r + len) * row), (pv >>> 2) + at * row);
+      p += len;
+      at += len;
+    }
+    const s = this.place(sinks, ps, nq * 4);
+    this.heap.k.attention(po, pq, pk, pv, n, s, nq, nkv, d, psc);
+    this.get(out, po, nq * d);
+  }
+
+  topk(index: Int32Array, weight: Float32Array, logits: Float32Array, T: number, E: number, k: number): void {
+    const [pl, pi, pw] = this.scratch.take(T * E * 4, T * k * 4, T * k * 4);
+    this.put(logits, T * E, pl);
+    this.heap.k.topk(pi, pw, pl, T, E, k);
+    index.set(this.heap.i32.subarray(pi >>> 2, (pi >>> 2) + T * k));
+    this.get(weight, pw, T * k);
+  }
+
+  expertUp(act: Float32Array, x: Float32Array, w: Mxfp4Experts, bias: Float32Array, expert: number,
+    rows: Int32Array, n: number, swigluLimit: number, swigluAlpha: number): void {
+    const H = w.cols, I = w.rows / 2;
+    const [pa, pr, pin, pxs, pqs, pdec, blocks, scales, pb] = this.stageExpert(w, bias, expert, n, I * 4, 8 * H);
+    for (let i = 0; i < n; i++) this.put(x.subarray(rows[i] * H), H, pr + i * H * 4);
+    this.prepare(pin, pxs, pqs, pr, n, H);
+    this.heap.k.mxfp4Up(pa, pin, pxs, pqs, blocks, scales, pb, I, H, n,
+      swigluLimit, swigluAlpha, this.precision === "fast" ? 1 : 0, pdec);
+    this.get(act, pa, n * I);
+  }
+
+  expertDown(out: Float32Array, act: Float32Array, w: Mxfp4Experts, bias: Float32Array, expert: number,
+    rows: Int32Array, weight: Float32Array, n: number): void {
+    const H = w.rows, I = w.cols;
+    const [py, pr, pin, pxs, pqs, pdec, blocks, scales, pb, pw] = this.stageExpert(w, bias, expert, n, H * 4, 4 * I, n * 4);
+    this.put(act, n * I, pr);
+    this.put(weight, n, pw);
+    this.prepare(pin, pxs, pqs, pr, n, I);
+    this.heap.k.mxfp4Down(py, pin, pxs, pqs, blocks, scales, pb, H, I, n, pw,
+      this.precision === "fast" ? 1 : 0, pdec);
+    // out[rows[i], :] += y[i, :]  (the kernel already applied the routing weight)
+    const y = this.heap.f32, y0 = py >>> 2;
+    for (let i = 0; i < n; i++) {
+      const o = rows[i] * H, yi = y0 + i * H;
+      for (let r = 0; r < H; r++) out[o + r] += y[yi + r];
+    }
+  }
+
+  /**
+   * Scratch for one expert call with n tokens: output (outBytesPerToken each), the raw input rows, the
+   * prepared input (deinterleaved f32, or quantized + block scales + offsets), the decoded-row scratch
+   * (prefill only); then the pointers of this expert's blocks, scales and bias; then `extra` regions.
+   */
+  private stageExpert(w: Mxfp4Experts, bias: Float32Array, e: number, n: number, outBytesPerToken: number,
+    decodeBytes: number, ...extra: number[]): number[] {
+    const cols = w.cols, nb = cols / 32;
+    // This expert's slices: views into the same buffers, so weights in the memory stay in place.
+    const blocks = w.blocks.subarray(e * w.rows * nb * 16, (e + 1) * w.rows * nb * 16);
+    const scales = w.scales.subarray(e * w.rows * nb, (e + 1) * w.rows * nb);
+    const b = bias.subarray(e * w.rows, (e + 1) * w.rows);
+    const [po, pr, pin, pxs, pqs, pdec, pbl, psc, pb, ...rest] = this.scratch.take(n * outBytesPerToken, n * cols * 4,
+      n * cols * 4, n * nb * 4, n * nb * 4, n > 1 ? decodeBytes : 0,
+      this.need(blocks), this.need(scales), this.need(b), ...extra);
+    return [po, pr, pin, pxs, pqs, pdec, this.place(blocks, pbl), this.place(scales, psc), this.place(b, pb), ...rest];
+  }
+
+  /** The expert kernels' input form of n rows of `cols` f32 at src. */
+  private prepare(dst: number, xs: number, qs: number, src: number, n: number, cols: number): void {
+    if (this.precision === "fast") this.heap.k.quantize(dst, xs, qs, src, n, cols);
+    else this.heap.k.deinterleave(dst, src, n, cols, 32);
+  }
+}

@@ -1,0 +1,239 @@
+// Every WebAssembly kernel against the TypeScript reference, on odd shapes (dimensions that are not
+// multiples of 4, 8, 16 or 32 where the format allows, single rows, single tokens, column counts past
+// the prefill kernel's cache block), for both precisions and every SIMD build this runtime runs.
+//
+// `fast` is checked exactly too: the reference run on the activations that `fast` quantizes
+// (round(x * 127 / max|x|) per 32-block, dequantized) must give what the integer kernels give.
+import { describe, expect, it } from "vitest";
+import type { Bf16Matrix, Mxfp4Experts } from "../src/checkpoint/weights.js";
+import type { Kernels } from "../src/kernels/kernels.js";
+import { referenceKernels as ref } from "../src/kernels/reference.js";
+import { WasmKernels } from "../src/kernels/wasm.js";
+import { chooseSimd, type SimdLevel } from "../src/kernels/wasm-heap.js";
+import { f32ToBf16 } from "../src/numerics.js";
+
+function rng(seed: number) {
+  let s = seed >>> 0;
+  return () => {
+    s = (s + 0x6d2b79f5) >>> 0;
+    let t = s;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+const rand = rng(12345);
+const normal = () => Math.sqrt(-2 * Math.log(1 - rand())) * Math.cos(2 * Math.PI * rand());
+const f32s = (n: number, scale = 1) => Float32Array.from({ length: n }, () => normal() * scale);
+
+/** A bf16 matrix, placed by `k`'s allocator (as the loader does) or on the JS heap. */
+function bf16Matrix(rows: number, cols: number, k?: Kernels): Bf16Matrix {
+  const bytes = (k?.allocator ?? ref.allocator).allocate(rows * cols * 2, "test");
+  const data = new Uint16Array(bytes.buffer, bytes.byteOffset, rows * cols);
+  for (let i = 0; i < data.length; i++) data[i] = f32ToBf16(normal() / Math.sqrt(cols));
+  return { rows, cols, data };
+}
+
+function experts(E: number, rows: number, cols: number, scaleLo: number, scaleHi: number, k?: Kernels): Mxfp4Experts {
+  const a = k?.allocator ?? ref.allocator;
+  const blocks = a.allocate((E * rows * cols) / 2, "blocks");
+  const scales = a.allocate((E * rows * cols) / 32, "scales");
+  for (let i = 0; i < blocks.length; i++) blocks[i] = Math.floor(rand() * 256);
+  for (let i = 0; i < scales.length; i++) scales[i] = scaleLo + Math.floor(rand() * (scaleHi - scaleLo + 1));
+  return { experts: E, rows, cols, blocks, scales };
+}
+
+/** What `fast` does to an activation row: per 32-block int8 with scale max|x| / 127 (ties to even). */
+function quantized(x: Float32Array, cols: number): Float32Array {
+  const out = new Float32Array(x.length);
+  for (let o = 0; o < x.length; o += 32) {
+    let amax = 0;
+    for (let i = 0; i < 32; i++) amax = Math.max(amax, Math.abs(x[o + i]));
+    const inv = amax > 0 ? Math.fround(127 / amax) : 0, d = amax / 127;
+    for (let i = 0; i < 32; i++) {
+      const v = Math.fround(x[o + i] * inv);
+      let q = Math.round(v);
+      if (q - v === 0.5 && q % 2 !== 0) q -= 1; // ties to even, as f32x4.nearest
+      out[o + i] = q * d;
+    }
+  }
+  void cols;
+  return out;
+}
+
+/** max |a - e| <= tol * (1 + max |e|) */
+function expectClose(actual: ArrayLike<number>, expected: ArrayLike<number>, tol: number): void {
+  expect(actual.length).toBe(expected.length);
+  let maxE = 0, maxD = 0, at = -1;
+  for (let i = 0; i < expected.length; i++) {
+    maxE = Math.max(maxE, Math.abs(expected[i]));
+    const d = Math.abs(actual[i] - expected[i]);
+    if (!(d <= maxD)) {
+      maxD = d;
+      at = i;
+    }
+  }
+  if (!(maxD <= tol * (1 + maxE))) {
+    throw new Error(`max difference ${maxD} at ${at} (${actual[at]} vs ${expected[at]}), allowed ${tol * (1 + maxE)}`);
+  }
+}
+
+const levels: SimdLevel[] = ["simd128"];
+try {
+  if (chooseSimd().level === "relaxed-simd") levels.push("relaxed-simd");
+} catch {}
+
+const TOL = 2e-5;
+
+describe.each(levels)("wasm kernels (%s)", (simd) => {
+  const make = (precision: "exact" | "fast") => WasmKernels.create({ simd, precision });
+
+  it("embed", async () => {
+    const k = await make("exact");
+    for (const cols of [1, 5, 8, 67]) {
+      for (const placed of [true, false]) {
+        const table = bf16Matrix(11, cols, placed ? k : undefined);
+        const tokens = [3, 0, 10, 3];
+        const a = new Float32Array(tokens.length * cols), e = new Float32Array(tokens.length * cols);
+        k.embed(a, table, tokens);
+        ref.embed(e, table, tokens);
+        expect(Array.from(a)).toEqual(Array.from(e));
+      }
+    }
+  });
+
+  it("rmsnorm, in place and not", async () => {
+    const k = await make("exact");
+    for (const [T, n] of [[1, 1], [3, 5], [2, 64], [3, 67], [1, 2880]]) {
+      const x = f32s(T * n, 3), scale = f32s(n);
+      const e = new Float32Array(T * n), a = new Float32Array(T * n);
+      ref.rmsnorm(e, x, scale, 1e-5, T, n);
+      k.rmsnorm(a, x, scale, 1e-5, T, n);
+      expectClose(a, e, TOL);
+      const y = x.slice();
+      k.rmsnorm(y, y, scale, 1e-5, T, n);
+      expectClose(y, e, TOL);
+    }
+  });
+
+  it("matmul: decode and prefill, odd shapes, with and without bias", async () => {
+    const k = await make("exact");
+    const shapes = [[1, 1, 1], [1, 7, 1], [5, 3, 2], [7, 9, 3], [13, 17, 5], [4, 8, 2], [9, 69, 4], [6, 1037, 3], [33, 520, 7], [5, 24, 1]];
+    for (const [rows, cols, T] of shapes) {
+      for (const placed of [true, false]) {
+        const w = bf16Matrix(rows, cols, placed ? k : undefined);
+        const x = f32s(T * cols), bias = rows % 2 ? f32s(rows) : null;
+        const e = new Float32Array(T * rows), a = new Float32Array(T * rows);
+        ref.matmul(e, x, w, bias, T);
+        k.matmul(a, x, w, bias, T);
+        expectClose(a, e, TOL);
+        // every token alone (the decode kernel) gives the prefill kernel's rows
+        for (let t = 0; t < T; t++) {
+          const one = new Float32Array(rows);
+          k.matmul(one, x.subarray(t * cols, (t + 1) * cols), w, bias, 1);
+          expectClose(one, e.subarray(t * rows, (t + 1) * rows), TOL);
+        }
+      }
+    }
+  });
+
+  it("rope", async () => {
+    const k = await make("exact");
+    for (const [T, heads, d] of [[1, 1, 2], [3, 3, 6], [2, 5, 16], [3, 2, 20], [1, 4, 64]]) {
+      const x = f32s(T * heads * d), cos = f32s((T * d) / 2), sin = f32s((T * d) / 2);
+      const e = x.slice(), a = x.slice();
+      ref.rope(e, cos, sin, T, heads, d);
+      k.rope(a, cos, sin, T, heads, d);
+      expectClose(a, e, TOL);
+    }
+  });
+
+  it("attention: GQA, sinks, windows that wrap the ring", async () => {
+    const k = await make("exact");
+    const cases = [
+      // nq, nkv, d, capacity, first, last
+      [1, 1, 1, 1, 0, 0],
+      [4, 2, 5, 7, 0, 6],
+      [6, 3, 8, 5, 3, 7],   // wraps: positions 3..7 in rows 3, 4, 0, 1, 2
+      [8, 2, 16, 9, 10, 17],
+      [6, 1, 19, 40, 0, 33],
+      [64, 8, 64, 8, 92, 99],
+    ];
+    for (const [nq, nkv, d, capacity, first, last] of cases) {
+      const q = f32s(nq * d), kc = f32s(capacity * nkv * d), vc = f32s(capacity * nkv * d), sinks = f32s(nq);
+      const e = new Float32Array(nq * d), a = new Float32Array(nq * d);
+      ref.attention(e, q, kc, vc, capacity, first, last, sinks, nq, nkv, d);
+      k.attention(a, q, kc, vc, capacity, first, last, sinks, nq, nkv, d);
+      expectClose(a, e, TOL);
+    }
+  });
+
+  it("topk: order, ties to the lower index, softmax over the k", async () => {
+    const k = await make("exact");
+    for (const [T, E, K] of [[1, 1, 1], [3, 5, 2], [2, 32, 4], [4, 7, 7]]) {
+      const logits = f32s(T * E);
+      if (E >= 5) logits[1] = logits[3] = logits[4] = 5; // a three-way tie at the top
+      const ei = new Int32Array(T * K), ew = new Float32Array(T * K), ai = new Int32Array(T * K), aw = new Float32Array(T * K);
+      ref.topk(ei, ew, logits, T, E, K);
+      k.topk(ai, aw, logits, T, E, K);
+      expect(Array.from(ai)).toEqual(Array.from(ei));
+      expectClose(aw, ew, TOL);
+    }
+  });
+
+  describe.each(["exact", "fast"] as const)("experts, %s", (precision) => {
+    // fast is compared with the reference run on the activations it quantizes
+    const input = (x: Float32Array, cols: number) => (precision === "fast" ? quantized(x, cols) : x);
+
+    it("expertUp: SwiGLU fused, routed rows, decode and prefill", async () => {
+      const k = await make(precision);
+      // E, I, H, routed rows
+      const cases: [number, number, number, number[]][] = [
+        [1, 1, 32, [0]],
+        [3, 3, 96, [2]],
+        [3, 5, 160, [1, 0, 4]],
+        [2, 7, 224, [3, 1]],
+        [2, 4, 2880, [0, 2, 1]],
+      ];
+      for (const [E, I, H, routed] of cases) {
+        for (const placed of [true, false]) {
+          const w = experts(E, 2 * I, H, 120, 126, placed ? k : undefined);
+          const bias = f32s(E * 2 * I, 0.5);
+          const T = Math.max(...routed) + 1, x = f32s(T * H), rows = Int32Array.from(routed), n = rows.length;
+          for (let e = 0; e < E; e++) {
+            const exp = new Float32Array(n * I), act = new Float32Array(n * I);
+            ref.expertUp(exp, input(x, H), w, bias, e, rows, n, 7, 1.702);
+            k.expertUp(act, x, w, bias, e, rows, n, 7, 1.702);
+            expectClose(act, exp, TOL);
+          }
+        }
+      }
+    });
+
+    it("expertDown: weighted into the output rows, decode and prefill", async () => {
+      const k = await make(precision);
+      // E, H (rows), I (cols), routed rows
+      const cases: [number, number, number, number[]][] = [
+        [1, 1, 32, [0]],
+        [3, 7, 96, [1]],
+        [2, 5, 224, [2, 0, 3]],
+        [3, 9, 2880, [1, 0]],
+      ];
+      for (const [E, H, I, routed] of cases) {
+        for (const placed of [true, false]) {
+          const w = experts(E, H, I, 116, 122, placed ? k : undefined);
+          const bias = f32s(E * H, 0.1);
+          const n = routed.length, T = Math.max(...routed) + 1;
+          const act = f32s(n * I, 2), rows = Int32Array.from(routed), weight = Float32Array.from(routed, () => rand());
+          for (let e = 0; e < E; e++) {
+            const start = f32s(T * H);
+            const exp = start.slice(), out = start.slice();
+            ref.expertDown(exp, input(act, I), w, bias, e, rows, weight, n);
+            k.expertDown(out, act, w, bias, e, rows, weight, n);
+            expectClose(out, exp, TOL);
+          }
+        }
+      }
+    });
+  });
+});
