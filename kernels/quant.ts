@@ -1,5 +1,5 @@
 // Activation quantization for the `fast` precision, per 32-element block (as llama.cpp's q8_0):
-// d = max|x| / 127, q = round(x / d) in -127..127. Written in the order the MXFP4 kernels decode
+// d = max|x| / qmax, q = round(x / d) in -qmax..qmax (qmax = 127 for int8). Written in the order the MXFP4 kernels decode
 // columns (evens, then odds, per block) and in the width their dot product wants: i16 in the baseline
 // build (for i32x4.dot_i16x8_s), i8 in the relaxed build (for relaxed_dot_i8x16_i7x16_add_s).
 //
@@ -11,7 +11,9 @@ export function quantBytes(): i32 {
   return ASC_FEATURE_RELAXED_SIMD ? 1 : 2;
 }
 
-export function quantize(q: usize, xs: usize, qs: usize, src: usize, n: i32, cols: i32): void {
+/** qmax: 127 (int8 values; the relaxed build's dot product needs them) or up to 32767 (the baseline
+ * build stores i16 anyway, so 16-bit precision costs nothing there). */
+export function quantize(q: usize, xs: usize, qs: usize, src: usize, n: i32, cols: i32, qmax: f32): void {
   const nb = cols >> 5;
   for (let t = 0; t < n; t++) {
     for (let b = 0; b < nb; b++) {
@@ -23,7 +25,7 @@ export function quantize(q: usize, xs: usize, qs: usize, src: usize, n: i32, col
         f32x4.max(f32x4.max(f32x4.abs(v4), f32x4.abs(v5)), f32x4.max(f32x4.abs(v6), f32x4.abs(v7))));
       m = f32x4.max(m, i32x4.shuffle(m, m, 2, 3, 0, 1));
       const amax = max(f32x4.extract_lane(m, 0), f32x4.extract_lane(m, 1));
-      const inv = f32x4.splat(amax > 0 ? <f32>127 / amax : 0);
+      const inv = f32x4.splat(amax > 0 ? qmax / amax : 0);
       const q0 = cvt(v0, inv), q1 = cvt(v1, inv), q2 = cvt(v2, inv), q3 = cvt(v3, inv);
       const q4 = cvt(v4, inv), q5 = cvt(v5, inv), q6 = cvt(v6, inv), q7 = cvt(v7, inv);
       // evens and odds of each pair of vectors: columns 0 2 4 6 | 1 3 5 7, and so on
@@ -47,7 +49,7 @@ export function quantize(q: usize, xs: usize, qs: usize, src: usize, n: i32, col
       const sum = i32x4.add(i32x4.add(i32x4.add(q0, q1), i32x4.add(q2, q3)), i32x4.add(i32x4.add(q4, q5), i32x4.add(q6, q7)));
       const s = i32x4.add(sum, i32x4.shuffle(sum, sum, 2, 3, 0, 1));
       store<i32>(qs + (<usize>i << 2), 12 * (i32x4.extract_lane(s, 0) + i32x4.extract_lane(s, 1)));
-      store<f32>(xs + (<usize>i << 2), amax / 254);
+      store<f32>(xs + (<usize>i << 2), amax / (2 * qmax));
     }
   }
 }

@@ -9,6 +9,7 @@ export { KVCache } from "./model/kv-cache.js";
 export { Rope } from "./model/rope.js";
 export type { Kernels } from "./kernels/kernels.js";
 export { referenceKernels } from "./kernels/reference.js";
-export { createKernels, type Backend } from "./kernels/index.js";
+export { createKernels, BACKENDS, PRECISIONS, DEFAULT_BACKEND, DEFAULT_PRECISION, type Backend, type Precision, type KernelOptions } from "./kernels/index.js";
+export { WasmKernels } from "./kernels/wasm.js";
 export { Sampler, argmax, type SamplingOptions } from "./sampling.js";
 export { decodeMxfp4, bf16ToF32, f32ToBf16 } from "./numerics.js";

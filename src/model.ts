@@ -1,15 +1,20 @@
 // The public model object: a checkpoint loaded with a kernel backend, ready to run and generate.
 import { Checkpoint } from "./checkpoint/checkpoint.js";
 import type { ModelConfig } from "./checkpoint/config.js";
-import { createKernels, type Backend } from "./kernels/index.js";
+import { createKernels, DEFAULT_BACKEND, DEFAULT_PRECISION, type Backend, type Precision } from "./kernels/index.js";
 import type { Kernels } from "./kernels/kernels.js";
 import { Transformer, type ForwardOptions } from "./model/forward.js";
 import type { KVCache } from "./model/kv-cache.js";
 import { Sampler, type SamplingOptions } from "./sampling.js";
 
 export interface LoadOptions {
-  /** kernel backend: "ts" (plain TypeScript reference) or a faster one when built */
+  /** kernel backend: "wasm" (WebAssembly SIMD, the default) or "ts" (the plain TypeScript reference) */
   backend?: Backend;
+  /**
+   * wasm only: "exact" (f32 activations throughout) or "fast" (int8 activations in the MXFP4 expert
+   * matmuls; within the tolerance documented in README "Precision"). Default: see DEFAULT_PRECISION.
+   */
+  precision?: Precision;
   /** called after each tensor is read */
   onProgress?: (doneBytes: number, totalBytes: number, tensor: string) => void;
 }
@@ -40,7 +45,7 @@ export class GptOssModel {
   static async load(dir: string, options: LoadOptions = {}): Promise<GptOssModel> {
     const checkpoint = Checkpoint.open(dir);
     try {
-      const kernels = await createKernels(options.backend ?? "ts");
+      const kernels = await createKernels(options.backend ?? DEFAULT_BACKEND, { precision: options.precision ?? DEFAULT_PRECISION });
       const weights = checkpoint.load({ allocator: kernels.allocator, onProgress: options.onProgress });
       return new GptOssModel(checkpoint, kernels, new Transformer(checkpoint.config, weights, kernels));
     } finally {

@@ -43,13 +43,13 @@ function experts(E: number, rows: number, cols: number, scaleLo: number, scaleHi
   return { experts: E, rows, cols, blocks, scales };
 }
 
-/** What `fast` does to an activation row: per 32-block int8 with scale max|x| / 127 (ties to even). */
-function quantized(x: Float32Array, cols: number): Float32Array {
+/** What `fast` does to activations: per 32-block round(x * qmax / max|x|) (ties to even), dequantized. */
+function quantized(x: Float32Array, qmax: number): Float32Array {
   const out = new Float32Array(x.length);
   for (let o = 0; o < x.length; o += 32) {
     let amax = 0;
     for (let i = 0; i < 32; i++) amax = Math.max(amax, Math.abs(x[o + i]));
-    const inv = amax > 0 ? Math.fround(127 / amax) : 0, d = amax / 127;
+    const inv = amax > 0 ? Math.fround(qmax / amax) : 0, d = amax / qmax;
     for (let i = 0; i < 32; i++) {
       const v = Math.fround(x[o + i] * inv);
       let q = Math.round(v);
@@ -57,7 +57,6 @@ function quantized(x: Float32Array, cols: number): Float32Array {
       out[o + i] = q * d;
     }
   }
-  void cols;
   return out;
 }
 
@@ -86,7 +85,7 @@ try {
 const TOL = 2e-5;
 
 describe.each(levels)("wasm kernels (%s)", (simd) => {
-  const make = (precision: "exact" | "fast") => WasmKernels.create({ simd, precision });
+  const make = (precision: "exact" | "fast", fastBits?: 8 | 16) => WasmKernels.create({ simd, precision, fastBits });
 
   it("embed", async () => {
     const k = await make("exact");
@@ -181,12 +180,18 @@ describe.each(levels)("wasm kernels (%s)", (simd) => {
     }
   });
 
-  describe.each(["exact", "fast"] as const)("experts, %s", (precision) => {
+  // fast with 16-bit activations (the baseline build's default) and with 8-bit ones (the relaxed
+  // build's only kind, and the baseline's with fastBits: 8)
+  const variants = simd === "relaxed-simd" ? (["exact", "fast8"] as const) : (["exact", "fast16", "fast8"] as const);
+  describe.each(variants)("experts, %s", (variant) => {
+    const precision = variant === "exact" ? "exact" : "fast";
+    const bits = variant === "fast8" ? 8 : 16;
+    const make = () => WasmKernels.create({ simd, precision, fastBits: bits });
     // fast is compared with the reference run on the activations it quantizes
-    const input = (x: Float32Array, cols: number) => (precision === "fast" ? quantized(x, cols) : x);
+    const input = (x: Float32Array) => (precision === "fast" ? quantized(x, bits === 8 ? 127 : 32767) : x);
 
     it("expertUp: SwiGLU fused, routed rows, decode and prefill", async () => {
-      const k = await make(precision);
+      const k = await make();
       // E, I, H, routed rows
       const cases: [number, number, number, number[]][] = [
         [1, 1, 32, [0]],
@@ -202,7 +207,7 @@ describe.each(levels)("wasm kernels (%s)", (simd) => {
           const T = Math.max(...routed) + 1, x = f32s(T * H), rows = Int32Array.from(routed), n = rows.length;
           for (let e = 0; e < E; e++) {
             const exp = new Float32Array(n * I), act = new Float32Array(n * I);
-            ref.expertUp(exp, input(x, H), w, bias, e, rows, n, 7, 1.702);
+            ref.expertUp(exp, input(x), w, bias, e, rows, n, 7, 1.702);
             k.expertUp(act, x, w, bias, e, rows, n, 7, 1.702);
             expectClose(act, exp, TOL);
           }
@@ -211,7 +216,7 @@ describe.each(levels)("wasm kernels (%s)", (simd) => {
     });
 
     it("expertDown: weighted into the output rows, decode and prefill", async () => {
-      const k = await make(precision);
+      const k = await make();
       // E, H (rows), I (cols), routed rows
       const cases: [number, number, number, number[]][] = [
         [1, 1, 32, [0]],
@@ -228,7 +233,7 @@ describe.each(levels)("wasm kernels (%s)", (simd) => {
           for (let e = 0; e < E; e++) {
             const start = f32s(T * H);
             const exp = start.slice(), out = start.slice();
-            ref.expertDown(exp, input(act, I), w, bias, e, rows, weight, n);
+            ref.expertDown(exp, input(act), w, bias, e, rows, weight, n);
             k.expertDown(out, act, w, bias, e, rows, weight, n);
             expectClose(out, exp, TOL);
           }

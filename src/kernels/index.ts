@@ -10,6 +10,8 @@ export { PRECISIONS, type Precision };
 
 /** The default backend of the API and the CLI. */
 export const DEFAULT_BACKEND: Backend = "wasm";
+/** The default precision of the API and the CLI's generate (`forward` always defaults to "exact"). */
+export const DEFAULT_PRECISION: Precision = "exact";
 
 export interface KernelOptions {
   /**
@@ -19,6 +21,8 @@ export interface KernelOptions {
   precision?: Precision;
   /** wasm only: force a build ("simd128" or "relaxed-simd"); by default the best one the runtime validates */
   simd?: SimdLevel;
+  /** wasm fast only: 8 to use int8 activations on the baseline build too (it defaults to 16, see wasm.ts) */
+  fastBits?: 8 | 16;
 }
 
 export async function createKernels(backend: Backend, options: KernelOptions = {}): Promise<Kernels> {

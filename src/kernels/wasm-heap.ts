@@ -15,7 +15,7 @@ export interface KernelExports {
     I: number, cols: number, n: number, limit: number, alpha: number, fast: number, scratch: number): void;
   mxfp4Down(y: number, a: number, as: number, qs: number, blocks: number, scales: number, bias: number,
     rows: number, cols: number, n: number, weight: number, fast: number, scratch: number): void;
-  quantize(q: number, xs: number, qs: number, src: number, n: number, cols: number): void;
+  quantize(q: number, xs: number, qs: number, src: number, n: number, cols: number, qmax: number): void;
   quantBytes(): number;
   attention(out: number, q: number, k: number, v: number, n: number, sinks: number, nq: number, nkv: number, d: number, scores: number): void;
   rmsnorm(out: number, x: number, scale: number, eps: number, T: number, n: number): void;
