@@ -239,5 +239,6 @@ describe("toConversation", () => {
       /reasoning_effort: expected Low, Medium or High/,
     );
     expect(() => toConversation([{ role: "user", channel: 3, content: "x" }])).toThrow(/messages\[0\]\.channel: expected a string/);
+    expect(() => toConversation([{ role: "assistant", thinking: "hm", content: "x" }])).toThrow(/unknown key "thinking" \(a Hugging Face/);
   });
 });

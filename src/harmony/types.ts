@@ -124,8 +124,17 @@ export function toConversation(json: unknown): Conversation {
   return { messages: root.messages.map((m, i) => toMessage(m, `messages[${i}]`)) };
 }
 
+const MESSAGE_KEYS = ["role", "name", "author", "recipient", "channel", "content_type", "content"];
+
 export function toMessage(json: unknown, path = "message"): Message {
   if (!isObject(json)) throw new ConversationError(`${path}: expected an object`);
+  // Unknown keys are errors, so that e.g. a Hugging Face `thinking` or `tool_calls` is not silently lost.
+  for (const key of Object.keys(json)) {
+    if (!MESSAGE_KEYS.includes(key)) {
+      const hint = key === "thinking" || key === "tool_calls" ? " (a Hugging Face chat-template field; use the template renderer for that shape)" : "";
+      throw new ConversationError(`${path}: unknown key ${JSON.stringify(key)}${hint}`);
+    }
+  }
   // Rust's serde shape nests the author; Python's to_dict flattens it. Accept both.
   const author = isObject(json.author) ? json.author : json;
   const role = author.role;
