@@ -184,39 +184,87 @@ export class Tokenizer {
     }
   }
 
-  // tiktoken's merge rule (spec §4.1): start from single bytes and repeatedly merge the adjacent pair whose
-  // concatenation has the lowest rank (leftmost on ties) until no adjacent pair is a token. Quadratic in the
-  // piece length, like tiktoken's; pieces are short in practice.
   private bytePairEncode(piece: string, out: number[]): void {
     const whole = this.ranks.get(piece);
     if (whole !== undefined) {
       out.push(whole);
       return;
     }
-    // Part k spans piece[bounds[k], bounds[k+1]); pairRank[k] is the rank of parts k and k+1 joined.
-    const bounds = Array.from({ length: piece.length + 1 }, (_, i) => i);
-    const rankOfPair = (k: number): number =>
-      k + 2 < bounds.length ? (this.ranks.get(piece.slice(bounds[k], bounds[k + 2])) ?? Infinity) : Infinity;
-    const pairRank = Array.from({ length: piece.length - 1 }, (_, k) => rankOfPair(k));
-    for (;;) {
-      let best = -1;
-      let bestRank = Infinity;
-      for (let k = 0; k < pairRank.length; k++) {
-        if (pairRank[k] < bestRank) [best, bestRank] = [k, pairRank[k]];
-      }
-      if (best < 0) break;
-      bounds.splice(best + 1, 1); // parts best and best+1 become one
-      pairRank.splice(best, 1);
-      if (best < pairRank.length) pairRank[best] = rankOfPair(best);
-      if (best > 0) pairRank[best - 1] = rankOfPair(best - 1);
-    }
-    for (let k = 0; k + 1 < bounds.length; k++) {
-      const rank = this.ranks.get(piece.slice(bounds[k], bounds[k + 1]));
+    const starts = mergeParts(piece, this.ranks);
+    for (let k = 0; k < starts.length; k++) {
+      const rank = this.ranks.get(piece.slice(starts[k], starts[k + 1] ?? piece.length));
       // Every single byte is a token in o200k_base, so every part has a rank.
       if (rank === undefined) throw new Error("o200k_base BPE: a byte sequence has no rank (corrupt ranks?)");
       out.push(rank);
     }
   }
+}
+
+/**
+ * tiktoken's merge rule (spec §4.1), returning the start offsets of the final parts of `piece` (a binary
+ * string): start from single bytes and repeatedly merge the adjacent pair whose concatenation has the lowest
+ * rank, leftmost on ties, until no adjacent pair is a token.
+ *
+ * The pairs wait in a min-heap ordered by (rank, start), so a piece of n bytes costs O(n log n) rather than
+ * the O(n^2) of rescanning every pair after each merge (a long run of spaces or dashes would otherwise take
+ * minutes). Heap entries are not removed when a merge changes a pair; they are recognised as stale when
+ * popped, by the pair's end no longer matching.
+ */
+export function mergeParts(piece: string, ranks: ReadonlyMap<string, number>): number[] {
+  const n = piece.length;
+  // Parts form a linked list keyed by start offset: next[s] = start of the following part (n at the end).
+  const next = Int32Array.from({ length: n }, (_, i) => i + 1);
+  const prev = Int32Array.from({ length: n }, (_, i) => i - 1);
+  const alive = new Uint8Array(n).fill(1);
+  const pairEnd = (s: number) => (next[s] < n ? next[next[s]] : -1);
+  const heap: [rank: number, start: number, end: number][] = [];
+  const less = (a: number, b: number) => heap[a][0] < heap[b][0] || (heap[a][0] === heap[b][0] && heap[a][1] < heap[b][1]);
+  const pushPair = (s: number) => {
+    const end = pairEnd(s);
+    if (end < 0) return;
+    const rank = ranks.get(piece.slice(s, end));
+    if (rank === undefined) return;
+    heap.push([rank, s, end]);
+    for (let i = heap.length - 1; i > 0; ) {
+      const parent = (i - 1) >> 1;
+      if (!less(i, parent)) break;
+      [heap[i], heap[parent]] = [heap[parent], heap[i]];
+      i = parent;
+    }
+  };
+  const popMin = () => {
+    const top = heap[0];
+    const last = heap.pop()!;
+    if (heap.length > 0) {
+      heap[0] = last;
+      for (let i = 0; ; ) {
+        const l = 2 * i + 1;
+        const r = l + 1;
+        let m = i;
+        if (l < heap.length && less(l, m)) m = l;
+        if (r < heap.length && less(r, m)) m = r;
+        if (m === i) break;
+        [heap[i], heap[m]] = [heap[m], heap[i]];
+        i = m;
+      }
+    }
+    return top;
+  };
+
+  for (let s = 0; s + 1 < n; s++) pushPair(s);
+  while (heap.length > 0) {
+    const [, s, end] = popMin();
+    if (!alive[s] || pairEnd(s) !== end) continue; // stale: one of the two parts has changed since
+    const absorbed = next[s];
+    alive[absorbed] = 0;
+    next[s] = next[absorbed];
+    if (next[s] < n) prev[next[s]] = s;
+    if (prev[s] >= 0) pushPair(prev[s]);
+    pushPair(s);
+  }
+  const starts: number[] = [];
+  for (let s = 0; s < n; s = next[s]) starts.push(s);
+  return starts;
 }
 
 /**
