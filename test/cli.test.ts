@@ -1,0 +1,66 @@
+// The command line, run as users run it (the built bin), on the dev checkpoint.
+import { spawnSync } from "node:child_process";
+import { rmSync } from "node:fs";
+import { join } from "node:path";
+import { afterAll, describe, expect, it } from "vitest";
+import { SafetensorsFile } from "../src/safetensors.js";
+import { DECODE_PROMPT, DEV_CKPT, DEV_SHARDED, GOLDEN_DECODE, goldenFloat, goldenIds, readTensor, tempDir, toleranceRatio } from "./helpers.js";
+
+const tmp = tempDir();
+afterAll(() => rmSync(tmp, { recursive: true, force: true }));
+const cli = (...args: string[]) => {
+  const r = spawnSync(process.execPath, ["dist/src/cli/main.js", ...args], { encoding: "utf8" });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+};
+
+describe("CLI", () => {
+  it("forward writes the logits of every position as F32 [T, vocab] named logits", () => {
+    const out = join(tmp, "logits.safetensors");
+    const ids = goldenIds("seq1");
+    const r = cli("forward", "--model", DEV_SHARDED, "--tokens", ids.join(","), "--out", out);
+    expect(r.stderr).toContain("wrote logits [7, 1024]");
+    expect(r.code).toBe(0);
+    const f = SafetensorsFile.open(out);
+    expect([...f.tensors.keys()]).toEqual(["logits"]);
+    expect(f.get("logits")).toMatchObject({ dtype: "F32", shape: [7, 1024] });
+    expect(toleranceRatio(readTensor(f, "logits") as Float32Array, goldenFloat("seq1.logits"))).toBeLessThanOrEqual(1);
+  });
+
+  it("generate --json prints the greedy continuation as its last line", () => {
+    const r = cli("generate", "--model", DEV_CKPT, "--tokens", DECODE_PROMPT.join(","), "--max-tokens", "16", "--temperature", "0", "--json");
+    expect(r.code).toBe(0);
+    const last = r.stdout.trim().split("\n").pop()!;
+    expect(JSON.parse(last)).toEqual({ tokens: GOLDEN_DECODE });
+  });
+
+  it("generate with a seed is repeatable and streams ids", () => {
+    const a = cli("generate", "--model", DEV_CKPT, "--tokens", "1,2,3", "--max-tokens", "6", "--temperature", "0.8", "--seed", "7");
+    const b = cli("generate", "--model", DEV_CKPT, "--tokens", "1,2,3", "--max-tokens", "6", "--temperature", "0.8", "--seed", "7");
+    expect(a.code).toBe(0);
+    expect(a.stdout).toMatch(/^\d+(,\d+){5}\n$/);
+    expect(a.stdout).toBe(b.stdout);
+  });
+
+  it("inspect prints the config, the tensor table, bytes by dtype and memory", () => {
+    const r = cli("inspect", "--model", DEV_SHARDED);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/Hugging Face layout, 3 files/);
+    expect(r.stdout).toMatch(/model\.layers\.0\.mlp\.experts\.gate_up_proj_blocks\s+U8\s+\[8, 192, 2, 16\]\s+49152/);
+    expect(r.stdout).toMatch(/79 tensors/);
+    expect(r.stdout).toMatch(/BF16 .*\(449792 bytes\)/);
+    expect(r.stdout).toMatch(/memory needed/);
+  });
+
+  it("bad input: clear one-line errors and non-zero exits", () => {
+    const bad = cli("forward", "--model", DEV_CKPT, "--tokens", "1,5000", "--out", join(tmp, "x.safetensors"));
+    expect(bad.code).toBe(1);
+    expect(bad.stderr).toMatch(/token id 5000 at index 1 is out of range: the vocabulary has ids 0..1023/);
+    expect(bad.stderr).not.toMatch(/at .*\.js:\d+/); // no stack trace
+    const usage = cli("generate", "--model", DEV_CKPT, "--tokens", "1,x");
+    expect(usage.code).toBe(2);
+    expect(usage.stderr).toMatch(/"x" is not a token id/);
+    expect(cli("forward", "--modle", DEV_CKPT).stderr).toMatch(/unknown flag --modle/);
+    expect(cli("inspect", "--model", join(tmp, "nowhere")).stderr).toMatch(/nowhere: not a folder/);
+    expect(cli("frobnicate").code).toBe(2);
+  });
+});

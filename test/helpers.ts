@@ -1,0 +1,58 @@
+// Shared test helpers: paths of the copied fixtures and golden readers.
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { SafetensorsFile } from "../src/safetensors.js";
+
+export const FIXTURES = join(fileURLToPath(new URL(".", import.meta.url)), "fixtures");
+export const DEV = join(FIXTURES, "dev");
+export const DEV_CKPT = join(DEV, "checkpoint");
+export const DEV_SHARDED = join(DEV, "checkpoint_sharded");
+
+export function readTensor(file: SafetensorsFile, name: string): Float32Array | Int32Array | Uint8Array {
+  const t = file.get(name);
+  const bytes = new Uint8Array(t.byteLength);
+  file.readInto(name, bytes);
+  if (t.dtype === "F32") return new Float32Array(bytes.buffer);
+  if (t.dtype === "I32") return new Int32Array(bytes.buffer);
+  if (t.dtype === "U8") return bytes;
+  throw new Error(`test helper cannot read dtype ${t.dtype}`);
+}
+
+let golden: SafetensorsFile | null = null;
+export function goldenF32(): SafetensorsFile {
+  return (golden ??= SafetensorsFile.open(join(DEV, "golden_f32.safetensors")));
+}
+
+export function goldenFloat(name: string): Float32Array {
+  return readTensor(goldenF32(), name) as Float32Array;
+}
+
+export function goldenIds(seq: string): number[] {
+  return Array.from(readTensor(goldenF32(), `${seq}.input_ids`) as Int32Array);
+}
+
+/** Largest |a - g| / (1e-4 + 1e-4 |g|): <= 1 means within the golden tolerance. */
+export function toleranceRatio(actual: ArrayLike<number>, expected: ArrayLike<number>, n = expected.length): number {
+  let worst = 0;
+  for (let i = 0; i < n; i++) {
+    const r = Math.abs(actual[i] - expected[i]) / (1e-4 + 1e-4 * Math.abs(expected[i]));
+    if (!(r <= worst)) worst = Number.isNaN(r) ? Infinity : r;
+  }
+  return worst;
+}
+
+export function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  let m = 0;
+  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i] - b[i]));
+  return m;
+}
+
+export function tempDir(prefix = "gpt-oss-ts-"): string {
+  return mkdtempSync(join(tmpdir(), prefix));
+}
+
+/** The greedy decode of the golden README, f32 reference. */
+export const GOLDEN_DECODE = [8, 777, 664, 731, 508, 342, 297, 508, 225, 872, 391, 106, 802, 711, 515, 95];
+export const DECODE_PROMPT = [410, 664, 47, 164, 663, 868, 985, 687, 404, 508, 758, 52];
