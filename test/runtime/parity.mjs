@@ -8,7 +8,7 @@ const root = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
 const { loadModel, SafetensorsFile, argmax } = await import(join(root, "dist", "src", "index.js"));
 const dev = join(root, "test", "fixtures", "dev");
 const runtime = globalThis.Deno ? `Deno ${Deno.version.deno}` : `Node ${process.version}`;
-const backend = process.env.GPT_OSS_TS_BACKEND ?? "ts";
+const backend = process.env.GPT_OSS_TS_BACKEND ?? "wasm";
 
 const golden = SafetensorsFile.open(join(dev, "golden_f32.safetensors"));
 const read = (name) => {
@@ -30,7 +30,7 @@ const check = (name, ok, detail = "") => {
   console.log(`${ok ? "ok  " : "FAIL"} ${name}${detail ? `  (${detail})` : ""}`);
 };
 
-const model = await loadModel(join(dev, "checkpoint"), { backend });
+const model = await loadModel(join(dev, "checkpoint"), { backend, precision: "exact" });
 for (const seq of ["seq0", "seq1", "seq2"]) {
   const ids = Array.from(read(`${seq}.input_ids`));
   let worst = 0, compared = 0, topkOk = true;
