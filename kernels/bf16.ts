@@ -7,20 +7,18 @@
 // The last cols % 8 columns are done in scalar code.
 //
 // Decode (T = 1) streams W once, four rows at a time (the rows are adjacent, so this is one sequential
-// stream that the prefetchers follow). Prefill (T > 1) is register-blocked: a tile of 4 rows x 2 tokens
-// keeps 8 accumulators, so each decoded weight vector is used twice and each activation vector four
-// times; columns are blocked by KC so the tile's weights stay in L1 and the token rows' block in L2.
+// stream that the prefetchers follow). Prefill (T > 1) is gemm.ts, with x in natural order.
 import { hsum, madd } from "./simd";
-
-const HIGH = 0xffff0000;
+import { C_HIGH16 } from "./consts";
+import { BF16, gemm } from "./gemm";
 
 // @ts-ignore: decorator
 @inline function even(w: v128): v128 {
   return i32x4.shl(w, 16);
 }
 // @ts-ignore: decorator
-@inline function odd(w: v128): v128 {
-  return v128.and(w, i32x4.splat(HIGH));
+@inline function odd(w: v128, high: v128): v128 {
+  return v128.and(w, high);
 }
 // @ts-ignore: decorator
 @inline function bf16(p: usize): f32 {
@@ -30,12 +28,13 @@ const HIGH = 0xffff0000;
 /** One row of W (at w) dotted with one deinterleaved x, columns [c0, c1) (c0, c1 multiples of 8). */
 // @ts-ignore: decorator
 @inline function dot1(w: usize, x: usize, c0: i32, c1: i32): v128 {
+  const high = v128.load(C_HIGH16);
   let a = f32x4.splat(0), b = f32x4.splat(0);
   for (let c = c0; c < c1; c += 8) {
     const v = v128.load(w + (<usize>c << 1));
     const xp = x + (<usize>c << 2);
     a = madd(even(v), v128.load(xp), a);
-    b = madd(odd(v), v128.load(xp, 16), b);
+    b = madd(odd(v, high), v128.load(xp, 16), b);
   }
   return f32x4.add(a, b);
 }
@@ -52,6 +51,7 @@ const HIGH = 0xffff0000;
 export function bf16Matvec(out: usize, x: usize, w: usize, bias: usize, rows: i32, cols: i32): void {
   const c8 = cols & ~7;
   const stride = <usize>cols << 1;
+  const high = v128.load(C_HIGH16);
   let r = 0;
   for (; r + 4 <= rows; r += 4) {
     const w0 = w + <usize>r * stride, w1 = w0 + stride, w2 = w1 + stride, w3 = w2 + stride;
@@ -60,10 +60,10 @@ export function bf16Matvec(out: usize, x: usize, w: usize, bias: usize, rows: i3
       const o = <usize>c << 1, xp = x + (<usize>c << 2);
       const xe = v128.load(xp), xo = v128.load(xp, 16);
       const v0 = v128.load(w0 + o), v1 = v128.load(w1 + o), v2 = v128.load(w2 + o), v3 = v128.load(w3 + o);
-      a0 = f32x4.add(a0, madd(even(v0), xe, f32x4.mul(odd(v0), xo)));
-      a1 = f32x4.add(a1, madd(even(v1), xe, f32x4.mul(odd(v1), xo)));
-      a2 = f32x4.add(a2, madd(even(v2), xe, f32x4.mul(odd(v2), xo)));
-      a3 = f32x4.add(a3, madd(even(v3), xe, f32x4.mul(odd(v3), xo)));
+      a0 = f32x4.add(a0, madd(even(v0), xe, f32x4.mul(odd(v0, high), xo)));
+      a1 = f32x4.add(a1, madd(even(v1), xe, f32x4.mul(odd(v1, high), xo)));
+      a2 = f32x4.add(a2, madd(even(v2), xe, f32x4.mul(odd(v2, high), xo)));
+      a3 = f32x4.add(a3, madd(even(v3), xe, f32x4.mul(odd(v3, high), xo)));
     }
     const o = out + (<usize>r << 2);
     store<f32>(o, hsum(a0) + tail(w0, x, c8, cols) + (bias ? load<f32>(bias + (<usize>r << 2)) : 0));
@@ -77,77 +77,21 @@ export function bf16Matvec(out: usize, x: usize, w: usize, bias: usize, rows: i3
   }
 }
 
-/** Columns per cache block of the prefill kernel (a multiple of 8). */
-const KC = 512;
-
 /**
- * Prefill: out[t, r] = W[r] . x[t] + bias[r] for T tokens. x: [T, cols] deinterleaved by 8.
- * out: [T, rows].
+ * Prefill: out[t, r] = W[r] . x[t] + bias[r] for T tokens (gemm.ts). x: [T, cols] in natural order.
+ * out: [T, rows]. panel: gemm's scratch.
  */
-export function bf16Matmul(out: usize, x: usize, w: usize, bias: usize, rows: i32, cols: i32, T: i32): void {
-  const c8 = cols & ~7;
+export function bf16Matmul(out: usize, x: usize, w: usize, bias: usize, rows: i32, cols: i32, T: i32, panel: usize): void {
+  const c4 = cols & ~3;
   const wstride = <usize>cols << 1, xstride = <usize>cols << 2, ostride = <usize>rows << 2;
-  // Start from the bias (and the scalar tail columns), then add column blocks.
+  // Start from the bias and the scalar tail columns; gemm adds the rest.
   for (let t = 0; t < T; t++) {
     for (let r = 0; r < rows; r++) {
       const b: f32 = bias ? load<f32>(bias + (<usize>r << 2)) : 0;
-      store<f32>(out + <usize>t * ostride + (<usize>r << 2), b + tail(w + <usize>r * wstride, x + <usize>t * xstride, c8, cols));
+      store<f32>(out + <usize>t * ostride + (<usize>r << 2), b + tail(w + <usize>r * wstride, x + <usize>t * xstride, c4, cols));
     }
   }
-  for (let k0 = 0; k0 < c8; k0 += KC) {
-    const k1 = min(k0 + KC, c8);
-    let r = 0;
-    for (; r + 4 <= rows; r += 4) {
-      const w0 = w + <usize>r * wstride, w1 = w0 + wstride, w2 = w1 + wstride, w3 = w2 + wstride;
-      let t = 0;
-      for (; t + 2 <= T; t += 2) {
-        const x0 = x + <usize>t * xstride, x1 = x0 + xstride;
-        let a00 = f32x4.splat(0), a01 = f32x4.splat(0), a10 = f32x4.splat(0), a11 = f32x4.splat(0);
-        let a20 = f32x4.splat(0), a21 = f32x4.splat(0), a30 = f32x4.splat(0), a31 = f32x4.splat(0);
-        for (let c = k0; c < k1; c += 8) {
-          const o = <usize>c << 1, xo = <usize>c << 2;
-          const e0 = v128.load(x0 + xo), d0 = v128.load(x0 + xo, 16);
-          const e1 = v128.load(x1 + xo), d1 = v128.load(x1 + xo, 16);
-          let v = v128.load(w0 + o);
-          let we = even(v), wo = odd(v);
-          a00 = madd(we, e0, madd(wo, d0, a00));
-          a01 = madd(we, e1, madd(wo, d1, a01));
-          v = v128.load(w1 + o); we = even(v); wo = odd(v);
-          a10 = madd(we, e0, madd(wo, d0, a10));
-          a11 = madd(we, e1, madd(wo, d1, a11));
-          v = v128.load(w2 + o); we = even(v); wo = odd(v);
-          a20 = madd(we, e0, madd(wo, d0, a20));
-          a21 = madd(we, e1, madd(wo, d1, a21));
-          v = v128.load(w3 + o); we = even(v); wo = odd(v);
-          a30 = madd(we, e0, madd(wo, d0, a30));
-          a31 = madd(we, e1, madd(wo, d1, a31));
-        }
-        const o0 = out + <usize>t * ostride + (<usize>r << 2), o1 = o0 + ostride;
-        store<f32>(o0, load<f32>(o0) + hsum(a00));
-        store<f32>(o0, load<f32>(o0, 4) + hsum(a10), 4);
-        store<f32>(o0, load<f32>(o0, 8) + hsum(a20), 8);
-        store<f32>(o0, load<f32>(o0, 12) + hsum(a30), 12);
-        store<f32>(o1, load<f32>(o1) + hsum(a01));
-        store<f32>(o1, load<f32>(o1, 4) + hsum(a11), 4);
-        store<f32>(o1, load<f32>(o1, 8) + hsum(a21), 8);
-        store<f32>(o1, load<f32>(o1, 12) + hsum(a31), 12);
-      }
-      for (; t < T; t++) {
-        const xt = x + <usize>t * xstride, o0 = out + <usize>t * ostride + (<usize>r << 2);
-        store<f32>(o0, load<f32>(o0) + hsum(dot1(w0, xt, k0, k1)));
-        store<f32>(o0, load<f32>(o0, 4) + hsum(dot1(w1, xt, k0, k1)), 4);
-        store<f32>(o0, load<f32>(o0, 8) + hsum(dot1(w2, xt, k0, k1)), 8);
-        store<f32>(o0, load<f32>(o0, 12) + hsum(dot1(w3, xt, k0, k1)), 12);
-      }
-    }
-    for (; r < rows; r++) {
-      const wr = w + <usize>r * wstride;
-      for (let t = 0; t < T; t++) {
-        const o0 = out + <usize>t * ostride + (<usize>r << 2);
-        store<f32>(o0, load<f32>(o0) + hsum(dot1(wr, x + <usize>t * xstride, k0, k1)));
-      }
-    }
-  }
+  gemm(out, rows, x, T, BF16, w, 0, rows, cols, panel);
 }
 
 /** out[t, :] = table[tokens[t], :] widened to f32. tokens: i32 [T]. */

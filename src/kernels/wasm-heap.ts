@@ -7,9 +7,11 @@ import { fileURLToPath } from "node:url";
 
 /** The kernel module's exports (kernels/index.ts). Pointers are byte offsets into the memory. */
 export interface KernelExports {
+  initConstants(): void;
+  staticEnd(): number;
   deinterleave(dst: number, src: number, rows: number, cols: number, group: number): void;
   bf16Matvec(out: number, x: number, w: number, bias: number, rows: number, cols: number): void;
-  bf16Matmul(out: number, x: number, w: number, bias: number, rows: number, cols: number, T: number): void;
+  bf16Matmul(out: number, x: number, w: number, bias: number, rows: number, cols: number, T: number, panel: number): void;
   bf16Embed(out: number, table: number, tokens: number, T: number, cols: number): void;
   mxfp4Up(act: number, x: number, xs: number, qs: number, blocks: number, scales: number, bias: number,
     I: number, cols: number, n: number, limit: number, alpha: number, fast: number, scratch: number): void;
@@ -81,7 +83,7 @@ export class WasmHeap {
   /** Every SharedArrayBuffer the memory has handed out (one per size it had): views on any of them
    * are views of this memory. */
   private readonly buffers = new WeakSet<ArrayBufferLike>();
-  private top = PAGE; // page 0 stays unused, so pointer 0 can mean "none"
+  private top = PAGE; // page 0 holds the module's static data (tables, constants); pointer 0 means "none"
   u8!: Uint8Array;
   i32!: Int32Array;
   f32!: Float32Array;
@@ -95,7 +97,10 @@ export class WasmHeap {
     const module = await compile(level, bytes);
     const memory = new WA.Memory({ initial: 16, maximum: MAX_PAGES, shared: true });
     const instance = await WA.instantiate(module, { env: { memory } });
-    return new WasmHeap(memory, instance.exports as unknown as KernelExports, level);
+    const k = instance.exports as unknown as KernelExports;
+    k.initConstants();
+    if (k.staticEnd() > PAGE) throw new Error("kernel module: static data beyond 64 KiB");
+    return new WasmHeap(memory, k, level);
   }
 
   /** Bytes in use. */

@@ -28,6 +28,8 @@ export interface WasmOptions {
 
 /** Output bytes above which a matmul is split into token chunks (bounds the scratch block). */
 const MAX_OUT_BYTES = 16 << 20;
+/** Scratch of the prefill kernel (gemm.ts): a 4 x 256 f32 panel. */
+const PANEL_BYTES = 4096;
 
 export class WasmKernels implements Kernels {
   readonly name = "wasm";
@@ -113,16 +115,19 @@ export class WasmKernels implements Kernels {
     const { rows, cols } = w;
     const chunk = Math.max(1, Math.min(T, Math.floor(MAX_OUT_BYTES / (rows * 4))));
     const Tc = Math.min(T, chunk);
-    const [px, pd, po, pw, pb] = this.scratch.take(Tc * cols * 4, Tc * cols * 4, Tc * rows * 4,
+    const [px, pd, po, pw, pb] = this.scratch.take(Tc * cols * 4, T > 1 ? PANEL_BYTES : cols * 4, Tc * rows * 4,
       this.need(w.data), this.need(bias, rows * 4));
     const wp = this.place(w.data, pw), bp = this.place(bias, pb, rows * 4);
     const k = this.heap.k;
     for (let t0 = 0; t0 < T; t0 += Tc) {
       const n = Math.min(Tc, T - t0);
       this.put(x.subarray(t0 * cols), n * cols, px);
-      k.deinterleave(pd, px, n, cols, 8);
-      if (n === 1) k.bf16Matvec(po, pd, wp, bp, rows, cols);
-      else k.bf16Matmul(po, pd, wp, bp, rows, cols, n);
+      if (n === 1) {
+        k.deinterleave(pd, px, 1, cols, 8); // the decode kernel's column order
+        k.bf16Matvec(po, pd, wp, bp, rows, cols);
+      } else {
+        k.bf16Matmul(po, px, wp, bp, rows, cols, n, pd);
+      }
       this.get(out, po, n * rows, t0 * rows);
     }
   }
@@ -169,7 +174,7 @@ export class WasmKernels implements Kernels {
   expertUp(act: Float32Array, x: Float32Array, w: Mxfp4Experts, bias: Float32Array, expert: number,
     rows: Int32Array, n: number, swigluLimit: number, swigluAlpha: number): void {
     const H = w.cols, I = w.rows / 2;
-    const [pa, pr, pin, pxs, pqs, pdec, blocks, scales, pb] = this.stageExpert(w, bias, expert, n, I * 4, 8 * H);
+    const [pa, pr, pin, pxs, pqs, pdec, blocks, scales, pb] = this.stageExpert(w, bias, expert, n, I * 4, n * w.rows * 4 + PANEL_BYTES);
     for (let i = 0; i < n; i++) this.put(x.subarray(rows[i] * H), H, pr + i * H * 4);
     this.prepare(pin, pxs, pqs, pr, n, H);
     this.heap.k.mxfp4Up(pa, pin, pxs, pqs, blocks, scales, pb, I, H, n,
@@ -180,7 +185,7 @@ export class WasmKernels implements Kernels {
   expertDown(out: Float32Array, act: Float32Array, w: Mxfp4Experts, bias: Float32Array, expert: number,
     rows: Int32Array, weight: Float32Array, n: number): void {
     const H = w.rows, I = w.cols;
-    const [py, pr, pin, pxs, pqs, pdec, blocks, scales, pb, pw] = this.stageExpert(w, bias, expert, n, H * 4, 4 * I, n * 4);
+    const [py, pr, pin, pxs, pqs, pdec, blocks, scales, pb, pw] = this.stageExpert(w, bias, expert, n, H * 4, PANEL_BYTES, n * 4);
     this.put(act, n * I, pr);
     this.put(weight, n, pw);
     this.prepare(pin, pxs, pqs, pr, n, I);
@@ -196,25 +201,26 @@ export class WasmKernels implements Kernels {
 
   /**
    * Scratch for one expert call with n tokens: output (outBytesPerToken each), the raw input rows, the
-   * prepared input (deinterleaved f32, or quantized + block scales + offsets), the decoded-row scratch
-   * (prefill only); then the pointers of this expert's blocks, scales and bias; then `extra` regions.
+   * prepared input (deinterleaved f32, or quantized + block scales + offsets), the kernel's scratch;
+   * then the pointers of this expert's blocks, scales and bias; then `extra` regions.
    */
   private stageExpert(w: Mxfp4Experts, bias: Float32Array, e: number, n: number, outBytesPerToken: number,
-    decodeBytes: number, ...extra: number[]): number[] {
+    kernelBytes: number, ...extra: number[]): number[] {
     const cols = w.cols, nb = cols / 32;
     // This expert's slices: views into the same buffers, so weights in the memory stay in place.
     const blocks = w.blocks.subarray(e * w.rows * nb * 16, (e + 1) * w.rows * nb * 16);
     const scales = w.scales.subarray(e * w.rows * nb, (e + 1) * w.rows * nb);
     const b = bias.subarray(e * w.rows, (e + 1) * w.rows);
     const [po, pr, pin, pxs, pqs, pdec, pbl, psc, pb, ...rest] = this.scratch.take(n * outBytesPerToken, n * cols * 4,
-      n * cols * 4, n * nb * 4, n * nb * 4, n > 1 ? decodeBytes : 0,
+      n * cols * 4, n * nb * 4, n * nb * 4, kernelBytes,
       this.need(blocks), this.need(scales), this.need(b), ...extra);
     return [po, pr, pin, pxs, pqs, pdec, this.place(blocks, pbl), this.place(scales, psc), this.place(b, pb), ...rest];
   }
 
-  /** The expert kernels' input form of n rows of `cols` f32 at src. */
+  /** The expert kernels' input form of n rows of `cols` f32 at src: quantized for a fast decode
+   * (n = 1), else f32 deinterleaved by 32 (prefill is f32 in both precisions, see mxfp4.ts). */
   private prepare(dst: number, xs: number, qs: number, src: number, n: number, cols: number): void {
-    if (this.precision === "fast") this.heap.k.quantize(dst, xs, qs, src, n, cols, this.qmax);
+    if (this.precision === "fast" && n === 1) this.heap.k.quantize(dst, xs, qs, src, n, cols, this.qmax);
     else this.heap.k.deinterleave(dst, src, n, cols, 32);
   }
 }
