@@ -8,9 +8,11 @@
 // so the factor 1/2 joins the block scale. The low nibbles give the even columns and the high nibbles
 // the odd ones, so the activations are split the same way per 32-block (simd.ts `deinterleave`).
 //
-// Decode (one token for the expert) streams the expert's rows once, two rows per pass:
-//  exact: f32 activations; the i8 values are widened to f32 and multiplied-added in f32.
-//  fast:  activations quantized per 32-block (quant.ts); the products are integer dot products
+// Decode (one token for the expert) streams the expert's rows once, two rows per pass, with integer
+// dot products (i16 weights from the table, widened) against an integer form of the activations:
+//  exact: f32 activations split exactly into two i16 per value (quant.ts `split`, ~31 bits per
+//         32-block): two dot products per block, f32 sums; within ~1e-7 of an all-f32 kernel.
+//  fast:  activations quantized per 32-block (quant.ts `quantize`): one dot product per block
 //         (i16 pairs with `i32x4.dot_i16x8_s` in the baseline build; in the relaxed build i8 x u7 with
 //         `relaxed_dot_i8x16_i7x16_add_s`, the weights offset by +12 to be non-negative and the offset
 //         removed with the block's precomputed 12 * sum(q)).
@@ -26,33 +28,6 @@ import { gemm, MXFP4 } from "./gemm";
 /** Bytes of one quantized 32-block of activations: i16 (baseline) or i8 (relaxed). */
 // @ts-ignore: decorator
 @inline const QB: usize = RELAXED ? 32 : 64;
-
-// @ts-ignore: decorator
-@inline function cvtLo(v: v128): v128 {
-  return f32x4.convert_i32x4_s(i32x4.extend_low_i16x8_s(v));
-}
-// @ts-ignore: decorator
-@inline function cvtHi(v: v128): v128 {
-  return f32x4.convert_i32x4_s(i32x4.extend_high_i16x8_s(v));
-}
-
-/** Partial sums (f32x4) of 2 * FP4 * x over one block; x deinterleaved by 32 at xp. */
-// @ts-ignore: decorator
-@inline function blockExact(bp: usize, xp: usize, nib: v128, table: v128): v128 {
-  const b = v128.load(bp);
-  const lo = lookup(table, v128.and(b, nib)), hi = lookup(table, v128.and(i16x8.shr_u(b, 4), nib));
-  const l0 = i16x8.extend_low_i8x16_s(lo), l1 = i16x8.extend_high_i8x16_s(lo);
-  const h0 = i16x8.extend_low_i8x16_s(hi), h1 = i16x8.extend_high_i8x16_s(hi);
-  let a = f32x4.mul(cvtLo(l0), v128.load(xp));
-  let c = f32x4.mul(cvtHi(l0), v128.load(xp, 16));
-  a = madd(cvtLo(l1), v128.load(xp, 32), a);
-  c = madd(cvtHi(l1), v128.load(xp, 48), c);
-  a = madd(cvtLo(h0), v128.load(xp, 64), a);
-  c = madd(cvtHi(h0), v128.load(xp, 80), c);
-  a = madd(cvtLo(h1), v128.load(xp, 96), a);
-  c = madd(cvtHi(h1), v128.load(xp, 112), c);
-  return f32x4.add(a, c);
-}
 
 /** Integer partial sums (i32x4) of one block: weights from codes, activations quantized at xq. */
 // @ts-ignore: decorator
@@ -75,17 +50,41 @@ import { gemm, MXFP4 } from "./gemm";
 // One block per loop step keeps few vectors live (TurboFan hoists loads, so wider steps spill), two
 // rows share the activation loads, and each block's partial sums are scaled and added at once.
 
-/** res[0], res[1] = rows (b0, s0) and (b1, s1) dotted with f32 x (deinterleaved by 32). */
-function dot2Exact(res: usize, b0: usize, s0: usize, b1: usize, s1: usize, x: usize, nb: i32): void {
+/**
+ * res[0], res[1] = rows (b0, s0) and (b1, s1) dotted with activations split exactly into two i16
+ * (quant.ts `split`: xq [nb][hi 32, lo 32], block scales xs): integer products, f32 sums.
+ */
+function dot2Exact(res: usize, b0: usize, s0: usize, b1: usize, s1: usize, xq: usize, xs: usize, nb: i32): void {
   const nib = v128.load(C_NIBBLE), table = v128.load(C_FP4X2);
+  const k = f32x4.splat(65534);
   let a0 = f32x4.splat(0), a1 = f32x4.splat(0);
   for (let b = 0; b < nb; b++) {
-    const xp = x + (<usize>b << 7), o = <usize>b << 4;
-    a0 = madd(blockExact(b0 + o, xp, nib, table), f32x4.splat(e8m0(load<u8>(s0 + b))), a0);
-    a1 = madd(blockExact(b1 + o, xp, nib, table), f32x4.splat(e8m0(load<u8>(s1 + b))), a1);
+    const q = xq + (<usize>b << 7), o = <usize>b << 4;
+    const dx = load<f32>(xs + (<usize>b << 2));
+    let v = v128.load(b0 + o);
+    let lo = lookup(table, v128.and(v, nib)), hi = lookup(table, v128.and(i16x8.shr_u(v, 4), nib));
+    let w0 = i16x8.extend_low_i8x16_s(lo), w1 = i16x8.extend_high_i8x16_s(lo);
+    let w2 = i16x8.extend_low_i8x16_s(hi), w3 = i16x8.extend_high_i8x16_s(hi);
+    let dh = i32x4.add(i32x4.add(i32x4.dot_i16x8_s(w0, v128.load(q)), i32x4.dot_i16x8_s(w1, v128.load(q, 16))),
+      i32x4.add(i32x4.dot_i16x8_s(w2, v128.load(q, 32)), i32x4.dot_i16x8_s(w3, v128.load(q, 48))));
+    let dl = i32x4.add(i32x4.add(i32x4.dot_i16x8_s(w0, v128.load(q, 64)), i32x4.dot_i16x8_s(w1, v128.load(q, 80))),
+      i32x4.add(i32x4.dot_i16x8_s(w2, v128.load(q, 96)), i32x4.dot_i16x8_s(w3, v128.load(q, 112))));
+    a0 = madd(madd(f32x4.convert_i32x4_s(dh), k, f32x4.convert_i32x4_s(dl)), f32x4.splat(e8m0(load<u8>(s0 + b)) * dx), a0);
+    v = v128.load(b1 + o);
+    lo = lookup(table, v128.and(v, nib));
+    hi = lookup(table, v128.and(i16x8.shr_u(v, 4), nib));
+    w0 = i16x8.extend_low_i8x16_s(lo);
+    w1 = i16x8.extend_high_i8x16_s(lo);
+    w2 = i16x8.extend_low_i8x16_s(hi);
+    w3 = i16x8.extend_high_i8x16_s(hi);
+    dh = i32x4.add(i32x4.add(i32x4.dot_i16x8_s(w0, v128.load(q)), i32x4.dot_i16x8_s(w1, v128.load(q, 16))),
+      i32x4.add(i32x4.dot_i16x8_s(w2, v128.load(q, 32)), i32x4.dot_i16x8_s(w3, v128.load(q, 48))));
+    dl = i32x4.add(i32x4.add(i32x4.dot_i16x8_s(w0, v128.load(q, 64)), i32x4.dot_i16x8_s(w1, v128.load(q, 80))),
+      i32x4.add(i32x4.dot_i16x8_s(w2, v128.load(q, 96)), i32x4.dot_i16x8_s(w3, v128.load(q, 112))));
+    a1 = madd(madd(f32x4.convert_i32x4_s(dh), k, f32x4.convert_i32x4_s(dl)), f32x4.splat(e8m0(load<u8>(s1 + b)) * dx), a1);
   }
-  store<f32>(res, hsum(a0) * 0.5);
-  store<f32>(res, hsum(a1) * 0.5, 4);
+  store<f32>(res, hsum(a0));
+  store<f32>(res, hsum(a1), 4);
 }
 
 /** The same with quantized activations (xq, block scales xs, relaxed offsets qs). */
@@ -125,8 +124,8 @@ function fillBias(out: usize, bias: usize, rows: i32, n: i32): void {
 /**
  * Gate/up projection of one expert with the clamped SwiGLU fused: for each of n tokens t and each
  * j < I, act[t, j] = swiglu(row 2j . x[t] + bias[2j], row 2j+1 . x[t] + bias[2j+1]).
- * Pointers are already offset to the expert. x: for n == 1 and fast, quantized (quant.ts: xq, with xs
- * and qs); otherwise f32 [n, cols] deinterleaved by 32. scratch: n * 2I * 4 + 4096 bytes.
+ * Pointers are already offset to the expert. x: for n == 1, quant.ts's form (exact: `split`, fast:
+ * `quantize`, with xs and qs); for n > 1, f32 [n, cols] deinterleaved by 32. scratch: n * 2I * 4 + 4096 bytes.
  */
 export function mxfp4Up(act: usize, x: usize, xs: usize, qs: usize, blocks: usize, scales: usize, bias: usize,
   I: i32, cols: i32, n: i32, limit: f32, alpha: f32, fast: bool, scratch: usize): void {
@@ -136,7 +135,7 @@ export function mxfp4Up(act: usize, x: usize, xs: usize, qs: usize, blocks: usiz
     for (let j = 0; j < I; j++) {
       const bg = blocks + <usize>(2 * j) * rowB, sg = scales + <usize>(2 * j) * rowS;
       if (fast) dot2Fast(scratch, bg, sg, bg + rowB, sg + rowS, x, xs, qs, nb);
-      else dot2Exact(scratch, bg, sg, bg + rowB, sg + rowS, x, nb);
+      else dot2Exact(scratch, bg, sg, bg + rowB, sg + rowS, x, xs, nb);
       const o = bias + (<usize>j << 3);
       store<f32>(act + (<usize>j << 2), swiglu(load<f32>(scratch) + load<f32>(o), load<f32>(scratch, 4) + load<f32>(o, 4), limit, alpha));
     }
@@ -168,7 +167,7 @@ export function mxfp4Down(y: usize, a: usize, as: usize, qs: usize, blocks: usiz
       const bp = blocks + <usize>r * rowB, sp = scales + <usize>r * rowS;
       const bq = blocks + <usize>r1 * rowB, sq = scales + <usize>r1 * rowS;
       if (fast) dot2Fast(scratch, bp, sp, bq, sq, a, as, qs, nb);
-      else dot2Exact(scratch, bp, sp, bq, sq, a, nb);
+      else dot2Exact(scratch, bp, sp, bq, sq, a, as, nb);
       store<f32>(y + (<usize>r << 2), w * (load<f32>(scratch) + load<f32>(bias + (<usize>r << 2))));
       if (r1 > r) store<f32>(y + (<usize>r1 << 2), w * (load<f32>(scratch, 4) + load<f32>(bias + (<usize>r1 << 2))));
     }

@@ -19,6 +19,7 @@ export interface KernelExports {
     rows: number, cols: number, n: number, weight: number, fast: number, scratch: number): void;
   quantize(q: number, xs: number, qs: number, src: number, n: number, cols: number, qmax: number): void;
   quantBytes(): number;
+  split(q: number, xs: number, src: number, n: number, cols: number): void;
   attention(out: number, q: number, k: number, v: number, n: number, sinks: number, nq: number, nkv: number, d: number, scores: number): void;
   rmsnorm(out: number, x: number, scale: number, eps: number, T: number, n: number): void;
   rope(x: number, cos: number, sin: number, T: number, heads: number, d: number): void;

@@ -217,10 +217,13 @@ export class WasmKernels implements Kernels {
     return [po, pr, pin, pxs, pqs, pdec, this.place(blocks, pbl), this.place(scales, psc), this.place(b, pb), ...rest];
   }
 
-  /** The expert kernels' input form of n rows of `cols` f32 at src: quantized for a fast decode
-   * (n = 1), else f32 deinterleaved by 32 (prefill is f32 in both precisions, see mxfp4.ts). */
+  /** The expert kernels' input form of n rows of `cols` f32 at src: for a decode (n = 1) the integer
+   * form of the precision (exact: an exact two-i16 split; fast: quantized), for prefill f32
+   * deinterleaved by 32 (prefill is f32 in both precisions, see kernels/mxfp4.ts). */
   private prepare(dst: number, xs: number, qs: number, src: number, n: number, cols: number): void {
-    if (this.precision === "fast" && n === 1) this.heap.k.quantize(dst, xs, qs, src, n, cols, this.qmax);
-    else this.heap.k.deinterleave(dst, src, n, cols, 32);
+    const k = this.heap.k;
+    if (n > 1) k.deinterleave(dst, src, n, cols, 32);
+    else if (this.precision === "fast") k.quantize(dst, xs, qs, src, n, cols, this.qmax);
+    else k.split(dst, xs, src, n, cols);
   }
 }
