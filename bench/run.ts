@@ -99,7 +99,7 @@ async function main(): Promise<void> {
       await bench.run();
       const result = bench.tasks[0].result;
       if (!("latency" in result)) throw new Error(`${name}: ${result.state}`);
-      const ms = result.latency.mean;
+      const ms = result.latency.p50; // the median: robust to other processes stealing the core now and then
       const gbps = t.bytes === null ? null : t.bytes / ms / 1e6;
       if (t.kernel === "stream") streamGBps = gbps!;
       const row: Row = {
@@ -247,7 +247,7 @@ function format(r: Row): string {
 }
 
 function printTable(rows: Row[], simd: string): void {
-  console.log(`\n${process.release.name} ${process.version}, ${simd}, one thread; GB/s counts weight bytes streamed; % is of the stream row\n`);
+  console.log(`\n${process.release.name} ${process.version}, ${simd}, one thread; ms = median; GB/s counts weight bytes streamed; % is of the stream row\n`);
   console.log([ "kernel".padEnd(16), "shape".padEnd(38), "prec".padEnd(6), "ms".padStart(10), "GFLOP/s".padStart(8), "GB/s".padStart(7), "%".padStart(6)].join(" "));
   for (const r of rows) console.log(format(r));
 }

@@ -122,3 +122,24 @@ export function split(q: usize, xs: usize, src: usize, n: i32, cols: i32): void 
     }
   }
 }
+
+/** f32 [n, cols] (deinterleaved by 32, as the prefill kernel reads it) of what `quantize` stored:
+ * prefill in `fast` then sees exactly the activations a decode would. */
+export function dequantize(dst: usize, q: usize, xs: usize, n: i32, cols: i32): void {
+  const nb = cols >> 5;
+  for (let i = 0; i < n * nb; i++) {
+    const d = f32x4.splat(2 * load<f32>(xs + (<usize>i << 2)));
+    const o = dst + (<usize>i << 7);
+    for (let j = 0; j < 4; j++) {
+      let v: v128;
+      if (ASC_FEATURE_RELAXED_SIMD) {
+        const b = v128.load64_zero(q + (<usize>i << 5) + (<usize>j << 3));
+        v = i16x8.extend_low_i8x16_s(b);
+      } else {
+        v = v128.load(q + (<usize>i << 6) + (<usize>j << 4));
+      }
+      v128.store(o + (<usize>j << 5), f32x4.mul(f32x4.convert_i32x4_s(i32x4.extend_low_i16x8_s(v)), d));
+      v128.store(o + (<usize>j << 5), f32x4.mul(f32x4.convert_i32x4_s(i32x4.extend_high_i16x8_s(v)), d), 16);
+    }
+  }
+}

@@ -20,6 +20,7 @@ export interface KernelExports {
   quantize(q: number, xs: number, qs: number, src: number, n: number, cols: number, qmax: number): void;
   quantBytes(): number;
   split(q: number, xs: number, src: number, n: number, cols: number): void;
+  dequantize(dst: number, q: number, xs: number, n: number, cols: number): void;
   attention(out: number, q: number, k: number, v: number, n: number, sinks: number, nq: number, nkv: number, d: number, scores: number): void;
   rmsnorm(out: number, x: number, scale: number, eps: number, T: number, n: number): void;
   rope(x: number, cos: number, sin: number, T: number, heads: number, d: number): void;

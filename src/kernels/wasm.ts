@@ -26,6 +26,29 @@ export interface WasmOptions {
   simd?: SimdLevel;
 }
 
+/** Pointers (byte offsets in the kernel memory) of one expert call. */
+interface ExpertCall {
+  /** the kernel's output */
+  out: number;
+  /** the f32 input rows, [n, cols] */
+  raw: number;
+  /** the input in the kernel's form (prepare) */
+  input: number;
+  /** quantized values on their way to `input` (fast prefill) */
+  tmp: number;
+  /** per-block activation scales, and the relaxed build's offsets (quant.ts) */
+  xs: number;
+  qs: number;
+  /** the kernel's own scratch */
+  kernel: number;
+  /** a region for the caller (the routing weights) */
+  extra: number;
+  /** this expert's blocks, scales and bias */
+  blocks: number;
+  scales: number;
+  bias: number;
+}
+
 /** Output bytes above which a matmul is split into token chunks (bounds the scratch block). */
 const MAX_OUT_BYTES = 16 << 20;
 /** Scratch of the prefill kernel (gemm.ts): a 4 x 256 f32 panel. */
@@ -174,56 +197,60 @@ export class WasmKernels implements Kernels {
   expertUp(act: Float32Array, x: Float32Array, w: Mxfp4Experts, bias: Float32Array, expert: number,
     rows: Int32Array, n: number, swigluLimit: number, swigluAlpha: number): void {
     const H = w.cols, I = w.rows / 2;
-    const [pa, pr, pin, pxs, pqs, pdec, blocks, scales, pb] = this.stageExpert(w, bias, expert, n, I * 4, n * w.rows * 4 + PANEL_BYTES);
-    for (let i = 0; i < n; i++) this.put(x.subarray(rows[i] * H), H, pr + i * H * 4);
-    this.prepare(pin, pxs, pqs, pr, n, H);
-    this.heap.k.mxfp4Up(pa, pin, pxs, pqs, blocks, scales, pb, I, H, n,
-      swigluLimit, swigluAlpha, this.precision === "fast" ? 1 : 0, pdec);
-    this.get(act, pa, n * I);
+    const s = this.stageExpert(w, bias, expert, n, I * 4, n * w.rows * 4 + PANEL_BYTES, 0);
+    for (let i = 0; i < n; i++) this.put(x.subarray(rows[i] * H), H, s.raw + i * H * 4); // gather the routed rows
+    this.prepare(s, n, H);
+    this.heap.k.mxfp4Up(s.out, s.input, s.xs, s.qs, s.blocks, s.scales, s.bias, I, H, n,
+      swigluLimit, swigluAlpha, this.precision === "fast" ? 1 : 0, s.kernel);
+    this.get(act, s.out, n * I);
   }
 
   expertDown(out: Float32Array, act: Float32Array, w: Mxfp4Experts, bias: Float32Array, expert: number,
     rows: Int32Array, weight: Float32Array, n: number): void {
     const H = w.rows, I = w.cols;
-    const [py, pr, pin, pxs, pqs, pdec, blocks, scales, pb, pw] = this.stageExpert(w, bias, expert, n, H * 4, PANEL_BYTES, n * 4);
-    this.put(act, n * I, pr);
-    this.put(weight, n, pw);
-    this.prepare(pin, pxs, pqs, pr, n, I);
-    this.heap.k.mxfp4Down(py, pin, pxs, pqs, blocks, scales, pb, H, I, n, pw,
-      this.precision === "fast" ? 1 : 0, pdec);
+    const s = this.stageExpert(w, bias, expert, n, H * 4, PANEL_BYTES, n * 4);
+    this.put(act, n * I, s.raw);
+    this.put(weight, n, s.extra);
+    this.prepare(s, n, I);
+    this.heap.k.mxfp4Down(s.out, s.input, s.xs, s.qs, s.blocks, s.scales, s.bias, H, I, n, s.extra,
+      this.precision === "fast" ? 1 : 0, s.kernel);
     // out[rows[i], :] += y[i, :]  (the kernel already applied the routing weight)
-    const y = this.heap.f32, y0 = py >>> 2;
+    const y = this.heap.f32, y0 = s.out >>> 2;
     for (let i = 0; i < n; i++) {
       const o = rows[i] * H, yi = y0 + i * H;
       for (let r = 0; r < H; r++) out[o + r] += y[yi + r];
     }
   }
 
-  /**
-   * Scratch for one expert call with n tokens: output (outBytesPerToken each), the raw input rows, the
-   * prepared input (deinterleaved f32, or quantized + block scales + offsets), the kernel's scratch;
-   * then the pointers of this expert's blocks, scales and bias; then `extra` regions.
-   */
+  /** Scratch and weight pointers for one expert call with n tokens (see ExpertCall). */
   private stageExpert(w: Mxfp4Experts, bias: Float32Array, e: number, n: number, outBytesPerToken: number,
-    kernelBytes: number, ...extra: number[]): number[] {
+    kernelBytes: number, extraBytes: number): ExpertCall {
     const cols = w.cols, nb = cols / 32;
     // This expert's slices: views into the same buffers, so weights in the memory stay in place.
     const blocks = w.blocks.subarray(e * w.rows * nb * 16, (e + 1) * w.rows * nb * 16);
     const scales = w.scales.subarray(e * w.rows * nb, (e + 1) * w.rows * nb);
     const b = bias.subarray(e * w.rows, (e + 1) * w.rows);
-    const [po, pr, pin, pxs, pqs, pdec, pbl, psc, pb, ...rest] = this.scratch.take(n * outBytesPerToken, n * cols * 4,
-      n * cols * 4, n * nb * 4, n * nb * 4, kernelBytes,
-      this.need(blocks), this.need(scales), this.need(b), ...extra);
-    return [po, pr, pin, pxs, pqs, pdec, this.place(blocks, pbl), this.place(scales, psc), this.place(b, pb), ...rest];
+    const [out, raw, input, tmp, xs, qs, kernel, extra, pbl, psc, pb] = this.scratch.take(n * outBytesPerToken, n * cols * 4,
+      n * cols * 4, n * cols * 2, n * nb * 4, n * nb * 4, kernelBytes, extraBytes,
+      this.need(blocks), this.need(scales), this.need(b));
+    return { out, raw, input, tmp, xs, qs, kernel, extra,
+      blocks: this.place(blocks, pbl), scales: this.place(scales, psc), bias: this.place(b, pb) };
   }
 
-  /** The expert kernels' input form of n rows of `cols` f32 at src: for a decode (n = 1) the integer
-   * form of the precision (exact: an exact two-i16 split; fast: quantized), for prefill f32
-   * deinterleaved by 32 (prefill is f32 in both precisions, see kernels/mxfp4.ts). */
-  private prepare(dst: number, xs: number, qs: number, src: number, n: number, cols: number): void {
+  /**
+   * The expert kernels' input form of n rows of `cols` f32 at src (see kernels/mxfp4.ts). Decode
+   * (n = 1): exact = an exact two-i16 split, fast = quantized. Prefill (n > 1): f32 deinterleaved by
+   * 32; in fast, the quantized values (so prefill and decode see the same activations).
+   */
+  private prepare(s: ExpertCall, n: number, cols: number): void {
     const k = this.heap.k;
-    if (n > 1) k.deinterleave(dst, src, n, cols, 32);
-    else if (this.precision === "fast") k.quantize(dst, xs, qs, src, n, cols, this.qmax);
-    else k.split(dst, xs, src, n, cols);
+    if (this.precision === "fast") {
+      k.quantize(n > 1 ? s.tmp : s.input, s.xs, s.qs, s.raw, n, cols, this.qmax);
+      if (n > 1) k.dequantize(s.input, s.tmp, s.xs, n, cols);
+    } else if (n > 1) {
+      k.deinterleave(s.input, s.raw, n, cols, 32);
+    } else {
+      k.split(s.input, s.xs, s.raw, n, cols);
+    }
   }
 }
