@@ -13,6 +13,8 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
   inspect: () => import("./inspect.js"),
   synth: () => import("./synth.js"),
   demo: () => import("./demo.js"),
+  trace: () => import("./trace.js"),
+  profile: () => import("./profile.js"),
 };
 
 function usage(): string {
@@ -25,6 +27,8 @@ function usage(): string {
     "  inspect   --model DIR                                       config, tensors, memory needed",
     "  synth     --preset tiny|20b|120b --out DIR [--layers N] [--seed S]   synthetic checkpoint",
     "  demo                                                        what `npm start` runs",
+    "  trace     --model DIR (--prompt TEXT | --tokens IDS) --out report.html   router, attention, logit lens",
+    "  profile   --model DIR [--prompt-tokens N] [--gen-tokens N] [--json]     time per operation",
     "",
     "DIR is a Hugging Face checkpoint folder or a folder holding original/.",
     "Every command takes --help.",
