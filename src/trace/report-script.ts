@@ -219,7 +219,7 @@ export const REPORT_SCRIPT = String.raw`
     var l = attnLayer, a = D.attention[l], P = a.probsBytes, N = a.keys;
     document.querySelectorAll("#attn-heads figure").forEach(function (f) { f.classList.toggle("selected", Number(f.getAttribute("data-head")) === h); });
     document.getElementById("attn-focus-title").textContent = layerName(l) + ", head " + h + ": rows are queries, columns are keys; the orange column is the sink";
-    var cell = Math.max(10, Math.min(22, Math.floor(820 / (N + 2)))), left = 130, top = 96;
+    var cell = Math.max(10, Math.min(22, Math.floor(820 / (N + 2)))), left = 130, top = 110;
     var cv = document.getElementById("attn-focus");
     var dpr = window.devicePixelRatio || 1, cssW = left + (N + 2) * cell + 8, cssH = top + T * cell + 8;
     cv.width = cssW * dpr; cv.height = cssH * dpr; cv.style.width = cssW + "px"; cv.style.height = cssH + "px";
@@ -230,7 +230,7 @@ export const REPORT_SCRIPT = String.raw`
     g.save(); g.translate(left + cell / 2 + 3, top - 6); g.rotate(-Math.PI / 3); g.fillText("sink", 0, 0); g.restore();
     for (var p = 0; p < N; p++) {
       g.save(); g.translate(left + (p + 2) * cell + cell / 2 + 3, top - 6); g.rotate(-Math.PI / 3);
-      g.fillText(p + " " + short(tokenAt(p), 10), 0, 0); g.restore();
+      g.fillText(p + " " + short(tokenAt(p), 9), 0, 0); g.restore();
     }
     g.textAlign = "right";
     for (var t = 0; t < T; t++) {
