@@ -59,25 +59,30 @@ const variants: Variant[] = [
   },
 ];
 
+// Wall time, and CPU time of this process (less disturbed by other work on a shared machine).
 const times = new Map<string, number[]>(variants.map((v) => [v.name, []]));
+const cpu = new Map<string, number[]>(variants.map((v) => [v.name, []]));
 for (let r = 0; r < 3; r++) for (const v of variants) v.run(); // warm-up: let the JIT settle
 for (let r = 0; r < rounds; r++) {
   // Rotate the order each round so drift (thermal, GC) does not favour one variant.
   for (let i = 0; i < variants.length; i++) {
     const v = variants[(i + r) % variants.length];
-    const t0 = performance.now();
+    const c0 = process.cpuUsage(), t0 = performance.now();
     v.run();
     times.get(v.name)!.push(performance.now() - t0);
+    const c = process.cpuUsage(c0);
+    cpu.get(v.name)!.push((c.user + c.system) / 1000);
   }
 }
 
 const median = (a: number[]) => [...a].sort((x, y) => x - y)[a.length >> 1];
 const base = median(times.get(variants[0].name)!), baseMin = Math.min(...times.get(variants[0].name)!);
+const baseCpu = median(cpu.get(variants[0].name)!);
 console.log(`model ${values.model} (${config.numLayers} layers, hidden ${config.hiddenSize}), backend ${kernels.name}`);
 console.log(`workload: prefill ${promptTokens} tokens + ${decodeTokens} decode steps; ${rounds} rounds`);
-console.log(`${"variant".padEnd(34)} ${"median".padStart(9)}     ${"vs stripped".padStart(11)}  ${"min".padStart(9)}     ${"vs stripped".padStart(11)}`);
+console.log(`${"variant".padEnd(34)} ${"median".padStart(9)}     ${"vs stripped".padStart(11)}  ${"min".padStart(9)}     ${"vs stripped".padStart(11)}  ${"CPU median".padStart(10)}     ${"vs stripped".padStart(11)}`);
 for (const v of variants) {
-  const ts = times.get(v.name)!, m = median(ts), lo = Math.min(...ts);
+  const ts = times.get(v.name)!, m = median(ts), lo = Math.min(...ts), mc = median(cpu.get(v.name)!);
   const rel = (x: number, b: number) => `${(((x - b) / b) * 100).toFixed(2)}%`.padStart(11);
-  console.log(`${v.name.padEnd(34)} ${m.toFixed(2).padStart(9)} ms  ${rel(m, base)}  ${lo.toFixed(2).padStart(9)} ms  ${rel(lo, baseMin)}`);
+  console.log(`${v.name.padEnd(34)} ${m.toFixed(2).padStart(9)} ms  ${rel(m, base)}  ${lo.toFixed(2).padStart(9)} ms  ${rel(lo, baseMin)}  ${mc.toFixed(2).padStart(10)} ms  ${rel(mc, baseCpu)}`);
 }
