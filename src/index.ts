@@ -24,3 +24,10 @@ export {
 } from "./harmony/render.js";
 export { HarmonyParser, parseMessages, parseTokens, parseHeader, type ParserEvent, type ParserOptions, type ParserErrorEvent, type MessageHeader } from "./harmony/parser.js";
 export { ChatTemplate, loadChatTemplate, conversationToTemplateContext, type TemplateContext, type TemplateMessage } from "./harmony/template.js";
+export { Tracer, traceForward, traceGenerate, type TraceRequest, type Trace, type LayerTrace, type AttentionTrace, type RouterTrace } from "./trace/trace.js";
+export { zeroHeads, banExperts, forceExperts, zeroExpertOutput, type Hook, type Activation, type Layers } from "./trace/hooks.js";
+export { logitLens, type LensTrace } from "./trace/lens.js";
+export { attentionProbabilities, applyAttention } from "./trace/attention.js";
+export { renderReport, type ReportInfo } from "./trace/report.js";
+export { profileModel, formatProfile, OpTimer, OPS, type Op, type Profile, type PhaseProfile, type OpRow, type ProfileOptions } from "./trace/profile.js";
+export { loadTokenText, idsOnly, HARMONY_VOCAB_SIZE, type TokenText } from "./trace/token-text.js";

@@ -15,6 +15,8 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
   demo: () => import("./demo.js"),
   render: () => import("./render.js"),
   parse: () => import("./parse.js"),
+  trace: () => import("./trace.js"),
+  profile: () => import("./profile.js"),
 };
 
 function usage(): string {
@@ -30,6 +32,8 @@ function usage(): string {
     "  render    --conversation FILE.json [--mode completion|conversation|training] [--tokens]",
     "            [--next-role ROLE] [--no-drop-analysis] [--template harmony|jinja --model DIR]   prompt text or ids",
     "  parse     --text FILE | --tokens IDS [--role ROLE|none]      Harmony tokens -> messages (JSON)",
+    "  trace     --model DIR (--prompt TEXT | --tokens IDS) --out report.html   router, attention, logit lens",
+    "  profile   --model DIR [--prompt-tokens N] [--gen-tokens N] [--json]     time per operation",
     "",
     "DIR is a Hugging Face checkpoint folder or a folder holding original/.",
     "Every command takes --help.",
