@@ -12,6 +12,7 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
   generate: () => import("./generate.js"),
   inspect: () => import("./inspect.js"),
   synth: () => import("./synth.js"),
+  download: () => import("./download.js"),
   demo: () => import("./demo.js"),
 };
 
@@ -24,6 +25,7 @@ function usage(): string {
     "  generate  --model DIR --tokens IDS --max-tokens N [--temperature T --seed S] [--json]",
     "  inspect   --model DIR                                       config, tensors, memory needed",
     "  synth     --preset tiny|20b|120b --out DIR [--layers N] [--seed S]   synthetic checkpoint",
+    "  download  REPO [--dir DIR] [--include hf|original]          fetch weights from the Hugging Face Hub",
     "  demo                                                        what `npm start` runs",
     "",
     "DIR is a Hugging Face checkpoint folder or a folder holding original/.",
