@@ -1,6 +1,7 @@
 // The public model object: a checkpoint loaded with a kernel backend, ready to run and generate.
 import { Checkpoint, expectedOf } from "./checkpoint/checkpoint.js";
-import { availableMemory, estimateMemory, formatBytes } from "./checkpoint/memory.js";
+import { availableMemory, estimateMemory } from "./checkpoint/memory.js";
+import { formatBytes } from "./progress.js";
 import type { ModelConfig } from "./checkpoint/config.js";
 import { createKernels, type Backend } from "./kernels/index.js";
 import type { Kernels } from "./kernels/kernels.js";
@@ -57,7 +58,7 @@ export class GptOssModel {
       const need = estimateMemory(c, expectedOf(checkpoint), options.contextLength ?? Math.min(4096, c.maxPositionEmbeddings));
       const have = options.memoryLimit ?? availableMemory();
       if (need.total > have) {
-        throw new OutOfMemoryError(`${checkpoint.dir}: the model needs about ${formatBytes(need.total)} (weights ${formatBytes(need.weights)}, KV cache ${formatBytes(need.kvCache)} at ${need.contextLength} tokens, activations ${formatBytes(need.activations)}) but only ${formatBytes(have)} is available`);
+        throw new OutOfMemoryError(`${checkpoint.dir}: the model needs about ${formatBytes(need.total, "binary")} (weights ${formatBytes(need.weights, "binary")}, KV cache ${formatBytes(need.kvCache, "binary")} at ${need.contextLength} tokens, activations ${formatBytes(need.activations, "binary")}) but only ${formatBytes(have, "binary")} is available`);
       }
       const kernels = await createKernels(options.backend ?? "ts");
       const weights = checkpoint.load({ allocator: kernels.allocator, onProgress: options.onProgress });

@@ -6,7 +6,8 @@ import type { Bf16Matrix, ModelWeights, Mxfp4Experts } from "../checkpoint/weigh
 import type { Kernels } from "../kernels/kernels.js";
 import { Transformer } from "../model/forward.js";
 import type { GptOssModel } from "../model.js";
-import { Rng, Sampler } from "../sampling.js";
+import { Xoshiro128 } from "../prng.js";
+import { Sampler } from "../sampling.js";
 
 export const OPS = ["embedding", "norms", "qkv", "rope", "attention", "attn_out", "router", "experts", "unembedding", "sampling"] as const;
 export type Op = (typeof OPS)[number];
@@ -147,8 +148,8 @@ export function profileModel(model: GptOssModel | Transformer, options: ProfileO
   if (!(Number.isInteger(genTokens) && genTokens >= 0)) throw new RangeError(`gen tokens must be an integer >= 0, got ${genTokens}`);
   const timer = new OpTimer(base.kernels, base.weights);
   const tf = new Transformer(c, base.weights, timer.kernels);
-  const rng = new Rng(seed);
-  const prompt = Array.from({ length: promptTokens }, () => Math.floor(rng.next() * c.vocabSize));
+  const rng = new Xoshiro128(seed);
+  const prompt = Array.from({ length: promptTokens }, () => Math.floor(rng.float() * c.vocabSize));
 
   const run = (promptIds: number[], steps: number) => {
     const sampler = new Sampler({ temperature: options.temperature ?? 1, seed });
