@@ -3,7 +3,7 @@ export { loadModel, GptOssModel, type LoadOptions, type GenerateOptions, type Ge
 export { Checkpoint, CheckpointError } from "./checkpoint/checkpoint.js";
 export { parseConfig, ConfigError, type ModelConfig } from "./checkpoint/config.js";
 export type { ModelWeights, LayerWeights, Bf16Matrix, Mxfp4Experts } from "./checkpoint/weights.js";
-export { SafetensorsFile, SafetensorsError, writeSafetensors, type TensorInfo } from "./safetensors.js";
+export { SafetensorsFile, SafetensorsError, writeSafetensors, writeSafetensorsStreaming, type StreamedTensor, type TensorInfo } from "./safetensors.js";
 export { Transformer, InputError, type ActivationName, type Observer, type ForwardOptions } from "./model/forward.js";
 export { KVCache } from "./model/kv-cache.js";
 export { Rope } from "./model/rope.js";
@@ -25,3 +25,13 @@ export {
 } from "./harmony/render.js";
 export { HarmonyParser, parseMessages, parseTokens, parseHeader, type ParserEvent, type ParserOptions, type ParserErrorEvent, type MessageHeader } from "./harmony/parser.js";
 export { ChatTemplate, loadChatTemplate, conversationToTemplateContext, type TemplateContext, type TemplateMessage } from "./harmony/template.js";
+export { Tracer, traceForward, traceGenerate, type TraceRequest, type Trace, type LayerTrace, type AttentionTrace, type RouterTrace } from "./trace/trace.js";
+export { zeroHeads, banExperts, forceExperts, zeroExpertOutput, type Hook, type Activation, type Layers } from "./trace/hooks.js";
+export { logitLens, type LensTrace } from "./trace/lens.js";
+export { attentionProbabilities, applyAttention } from "./trace/attention.js";
+export { renderReport, type ReportInfo } from "./trace/report.js";
+export { profileModel, formatProfile, OpTimer, OPS, type Op, type Profile, type PhaseProfile, type OpRow, type ProfileOptions } from "./trace/profile.js";
+export { loadTokenText, idsOnly, HARMONY_VOCAB_SIZE, type TokenText } from "./trace/token-text.js";
+export { Progress, formatBytes, formatDuration } from "./progress.js";
+export { synthesize, planCheckpoint, PRESETS, type PresetName, type CheckpointPlan, type SynthesizeOptions } from "./synth.js";
+export { downloadRepo, listRepoFiles, selectFiles, verifyWeights, DownloadError, type DownloadOptions, type RepoFile } from "./download.js";

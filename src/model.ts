@@ -1,6 +1,7 @@
 // The public model object: a checkpoint loaded with a kernel backend, ready to run and generate.
 import { Checkpoint, expectedOf } from "./checkpoint/checkpoint.js";
-import { availableMemory, estimateMemory, formatBytes } from "./checkpoint/memory.js";
+import { availableMemory, estimateMemory } from "./checkpoint/memory.js";
+import { formatBytes } from "./progress.js";
 import type { ModelConfig } from "./checkpoint/config.js";
 import { createKernels, DEFAULT_BACKEND, DEFAULT_PRECISION, type Backend, type Precision } from "./kernels/index.js";
 import type { Kernels } from "./kernels/kernels.js";
@@ -62,7 +63,7 @@ export class GptOssModel {
       const need = estimateMemory(c, expectedOf(checkpoint), options.contextLength ?? Math.min(4096, c.maxPositionEmbeddings));
       const have = options.memoryLimit ?? availableMemory();
       if (need.total > have) {
-        throw new OutOfMemoryError(`${checkpoint.dir}: the model needs about ${formatBytes(need.total)} (weights ${formatBytes(need.weights)}, KV cache ${formatBytes(need.kvCache)} at ${need.contextLength} tokens, activations ${formatBytes(need.activations)}) but only ${formatBytes(have)} is available`);
+        throw new OutOfMemoryError(`${checkpoint.dir}: the model needs about ${formatBytes(need.total, "binary")} (weights ${formatBytes(need.weights, "binary")}, KV cache ${formatBytes(need.kvCache, "binary")} at ${need.contextLength} tokens, activations ${formatBytes(need.activations, "binary")}) but only ${formatBytes(have, "binary")} is available`);
       }
       const kernels = await createKernels(options.backend ?? DEFAULT_BACKEND, { precision: options.precision ?? DEFAULT_PRECISION });
       const weights = checkpoint.load({ allocator: kernels.allocator, onProgress: options.onProgress });

@@ -2,6 +2,7 @@
 // Each tensor's `data_offsets` are relative to the start of the data buffer. The header is parsed and
 // validated alone; tensor bytes are read lazily, by offset, straight into a buffer the caller provides.
 import { closeSync, fstatSync, openSync, readSync, writeSync } from "node:fs";
+import { open } from "node:fs/promises";
 
 /** Byte size of one element for every dtype the format defines (sub-byte types as fractions). */
 export const DTYPE_BITS: Readonly<Record<string, number>> = {
@@ -186,8 +187,10 @@ export interface TensorToWrite {
   data: Uint8Array | ArrayBufferView | ((out: Uint8Array) => void);
 }
 
-/** Writes a safetensors file; tensors are written in the order given, the header padded to 8 bytes. */
-export function writeSafetensors(path: string, tensors: TensorToWrite[], metadata?: Record<string, string>): void {
+/** The bytes before the data buffer (8-byte length + JSON header padded with spaces to a multiple of 8,
+ * so the data starts 8-aligned) for tensors stored in the order given, and the data buffer's size. */
+export function encodeSafetensorsHeader(tensors: readonly { name: string; dtype: string; shape: number[] }[],
+  metadata?: Record<string, string>): { prefix: Uint8Array; dataBytes: number } {
   const header: Record<string, unknown> = {};
   if (metadata) header.__metadata__ = metadata;
   let offset = 0;
@@ -199,12 +202,18 @@ export function writeSafetensors(path: string, tensors: TensorToWrite[], metadat
   let json = JSON.stringify(header);
   json += " ".repeat((8 - ((json.length + 8) % 8)) % 8);
   const headerBytes = new TextEncoder().encode(json);
-  const prefix = new Uint8Array(8);
+  const prefix = new Uint8Array(8 + headerBytes.length);
   new DataView(prefix.buffer).setBigUint64(0, BigInt(headerBytes.length), true);
+  prefix.set(headerBytes, 8);
+  return { prefix, dataBytes: offset };
+}
+
+/** Writes a safetensors file; tensors are written in the order given, the header padded to 8 bytes. */
+export function writeSafetensors(path: string, tensors: TensorToWrite[], metadata?: Record<string, string>): void {
+  const { prefix } = encodeSafetensorsHeader(tensors, metadata);
   const fd = openSync(path, "w");
   try {
     writeSync(fd, prefix);
-    writeSync(fd, headerBytes);
     for (const t of tensors) {
       const n = tensorByteLength(t.dtype, t.shape);
       let bytes: Uint8Array;
@@ -220,4 +229,73 @@ export function writeSafetensors(path: string, tensors: TensorToWrite[], metadat
   } finally {
     closeSync(fd);
   }
+}
+
+export interface StreamedTensor {
+  name: string;
+  dtype: string;
+  shape: number[];
+  /** Fills `out` with the tensor's next `out.byteLength` bytes: called in order, chunk by chunk, so a
+   * tensor of any size is produced without ever being whole in memory. `out` may start at any byte. */
+  fill(out: Uint8Array): void;
+}
+
+export interface StreamWriteOptions {
+  metadata?: Record<string, string>;
+  /** bytes per write (default 32 MiB); two such buffers are in use */
+  chunkBytes?: number;
+  /** called as data reaches the file, with the bytes of this call */
+  onBytes?: (bytes: number) => void;
+}
+
+/**
+ * Writes a safetensors file of any size with two fixed buffers: while one buffer is being written (by
+ * the I/O thread pool), the next is filled, so producing data and writing it overlap. Returns the
+ * file size.
+ */
+export async function writeSafetensorsStreaming(path: string, tensors: readonly StreamedTensor[], options: StreamWriteOptions = {}): Promise<number> {
+  const { prefix, dataBytes } = encodeSafetensorsHeader(tensors, options.metadata);
+  const chunk = Math.max(8, (options.chunkBytes ?? 32 << 20) & ~7);
+  const buffers = [new Uint8Array(chunk), new Uint8Array(chunk)];
+  const fh = await open(path, "w");
+  let filePos = 0;
+  let pending: Promise<void> = Promise.resolve();
+  const writeAll = async (bytes: Uint8Array, at: number) => {
+    for (let done = 0; done < bytes.byteLength; ) {
+      const { bytesWritten } = await fh.write(bytes, done, bytes.byteLength - done, at + done);
+      done += bytesWritten;
+    }
+    options.onBytes?.(bytes.byteLength);
+  };
+  try {
+    await writeAll(prefix, 0);
+    filePos = prefix.byteLength;
+    let which = 0;
+    let used = 0;
+    const flush = async () => {
+      await pending; // the other buffer is free again
+      pending = writeAll(buffers[which].subarray(0, used), filePos);
+      pending.catch(() => {}); // observed at the next flush; never an unhandled rejection meanwhile
+      filePos += used;
+      which ^= 1;
+      used = 0;
+    };
+    for (const t of tensors) {
+      let left = tensorByteLength(t.dtype, t.shape);
+      while (left > 0) {
+        const take = Math.min(left, chunk - used);
+        t.fill(buffers[which].subarray(used, used + take));
+        used += take;
+        left -= take;
+        if (used === chunk) await flush();
+      }
+    }
+    if (used > 0) await flush();
+    await pending;
+  } finally {
+    await pending.catch(() => {});
+    await fh.close();
+  }
+  if (filePos !== prefix.byteLength + dataBytes) throw new Error(`${path}: wrote ${filePos} bytes, expected ${prefix.byteLength + dataBytes}`);
+  return filePos;
 }

@@ -1,6 +1,8 @@
 // Choosing the next token from logits. Deterministic for a given seed: the random stream is a seeded
-// xoshiro128** generator and every step is plain arithmetic, so every backend samples the same tokens
-// from the same logits.
+// xoshiro128** generator (src/prng.ts) and every step is plain arithmetic, so every backend samples the
+// same tokens from the same logits.
+
+import { Xoshiro128 } from "./prng.js";
 
 export interface SamplingOptions {
   /** 0 = greedy (argmax, ties to the lowest id). Default 1. */
@@ -23,38 +25,6 @@ export interface SamplingOptions {
   seed?: number;
 }
 
-/** xoshiro128**, seeded through splitmix32. */
-export class Rng {
-  private s = new Uint32Array(4);
-
-  constructor(seed: number) {
-    let x = seed >>> 0;
-    for (let i = 0; i < 4; i++) {
-      x = (x + 0x9e3779b9) >>> 0;
-      let z = x;
-      z = Math.imul(z ^ (z >>> 16), 0x85ebca6b) >>> 0;
-      z = Math.imul(z ^ (z >>> 13), 0xc2b2ae35) >>> 0;
-      this.s[i] = (z ^ (z >>> 16)) >>> 0;
-    }
-  }
-
-  /** uniform in [0, 1) with 32 random bits */
-  next(): number {
-    const s = this.s;
-    const result = Math.imul(rotl(Math.imul(s[1], 5) >>> 0, 7), 9) >>> 0;
-    const t = (s[1] << 9) >>> 0;
-    s[2] ^= s[0];
-    s[3] ^= s[1];
-    s[1] ^= s[2];
-    s[0] ^= s[3];
-    s[2] ^= t;
-    s[3] = rotl(s[3], 11);
-    return result / 4294967296;
-  }
-}
-
-const rotl = (x: number, k: number) => ((x << k) | (x >>> (32 - k))) >>> 0;
-
 export function argmax(logits: ArrayLike<number>): number {
   let best = 0;
   for (let i = 1; i < logits.length; i++) if (logits[i] > logits[best]) best = i;
@@ -62,7 +32,7 @@ export function argmax(logits: ArrayLike<number>): number {
 }
 
 export class Sampler {
-  private readonly rng: Rng;
+  private readonly rng: Xoshiro128;
 
   constructor(readonly options: SamplingOptions = {}) {
     const t = options.temperature ?? 1;
@@ -70,7 +40,7 @@ export class Sampler {
     if (options.topP !== undefined && !(options.topP > 0 && options.topP <= 1)) throw new RangeError(`top-p must be in (0, 1], got ${options.topP}`);
     if (options.minP !== undefined && !(options.minP >= 0 && options.minP <= 1)) throw new RangeError(`min-p must be in [0, 1], got ${options.minP}`);
     if (options.repetitionPenalty !== undefined && !(options.repetitionPenalty > 0)) throw new RangeError(`repetition penalty must be > 0`);
-    this.rng = new Rng(options.seed ?? Math.floor(Math.random() * 2 ** 32));
+    this.rng = new Xoshiro128(options.seed ?? Math.floor(Math.random() * 2 ** 32));
   }
 
   /** Picks a token from `logits` [V]; `history` is every token so far (prompt and generated), for penalties. */
@@ -103,7 +73,7 @@ export class Sampler {
       probs = probs.slice(0, ids.length);
     }
     total = probs.reduce((a, b) => a + b, 0);
-    let r = this.rng.next() * total;
+    let r = this.rng.float() * total;
     for (let j = 0; j < ids.length; j++) {
       r -= probs[j];
       if (r < 0) return ids[j];
@@ -116,7 +86,7 @@ export class Sampler {
     const max = z[argmax(z)];
     let total = 0;
     for (let i = 0; i < z.length; i++) total += Math.exp((z[i] - max) / temperature);
-    let r = this.rng.next() * total;
+    let r = this.rng.float() * total;
     for (let i = 0; i < z.length; i++) {
       r -= Math.exp((z[i] - max) / temperature);
       if (r < 0) return i;

@@ -8,7 +8,7 @@ import { expectedTensors } from "../src/checkpoint/layout.js";
 import { parseConfig } from "../src/checkpoint/config.js";
 import { loadModel } from "../src/model.js";
 import { bf16ToF32, decodeMxfp4, f32ToBf16 } from "../src/numerics.js";
-import { Rng } from "../src/sampling.js";
+import { Xoshiro128 } from "../src/prng.js";
 import { SafetensorsFile, writeSafetensors } from "../src/safetensors.js";
 import { maxAbsDiff, tempDir } from "./helpers.js";
 
@@ -28,14 +28,14 @@ function writeOddCheckpoint(dir: string, seed: number): void {
   mkdirSync(dir, { recursive: true });
   writeFileSync(join(dir, "config.json"), JSON.stringify(config));
   const c = parseConfig(config, "config.json", "hf");
-  const rng = new Rng(seed);
-  const normal = () => Math.sqrt(-2 * Math.log(1 - rng.next())) * Math.cos(2 * Math.PI * rng.next());
+  const rng = new Xoshiro128(seed);
+  const normal = () => Math.sqrt(-2 * Math.log(1 - rng.float())) * Math.cos(2 * Math.PI * rng.float());
   const tensors = expectedTensors(c, "hf").map((t) => {
     const n = t.shape.reduce((a, b) => a * b, 1);
     if (t.kind === "bytes") {
       const scales = t.name.endsWith("_scales");
       // scales 2^-6..2^-4 keep the experts O(1); blocks are any FP4 codes
-      return { name: t.name, dtype: "U8", shape: t.shape, data: new Uint8Array(n).map(() => (scales ? 121 + Math.floor(rng.next() * 3) : Math.floor(rng.next() * 256))) };
+      return { name: t.name, dtype: "U8", shape: t.shape, data: new Uint8Array(n).map(() => (scales ? 121 + Math.floor(rng.float() * 3) : Math.floor(rng.float() * 256))) };
     }
     const isNorm = t.name.endsWith("layernorm.weight") || t.name === "model.norm.weight";
     const std = isNorm ? 0.1 : t.kind === "vector" ? 0.2 : 1 / Math.sqrt(t.shape[t.shape.length - 1]);

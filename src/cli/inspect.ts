@@ -1,6 +1,7 @@
 // gpt-oss-ts inspect --model DIR: config summary, tensor table, bytes by dtype, memory needed.
 import { Checkpoint, expectedOf } from "../checkpoint/checkpoint.js";
-import { estimateMemory, formatBytes } from "../checkpoint/memory.js";
+import { estimateMemory } from "../checkpoint/memory.js";
+import { formatBytes } from "../progress.js";
 import { parseArgs, requireString } from "./args.js";
 
 export const summary = "config summary, tensor table and the memory a model needs";
@@ -41,12 +42,12 @@ export async function run(argv: string[]): Promise<number> {
     lines.push(`${"tensor".padEnd(w)}  dtype  ${"shape".padEnd(22)}  bytes`);
     for (const t of tensors) lines.push(`${t.name.padEnd(w)}  ${t.dtype.padEnd(5)}  ${`[${t.shape.join(", ")}]`.padEnd(22)}  ${t.bytes}`);
     lines.push("");
-    lines.push(`${tensors.length} tensors, ${formatBytes(tensors.reduce((s, t) => s + t.bytes, 0))}`);
-    for (const [dt, b] of Object.entries(byDtype)) lines.push(`  ${dt.padEnd(5)} ${formatBytes(b)} (${b} bytes)`);
+    lines.push(`${tensors.length} tensors, ${formatBytes(tensors.reduce((s, t) => s + t.bytes, 0), "binary")}`);
+    for (const [dt, b] of Object.entries(byDtype)) lines.push(`  ${dt.padEnd(5)} ${formatBytes(b, "binary")} (${b} bytes)`);
     lines.push("");
     lines.push("memory needed (weights as held + f32 KV cache + activations):");
     for (const m of [at4k, atMax]) {
-      lines.push(`  context ${String(m.contextLength).padStart(6)}: ${formatBytes(m.total)}  (weights ${formatBytes(m.weights)}, KV cache ${formatBytes(m.kvCache)}, activations ${formatBytes(m.activations)})`);
+      lines.push(`  context ${String(m.contextLength).padStart(6)}: ${formatBytes(m.total, "binary")}  (weights ${formatBytes(m.weights, "binary")}, KV cache ${formatBytes(m.kvCache, "binary")}, activations ${formatBytes(m.activations, "binary")})`);
     }
     console.log(lines.join("\n"));
     return 0;

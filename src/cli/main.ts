@@ -12,9 +12,12 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
   generate: () => import("./generate.js"),
   inspect: () => import("./inspect.js"),
   synth: () => import("./synth.js"),
+  download: () => import("./download.js"),
   demo: () => import("./demo.js"),
   render: () => import("./render.js"),
   parse: () => import("./parse.js"),
+  trace: () => import("./trace.js"),
+  profile: () => import("./profile.js"),
 };
 
 function usage(): string {
@@ -26,10 +29,13 @@ function usage(): string {
     "  generate  --model DIR --tokens IDS --max-tokens N [--temperature T --seed S] [--json]",
     "  inspect   --model DIR                                       config, tensors, memory needed",
     "  synth     --preset tiny|20b|120b --out DIR [--layers N] [--seed S]   synthetic checkpoint",
+    "  download  REPO [--dir DIR] [--include hf|original]          fetch weights from the Hugging Face Hub",
     "  demo                                                        what `npm start` runs",
     "  render    --conversation FILE.json [--mode completion|conversation|training] [--tokens]",
     "            [--next-role ROLE] [--no-drop-analysis] [--template harmony|jinja --model DIR]   prompt text or ids",
     "  parse     --text FILE | --tokens IDS [--role ROLE|none]      Harmony tokens -> messages (JSON)",
+    "  trace     --model DIR (--prompt TEXT | --tokens IDS) --out report.html   router, attention, logit lens",
+    "  profile   --model DIR [--prompt-tokens N] [--gen-tokens N] [--json]     time per operation",
     "",
     "DIR is a Hugging Face checkpoint folder or a folder holding original/.",
     "Every command takes --help.",

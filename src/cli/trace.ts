@@ -1,0 +1,75 @@
+// `gpt-oss-ts trace`: run a prompt through the model with tracing on and write one self-contained HTML
+// report (router usage, expert choices, attention with sinks, logit lens).
+import { writeFileSync } from "node:fs";
+import { basename, resolve } from "node:path";
+import { BACKENDS, type Backend } from "../kernels/index.js";
+import { loadModel } from "../model.js";
+import { renderReport } from "../trace/report.js";
+import { loadTokenText } from "../trace/token-text.js";
+import { traceForward, traceGenerate } from "../trace/trace.js";
+import { optionalNumber, parseArgs, parseTokenList, requireString, UsageError } from "./args.js";
+
+export const summary = "trace a prompt and write an HTML report of router, attention and logit lens";
+
+const HELP = `usage: gpt-oss-ts trace --model DIR (--prompt TEXT | --tokens IDS) --out report.html [flags]
+
+Runs the tokens through the model with tracing on and writes one self-contained HTML file (no network
+needed to view it): router usage per layer and expert, each token's expert choices, attention per layer
+and head with the sink's share, and a logit lens of every layer.
+
+  --model DIR        checkpoint folder
+  --tokens IDS       comma-separated token ids
+  --prompt TEXT      text, encoded with the o200k_harmony tokenizer (needs src/tokenizer.ts and a
+                     201088-token vocabulary; otherwise use --tokens)
+  --out FILE         where to write the report (.html)
+  --gen-tokens N     also generate N tokens greedily and trace them (default 0)
+  --lens-top N       tokens kept per lens cell (default 5)
+  --backend NAME     kernel backend: ${BACKENDS.join(", ")} (default ts)
+
+Cost: the lens runs the unembedding once per token and layer; attention data grows with tokens².`;
+
+export async function run(argv: string[]): Promise<number> {
+  const args = parseArgs(argv, {
+    model: "string", tokens: "string", prompt: "string", out: "string", "gen-tokens": "string",
+    "lens-top": "string", backend: "string", help: "boolean",
+  });
+  if (args.flags.help) {
+    console.log(HELP);
+    return 0;
+  }
+  const dir = requireString(args, "model");
+  const out = requireString(args, "out");
+  const hasTokens = args.flags.tokens !== undefined, hasPrompt = args.flags.prompt !== undefined;
+  if (hasTokens === hasPrompt) throw new UsageError("give exactly one of --tokens or --prompt");
+  const gen = optionalNumber(args, "gen-tokens", 0, (n) => Number.isInteger(n) && n >= 0);
+  const top = optionalNumber(args, "lens-top", 5, (n) => Number.isInteger(n) && n >= 1 && n <= 50);
+  const backend = (args.flags.backend ?? "ts") as Backend;
+  if (!BACKENDS.includes(backend)) throw new UsageError(`--backend: expected one of ${BACKENDS.join(", ")}, got "${backend}"`);
+
+  const model = await loadModel(dir, { backend });
+  const text = await loadTokenText(model.config.vocabSize);
+  let tokens: number[];
+  if (hasPrompt) {
+    if (!text.hasTokenizer) throw new UsageError(`--prompt cannot be used: ${text.note}. Pass token ids with --tokens instead`);
+    tokens = text.encode(args.flags.prompt as string);
+  } else {
+    tokens = parseTokenList(args.flags.tokens as string);
+  }
+  if (text.note) console.error(`note: ${text.note}`);
+
+  const request = { lens: { top } };
+  const t0 = performance.now();
+  const { trace } = gen > 0
+    ? traceGenerate(model, tokens, request, { maxTokens: gen + 1, temperature: 0 }) // the last sampled token is not run
+    : traceForward(model, tokens, request);
+  const ms = performance.now() - t0;
+  const html = renderReport(trace, text, {
+    title: basename(resolve(dir)),
+    promptLength: tokens.length,
+    notes: [`${trace.tokens.length} tokens traced (${tokens.length} given${gen > 0 ? `, ${trace.tokens.length - tokens.length} generated` : ""}) ` +
+      `with the ${model.kernels.name} backend in ${(ms / 1000).toFixed(2)} s.`],
+  });
+  writeFileSync(out, html);
+  console.error(`wrote ${out} (${(html.length / 1024).toFixed(0)} KiB): ${trace.tokens.length} tokens, ${model.config.numLayers} layers`);
+  return 0;
+}

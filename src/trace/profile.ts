@@ -1,0 +1,205 @@
+// Where the time goes: a `Kernels` wrapper that times every call and files it under an operation
+// (the weight matrix a matmul reads says which), plus the sampler, timed by the runner. Whatever the
+// phase's wall time holds beyond those is the model's own glue (buffer copies, residual adds, grouping
+// tokens by expert). The model is not changed: it runs on the wrapped kernels.
+import type { Bf16Matrix, ModelWeights, Mxfp4Experts } from "../checkpoint/weights.js";
+import type { Kernels } from "../kernels/kernels.js";
+import { Transformer } from "../model/forward.js";
+import type { GptOssModel } from "../model.js";
+import { Xoshiro128 } from "../prng.js";
+import { Sampler } from "../sampling.js";
+
+export const OPS = ["embedding", "norms", "qkv", "rope", "attention", "attn_out", "router", "experts", "unembedding", "sampling"] as const;
+export type Op = (typeof OPS)[number];
+
+export const OP_LABELS: Record<Op | "other", string> = {
+  embedding: "embedding", norms: "norms (RMSNorm)", qkv: "qkv projection", rope: "rope", attention: "attention",
+  attn_out: "attention out projection", router: "router (gate + top-k)", experts: "experts (MXFP4)",
+  unembedding: "unembedding", sampling: "sampling", other: "other (model glue)",
+};
+
+interface Tally {
+  ms: number;
+  calls: number;
+  /** bytes the op reads: weights, the KV cache for attention, activations for norms, rope, sampling */
+  bytes: number;
+  flops: number;
+}
+
+const now = () => performance.now();
+const mxfp4Bytes = (w: Mxfp4Experts) => (w.rows * w.cols) / 2 + (w.rows * w.cols) / 32; // one expert's blocks + scales
+
+/** Times every kernel call of `inner`; `kernels` is the wrapped backend to run the model on. */
+export class OpTimer {
+  readonly tally = new Map<Op, Tally>();
+  readonly kernels: Kernels;
+
+  constructor(inner: Kernels, weights: ModelWeights) {
+    // A matmul's operation is told by the matrix it reads.
+    const matOp = new Map<Bf16Matrix, Op>([[weights.unembedding, "unembedding"]]);
+    for (const l of weights.layers) {
+      matOp.set(l.qkv, "qkv");
+      matOp.set(l.out, "attn_out");
+      matOp.set(l.gate, "router");
+    }
+    const time = this.time.bind(this);
+    this.kernels = {
+      name: `${inner.name}+timing`,
+      allocator: inner.allocator,
+      embed: (out, table, tokens) =>
+        time("embedding", tokens.length * table.cols * 2, 0, () => inner.embed(out, table, tokens)),
+      rmsnorm: (out, x, scale, eps, T, n) =>
+        time("norms", (T + 1) * n * 4, 4 * T * n, () => inner.rmsnorm(out, x, scale, eps, T, n)),
+      matmul: (out, x, w, bias, T) =>
+        // (the model reads no other matrices; anything else would be filed with the output projection)
+        time(matOp.get(w) ?? "attn_out", w.rows * w.cols * 2 + (bias ? w.rows * 4 : 0), 2 * T * w.rows * w.cols,
+          () => inner.matmul(out, x, w, bias, T)),
+      rope: (x, cos, sin, T, heads, hd) =>
+        time("rope", T * heads * hd * 4 * 2, T * heads * hd * 3, () => inner.rope(x, cos, sin, T, heads, hd)),
+      attention: (out, q, k, v, capacity, first, last, sinks, nqh, nkvh, hd) => {
+        const n = last - first + 1;
+        time("attention", 2 * n * nkvh * hd * 4, 4 * nqh * n * hd,
+          () => inner.attention(out, q, k, v, capacity, first, last, sinks, nqh, nkvh, hd));
+      },
+      topk: (index, weight, logits, T, E, k) =>
+        time("router", T * E * 4, 2 * T * E, () => inner.topk(index, weight, logits, T, E, k)),
+      expertUp: (act, x, w, bias, expert, rows, n, limit, alpha) =>
+        time("experts", mxfp4Bytes(w) + w.rows * 4, 2 * n * w.rows * w.cols,
+          () => inner.expertUp(act, x, w, bias, expert, rows, n, limit, alpha)),
+      expertDown: (out, act, w, bias, expert, rows, weight, n) =>
+        time("experts", mxfp4Bytes(w) + w.rows * 4, 2 * n * w.rows * w.cols,
+          () => inner.expertDown(out, act, w, bias, expert, rows, weight, n)),
+    };
+  }
+
+  time<R>(op: Op, bytes: number, flops: number, fn: () => R): R {
+    const t0 = now();
+    const r = fn();
+    const ms = now() - t0;
+    let t = this.tally.get(op);
+    if (!t) this.tally.set(op, (t = { ms: 0, calls: 0, bytes: 0, flops: 0 }));
+    t.ms += ms;
+    t.calls++;
+    t.bytes += bytes;
+    t.flops += flops;
+    return r;
+  }
+
+  reset(): void {
+    this.tally.clear();
+  }
+}
+
+export interface OpRow {
+  op: Op | "other";
+  label: string;
+  ms: number;
+  /** of the phase's measured total */
+  share: number;
+  calls: number;
+  bytes: number;
+  flops: number;
+  /** bytes read per second, in GB/s (null where nothing is counted) */
+  gbPerS: number | null;
+  gflopPerS: number | null;
+}
+
+export interface PhaseProfile {
+  phase: "prefill" | "decode";
+  /** tokens run through the model in this phase */
+  tokens: number;
+  /** measured wall time of the whole phase */
+  totalMs: number;
+  tokensPerS: number;
+  /** every operation, then "other (model glue)" = total minus the timed operations */
+  ops: OpRow[];
+}
+
+export interface Profile {
+  backend: string;
+  promptTokens: number;
+  genTokens: number;
+  prefill: PhaseProfile;
+  decode: PhaseProfile;
+}
+
+export interface ProfileOptions {
+  /** prompt length (default 32) */
+  promptTokens?: number;
+  /** decode steps after the prompt (default 16) */
+  genTokens?: number;
+  /** seed of the random prompt and the sampler (default 1) */
+  seed?: number;
+  /** sampling temperature (default 1: a full softmax draw, the costlier path) */
+  temperature?: number;
+  /** run a short untimed warm-up first, so the first timings are not the JIT compiling (default true) */
+  warmup?: boolean;
+}
+
+/**
+ * Times a prefill of a random prompt (one forward plus sampling the first token) and `genTokens`
+ * decode steps (one forward of one token plus sampling, each).
+ */
+export function profileModel(model: GptOssModel | Transformer, options: ProfileOptions = {}): Profile {
+  const base = "transformer" in model ? model.transformer : model;
+  const c = base.config;
+  const promptTokens = options.promptTokens ?? 32, genTokens = options.genTokens ?? 16, seed = options.seed ?? 1;
+  if (!(Number.isInteger(promptTokens) && promptTokens >= 1)) throw new RangeError(`prompt tokens must be an integer >= 1, got ${promptTokens}`);
+  if (!(Number.isInteger(genTokens) && genTokens >= 0)) throw new RangeError(`gen tokens must be an integer >= 0, got ${genTokens}`);
+  const timer = new OpTimer(base.kernels, base.weights);
+  const tf = new Transformer(c, base.weights, timer.kernels);
+  const rng = new Xoshiro128(seed);
+  const prompt = Array.from({ length: promptTokens }, () => Math.floor(rng.float() * c.vocabSize));
+
+  const run = (promptIds: number[], steps: number) => {
+    const sampler = new Sampler({ temperature: options.temperature ?? 1, seed });
+    const cache = tf.newCache(), history = [...promptIds];
+    const sample = (logits: Float32Array) => timer.time("sampling", logits.length * 4, 0, () => sampler.sample(logits, history));
+    timer.reset();
+    const t0 = now();
+    let token = sample(tf.forward(promptIds, cache));
+    const prefill = phase("prefill", promptIds.length, now() - t0, timer);
+    timer.reset();
+    const t1 = now();
+    for (let i = 0; i < steps; i++) {
+      history.push(token);
+      token = sample(tf.forward([token], cache));
+    }
+    const decode = phase("decode", steps, now() - t1, timer);
+    return { prefill, decode };
+  };
+  if (options.warmup ?? true) run(prompt.slice(0, Math.min(4, promptTokens)), Math.min(2, genTokens));
+  const { prefill, decode } = run(prompt, genTokens);
+  return { backend: base.kernels.name, promptTokens, genTokens, prefill, decode };
+}
+
+function phase(name: "prefill" | "decode", tokens: number, totalMs: number, timer: OpTimer): PhaseProfile {
+  const row = (op: Op | "other", t: Tally): OpRow => ({
+    op, label: OP_LABELS[op], ms: t.ms, share: totalMs > 0 ? t.ms / totalMs : 0, calls: t.calls, bytes: t.bytes, flops: t.flops,
+    gbPerS: t.bytes > 0 && t.ms > 0 ? t.bytes / (t.ms * 1e6) : null,
+    gflopPerS: t.flops > 0 && t.ms > 0 ? t.flops / (t.ms * 1e6) : null,
+  });
+  const ops = OPS.map((op) => row(op, timer.tally.get(op) ?? { ms: 0, calls: 0, bytes: 0, flops: 0 }));
+  const timed = ops.reduce((s, r) => s + r.ms, 0);
+  ops.push(row("other", { ms: totalMs - timed, calls: 0, bytes: 0, flops: 0 }));
+  return { phase: name, tokens, totalMs, tokensPerS: totalMs > 0 ? (tokens * 1000) / totalMs : 0, ops };
+}
+
+/** A plain-text table of a profile. */
+export function formatProfile(p: Profile): string {
+  const lines: string[] = [`backend ${p.backend}; ${p.promptTokens} prompt tokens, ${p.genTokens} decode steps`];
+  const num = (v: number | null, digits: number) => (v === null ? "-" : v.toFixed(digits));
+  for (const ph of [p.prefill, p.decode]) {
+    if (ph.tokens === 0) continue;
+    lines.push("", `${ph.phase}: ${ph.tokens} tokens in ${ph.totalMs.toFixed(1)} ms (${ph.tokensPerS.toFixed(1)} tokens/s` +
+      `${ph.phase === "decode" ? `, ${(ph.totalMs / ph.tokens).toFixed(2)} ms/token` : ""})`);
+    lines.push(`  ${"operation".padEnd(26)}${"ms".padStart(10)}${"share".padStart(8)}${"calls".padStart(9)}${"GB/s".padStart(9)}${"GFLOP/s".padStart(9)}`);
+    for (const r of ph.ops) {
+      lines.push(`  ${r.label.padEnd(26)}${r.ms.toFixed(2).padStart(10)}${((100 * r.share).toFixed(1) + "%").padStart(8)}` +
+        `${(r.op === "other" ? "" : String(r.calls)).padStart(9)}${num(r.gbPerS, 2).padStart(9)}${num(r.gflopPerS, 2).padStart(9)}`);
+    }
+    lines.push(`  ${"total (measured)".padEnd(26)}${ph.totalMs.toFixed(2).padStart(10)}${"100.0%".padStart(8)}`);
+  }
+  lines.push("", "GB/s counts the bytes each operation reads: weights; the KV cache for attention; activations for norms, rope, sampling.");
+  return lines.join("\n");
+}
