@@ -84,13 +84,13 @@ export function topk(index: usize, weight: usize, logits: usize, T: i32, E: i32,
       }
       store<i32>(ix + (<usize>j << 2), best);
     }
-    const mx = load<f32>(row + (<usize>load<i32>(ix) << 2));
-    let sum: f32 = 0;
+    // softmax in f64, rounded once, like the reference (so hooks recomputing it in JS agree bitwise)
+    const mx = <f64>load<f32>(row + (<usize>load<i32>(ix) << 2));
+    let sum: f64 = 0;
+    for (let j = 0; j < k; j++) sum += Math.exp(<f64>load<f32>(row + (<usize>load<i32>(ix + (<usize>j << 2)) << 2)) - mx);
     for (let j = 0; j < k; j++) {
-      const e = Mathf.exp(load<f32>(row + (<usize>load<i32>(ix + (<usize>j << 2)) << 2)) - mx);
-      store<f32>(wt + (<usize>j << 2), e);
-      sum += e;
+      const e = Math.exp(<f64>load<f32>(row + (<usize>load<i32>(ix + (<usize>j << 2)) << 2)) - mx);
+      store<f32>(wt + (<usize>j << 2), <f32>(e / sum));
     }
-    for (let j = 0; j < k; j++) store<f32>(wt + (<usize>j << 2), load<f32>(wt + (<usize>j << 2)) / sum);
   }
 }
