@@ -13,11 +13,6 @@
 // than f32 products for the block's large values, and no less than f32 summation overall).
 // Per block: hi [32] i16 then lo [32] i16; xs[t, b] = d2 / 2.
 
-/** Bytes per quantized activation of `quantize` in this build. */
-export function quantBytes(): i32 {
-  return ASC_FEATURE_RELAXED_SIMD ? 1 : 2;
-}
-
 // Adding 1.5 * 2^23 rounds an f32 of magnitude < 2^22 to an integer (ties to even) held in its low
 // mantissa bits: two instructions where f32x4.nearest + trunc_sat cost seven in V8.
 // @ts-ignore: decorator

@@ -23,40 +23,10 @@
   return f32x4.extract_lane(s, 0) + f32x4.extract_lane(s, 1);
 }
 
-/** The sum of the four i32 lanes. */
-// @ts-ignore: decorator
-@inline export function hsumI(v: v128): i32 {
-  const s = i32x4.add(v, i32x4.shuffle(v, v, 2, 3, 0, 1));
-  return i32x4.extract_lane(s, 0) + i32x4.extract_lane(s, 1);
-}
-
-/** [sum(a), sum(b), sum(c), sum(d)] of four f32x4 (a transpose and adds, no scalar extraction). */
-// @ts-ignore: decorator
-@inline export function reduce4(a: v128, b: v128, c: v128, d: v128): v128 {
-  const ab = f32x4.add(i32x4.shuffle(a, b, 0, 4, 1, 5), i32x4.shuffle(a, b, 2, 6, 3, 7));
-  const cd = f32x4.add(i32x4.shuffle(c, d, 0, 4, 1, 5), i32x4.shuffle(c, d, 2, 6, 3, 7));
-  return f32x4.add(i32x4.shuffle(ab, cd, 0, 1, 4, 5), i32x4.shuffle(ab, cd, 2, 3, 6, 7));
-}
-
-/** The same for i32x4. */
-// @ts-ignore: decorator
-@inline export function reduce4I(a: v128, b: v128, c: v128, d: v128): v128 {
-  const ab = i32x4.add(i32x4.shuffle(a, b, 0, 4, 1, 5), i32x4.shuffle(a, b, 2, 6, 3, 7));
-  const cd = i32x4.add(i32x4.shuffle(c, d, 0, 4, 1, 5), i32x4.shuffle(c, d, 2, 6, 3, 7));
-  return i32x4.add(i32x4.shuffle(ab, cd, 0, 1, 4, 5), i32x4.shuffle(ab, cd, 2, 3, 6, 7));
-}
-
 /** 2^(s-127) of one E8M0 byte, built from its bits (s = 0 gives 0 instead of the denormal 2^-127). */
 // @ts-ignore: decorator
 @inline export function e8m0(s: u32): f32 {
   return reinterpret<f32>(s << 23);
-}
-
-/** 2^(s-127) of the four E8M0 bytes at p, as f32x4. */
-// @ts-ignore: decorator
-@inline export function e8m0x4(p: usize): v128 {
-  const b = v128.load32_zero(p);
-  return i32x4.shl(i32x4.extend_low_i16x8_u(i16x8.extend_low_i8x16_u(b)), 23);
 }
 
 /** Splits the 4k floats at src into evens then odds for each group of `group` (8 or 32) floats:

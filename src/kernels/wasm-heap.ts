@@ -18,7 +18,6 @@ export interface KernelExports {
   mxfp4Down(y: number, a: number, as: number, qs: number, blocks: number, scales: number, bias: number,
     rows: number, cols: number, n: number, weight: number, fast: number, scratch: number): void;
   quantize(q: number, xs: number, qs: number, src: number, n: number, cols: number, qmax: number): void;
-  quantBytes(): number;
   split(q: number, xs: number, src: number, n: number, cols: number): void;
   dequantize(dst: number, q: number, xs: number, n: number, cols: number): void;
   attention(out: number, q: number, k: number, v: number, n: number, sinks: number, nq: number, nkv: number, d: number, scores: number): void;
