@@ -125,7 +125,10 @@ export class Checkpoint {
     };
     const vector = (parts: string[]): Float32Array => {
       const infos = parts.map((p) => this.tensor(p));
-      const out = new Float32Array(infos.reduce((s, t) => s + t.info.byteLength / (t.info.dtype === "F32" ? 4 : 2), 0));
+      const n = infos.reduce((s, t) => s + t.info.byteLength / (t.info.dtype === "F32" ? 4 : 2), 0);
+      // Through the allocator too: biases, norm scales and sinks are weights the kernels read.
+      const place = alloc.allocate(n * 4, parts[0]);
+      const out = new Float32Array(place.buffer, place.byteOffset, n);
       let at = 0;
       for (const { file, info } of infos) {
         const raw = new Uint8Array(info.byteLength);

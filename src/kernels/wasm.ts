@@ -4,9 +4,10 @@
 // byteOffset. (Arrays that are not in the memory, e.g. weights loaded with another allocator, still
 // work: they are staged per call, which is slow for matrices but keeps every caller correct.)
 //
-// Precisions: "exact" keeps activations in f32 everywhere. "fast" quantizes the activations of the
-// MXFP4 expert matmuls per 32-block to int8 so integer dot products do the work; the bf16 matmuls stay
-// f32 in both (their weights are not integers, and decode is bandwidth-bound anyway).
+// Precisions (README "Precision"): "exact" keeps activations in f32 (the MXFP4 decode kernels split
+// them exactly into two int16). "fast" quantizes the activations of the MXFP4 expert matmuls per
+// 32-block (int8 in the relaxed build, int16 in the baseline build) so one integer dot product does the
+// work; the bf16 matmuls stay f32 in both (their weights are not integers, and decode is bandwidth-bound).
 import type { Bf16Matrix, Mxfp4Experts, WeightAllocator } from "../checkpoint/weights.js";
 import type { Kernels } from "./kernels.js";
 import { Scratch, WasmHeap, type SimdLevel } from "./wasm-heap.js";
