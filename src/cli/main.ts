@@ -15,6 +15,8 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
   demo: () => import("./demo.js"),
   render: () => import("./render.js"),
   parse: () => import("./parse.js"),
+  chat: () => import("./chat.js"),
+  run: () => import("./run.js"),
 };
 
 function usage(): string {
@@ -30,6 +32,8 @@ function usage(): string {
     "  render    --conversation FILE.json [--mode completion|conversation|training] [--tokens]",
     "            [--next-role ROLE] [--no-drop-analysis] [--template harmony|jinja --model DIR]   prompt text or ids",
     "  parse     --text FILE | --tokens IDS [--role ROLE|none]      Harmony tokens -> messages (JSON)",
+    "  chat      --model DIR [--reasoning low|medium|high] [--tools FILE.json] [--hide-reasoning]   REPL",
+    "  run       --model DIR [--reasoning ...] [--json] [--hide-reasoning] \"prompt\"   one-shot chat",
     "",
     "DIR is a Hugging Face checkpoint folder or a folder holding original/.",
     "Every command takes --help.",
