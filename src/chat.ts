@@ -124,7 +124,7 @@ export async function* chat(model: GptOssModel | TokenSource, conversation: Conv
       yield* reader.push(token);
       if (token === TOKENS.return) stopReason = "return";
       else if (token === TOKENS.call) stopReason = "call";
-      if (stopReason) break;
+      if (stopReason || tokens.length >= maxTokens) break;
     }
   }
   yield* reader.end();
@@ -155,12 +155,17 @@ const sources = new WeakMap<GptOssModel, PrefixCachedGenerator>();
 
 function tokenSourceOf(model: GptOssModel | TokenSource): TokenSource {
   if (!("transformer" in model)) return model;
-  if (model.config.vocabSize < VOCAB_SIZE) {
-    throw new Error(`the model's vocabulary has ${model.config.vocabSize} tokens, but chat needs the o200k_harmony tokenizer's ${VOCAB_SIZE}: this is not a gpt-oss checkpoint (use \`generate\` with token ids)`);
-  }
+  checkChatModel(model);
   let source = sources.get(model);
   if (!source) sources.set(model, (source = new PrefixCachedGenerator(model)));
   return source;
+}
+
+/** Throws unless the model can be spoken to in Harmony: its vocabulary must cover o200k_harmony's. */
+export function checkChatModel(model: GptOssModel): void {
+  if (model.config.vocabSize < VOCAB_SIZE) {
+    throw new Error(`the model's vocabulary has ${model.config.vocabSize} tokens, but chat needs the o200k_harmony tokenizer's ${VOCAB_SIZE}: this is not a gpt-oss checkpoint (use \`generate\` with token ids)`);
+  }
 }
 
 /** Today's date, local time, as the system message writes it (YYYY-MM-DD). */

@@ -24,3 +24,8 @@ export {
 } from "./harmony/render.js";
 export { HarmonyParser, parseMessages, parseTokens, parseHeader, type ParserEvent, type ParserOptions, type ParserErrorEvent, type MessageHeader } from "./harmony/parser.js";
 export { ChatTemplate, loadChatTemplate, conversationToTemplateContext, type TemplateContext, type TemplateMessage } from "./harmony/template.js";
+export {
+  chat, checkChatModel, chatMessages, appendReply, pendingToolCalls, toolResultMessage, isToolCall, toToolDescriptions, today, ReplyReader,
+  type ChatOptions, type ChatEvent, type ChatDone, type ToolCall, type StopReason,
+} from "./chat.js";
+export { PrefixCachedGenerator, type TokenSource } from "./prefix-cache.js";

@@ -1,7 +1,7 @@
 // gpt-oss-ts chat --model DIR: a multi-turn REPL. Replies stream with the reasoning apart from the answer;
 // tool calls are shown and their result is asked for; Ctrl-C stops a reply, not the program.
 import { createInterface, type Interface } from "node:readline";
-import { appendReply, chat, pendingToolCalls, today, toolResultMessage, type ChatDone, type ChatOptions, type TokenSource } from "../chat.js";
+import { appendReply, chat, checkChatModel, pendingToolCalls, today, toolResultMessage, type ChatDone, type ChatOptions, type TokenSource } from "../chat.js";
 import { textMessage, type Message } from "../harmony/types.js";
 import type { GptOssModel } from "../model.js";
 import { parseArgs, UsageError } from "./args.js";
@@ -29,6 +29,7 @@ export async function run(argv: string[]): Promise<number> {
   if (options.date === undefined) options.date = today();
   backendOf(args);
   const model = await loadFromArgs(args);
+  checkChatModel(model);
   return repl(model, options, { hideReasoning });
 }
 
@@ -55,10 +56,8 @@ export async function repl(model: GptOssModel | TokenSource, options: ChatOption
   // On a terminal readline turns Ctrl-C into this event; elsewhere it is a real SIGINT.
   const interrupt = () => {
     if (generating) generating.abort();
-    else if (rl.line === "" || !tty) {
-      if (tty) output.write("\n");
-      rl.close();
-    } else {
+    else if (rl.line === "" || !tty) rl.close();
+    else {
       rl.write(null, { ctrl: true, name: "e" });
       rl.write(null, { ctrl: true, name: "u" }); // Ctrl-C on a typed line clears it, as shells do
     }
@@ -77,7 +76,10 @@ export async function repl(model: GptOssModel | TokenSource, options: ChatOption
   try {
     for (;;) {
       const line = await ask("> ");
-      if (line === null) break;
+      if (line === null) {
+        if (tty) output.write("\n"); // leave the shell's prompt on a line of its own
+        break;
+      }
       const text = line.trim();
       if (text === "") continue;
       if (text === "/exit" || text === "/quit") break;

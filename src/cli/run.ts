@@ -1,6 +1,6 @@
 // gpt-oss-ts run --model DIR "prompt": one question, one streamed reply (reasoning apart from the answer).
 import { readFileSync } from "node:fs";
-import { chat, type ChatDone, type ChatOptions } from "../chat.js";
+import { chat, checkChatModel, type ChatDone, type ChatOptions } from "../chat.js";
 import type { ReasoningEffort, ToolDescription } from "../harmony/types.js";
 import type { Backend } from "../kernels/index.js";
 import { loadModel, type GptOssModel } from "../model.js";
@@ -53,6 +53,7 @@ export async function runOneShot(modelDir: string, prompt: string, options: RunO
 async function oneShot(modelDir: string, prompt: string, options: RunOneShotOptions): Promise<ChatDone> {
   const { json, hideReasoning, backend, model: loaded, stdout = process.stdout, stderr = process.stderr, color, ...rest } = options;
   const model = loaded ?? (await loadModel(modelDir, { backend: backend ?? "ts" }));
+  checkChatModel(model);
   const chatOptions: ChatOptions = { ...rest, reasoningEffort: rest.reasoningEffort ?? "low", maxTokens: rest.maxTokens ?? 1024 };
   const printer = new ChatPrinter({ out: stdout, reasoningOut: stderr, color, hideReasoning });
   let done: ChatDone | undefined;
