@@ -304,6 +304,7 @@ export class ReplyReader {
     }
     if (this.parser.current) this.phase = "content";
     else if (token === TOKENS.start) {
+      if (before === "header" && !this.rawHeader) this.emitRaw(out, this.pending); // a header cut short is shown, not lost
       this.endRaw(out);
       this.phase = "header";
     } else if (closed) this.phase = "between";

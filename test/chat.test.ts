@@ -9,6 +9,7 @@ import { render } from "../src/harmony/render.js";
 import { textMessage, type Message } from "../src/harmony/types.js";
 import { getTokenizer, TOKENS } from "../src/tokenizer.js";
 import { DEV_CKPT } from "./helpers.js";
+import { ChatPrinter } from "../src/cli/chat-printer.js";
 
 const tok = getTokenizer();
 const ids = (harmony: string) => tok.encode(harmony, { allowSpecial: true });
@@ -172,6 +173,11 @@ describe("chat events", () => {
     expect(r.text("answer")).toBe("Hi");
     expect(r.text("raw")).toBe("oops");
     expect(r.done.warnings).toBeGreaterThan(0);
+    // a header cut short by <|start|>
+    const cut = [...tok.encode("hmm"), ...ids("<|start|>assistant<|channel|>final<|message|>Yes<|return|>")];
+    const c = await collect(chat(new Scripted([cut]), [textMessage("user", "Hi")]));
+    expect(c.text("raw")).toBe("hmm");
+    expect(c.text("answer")).toBe("Yes");
   });
 
   it("never throws on random token streams", async () => {
@@ -289,5 +295,43 @@ describe("KV cache kept between turns", () => {
   it("refuses a model whose vocabulary is not o200k_harmony's, clearly", async () => {
     const model = await loadModel(DEV_CKPT);
     await expect(collect(model.chat([textMessage("user", "Hi")]))).rejects.toThrow(/vocabulary has 1024 tokens, but chat needs the o200k_harmony tokenizer's 201088/);
+  });
+});
+
+describe("chat printer", () => {
+  const events = async (script: string) => (await collect(chat(new Scripted([ids(script)]), [textMessage("user", "?")]))).events;
+  const sink = (isTTY = false) => {
+    const s = { text: "", isTTY, write: (t: string) => void (s.text += t) };
+    return s;
+  };
+
+  it("marks blocks in plain text and keeps the answer on stdout for run", async () => {
+    const out = sink(), err = sink();
+    const chatPrinter = new ChatPrinter({ out, color: false, markAnswer: true });
+    for (const e of await events(REASONED)) chatPrinter.handle(e);
+    expect(out.text).toBe("[reasoning] User says hi. Reply politely.\n[answer] Hello! How can I help?\n");
+
+    const runOut = sink();
+    const runPrinter = new ChatPrinter({ out: runOut, reasoningOut: err, color: false });
+    for (const e of await events(CALL)) runPrinter.handle(e);
+    expect(runOut.text).toBe("[tool call] functions.get_weather {\"location\": \"Paris\"}\n");
+    expect(err.text).toBe("[reasoning] Need the weather.\n");
+  });
+
+  it("dims the reasoning on a terminal, hides it on request, and flags bad tool arguments", async () => {
+    const tty = sink(true);
+    const p = new ChatPrinter({ out: tty, color: true });
+    for (const e of await events(REASONED)) p.handle(e);
+    expect(tty.text).toBe("\x1b[2mUser says hi. Reply politely.\x1b[22m\nHello! How can I help?\n");
+
+    const hidden = sink();
+    const h = new ChatPrinter({ out: hidden, color: false, hideReasoning: true });
+    for (const e of await events(REASONED)) h.handle(e);
+    expect(hidden.text).toBe("Hello! How can I help?\n");
+
+    const bad = sink();
+    const b = new ChatPrinter({ out: bad, color: false });
+    for (const e of await events("<|channel|>commentary to=functions.f<|message|>{oops<|call|>")) b.handle(e);
+    expect(bad.text).toMatch(/^\[tool call\] functions\.f \{oops\n\(the arguments of functions\.f are not valid JSON: .*\)\n$/);
   });
 });
