@@ -35,3 +35,8 @@ export { loadTokenText, idsOnly, HARMONY_VOCAB_SIZE, type TokenText } from "./tr
 export { Progress, formatBytes, formatDuration } from "./progress.js";
 export { synthesize, planCheckpoint, PRESETS, type PresetName, type CheckpointPlan, type SynthesizeOptions } from "./synth.js";
 export { downloadRepo, listRepoFiles, selectFiles, verifyWeights, DownloadError, type DownloadOptions, type RepoFile } from "./download.js";
+export {
+  chat, checkChatModel, chatMessages, appendReply, pendingToolCalls, toolResultMessage, isToolCall, toToolDescriptions, today, ReplyReader,
+  type ChatOptions, type ChatEvent, type ChatDone, type ToolCall, type StopReason,
+} from "./chat.js";
+export { PrefixCachedGenerator, type TokenSource } from "./prefix-cache.js";

@@ -8,6 +8,8 @@ import type { Kernels } from "./kernels/kernels.js";
 import { Transformer, type ForwardOptions } from "./model/forward.js";
 import type { KVCache } from "./model/kv-cache.js";
 import { Sampler, type SamplingOptions } from "./sampling.js";
+import { chat, type ChatEvent, type ChatOptions } from "./chat.js";
+import type { Conversation, Message } from "./harmony/types.js";
 
 export interface LoadOptions {
   /** kernel backend: "wasm" (WebAssembly SIMD, the default) or "ts" (the plain TypeScript reference) */
@@ -105,6 +107,14 @@ export class GptOssModel {
       await new Promise<void>((r) => setImmediate(r));
       logits = this.transformer.forward([token], cache);
     }
+  }
+
+  /**
+   * Streams the reply to a Harmony conversation as typed events (reasoning, answer, tool calls, done);
+   * see src/chat.ts. Consecutive calls reuse the KV cache where the new prompt extends the last one.
+   */
+  chat(conversation: Conversation | Message[], options: ChatOptions = {}): AsyncGenerator<ChatEvent> {
+    return chat(this, conversation, options);
   }
 }
 

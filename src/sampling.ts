@@ -33,6 +33,8 @@ export function argmax(logits: ArrayLike<number>): number {
 
 export class Sampler {
   private readonly rng: Xoshiro128;
+  /** unnormalised probabilities, reused across calls */
+  private weights = new Float64Array(0);
 
   constructor(readonly options: SamplingOptions = {}) {
     const t = options.temperature ?? 1;
@@ -84,11 +86,13 @@ export class Sampler {
   /** Samples from softmax(z / temperature) over every id, without sorting. */
   private draw(z: Float32Array, temperature: number): number {
     const max = z[argmax(z)];
+    if (this.weights.length < z.length) this.weights = new Float64Array(z.length);
+    const w = this.weights;
     let total = 0;
-    for (let i = 0; i < z.length; i++) total += Math.exp((z[i] - max) / temperature);
+    for (let i = 0; i < z.length; i++) total += w[i] = Math.exp((z[i] - max) / temperature);
     let r = this.rng.float() * total;
     for (let i = 0; i < z.length; i++) {
-      r -= Math.exp((z[i] - max) / temperature);
+      r -= w[i];
       if (r < 0) return i;
     }
     return argmax(z);

@@ -1,32 +1,29 @@
-// Reads the reference goldens of the dev checkpoint (test/fixtures/dev/README.md) for the tests.
+// The reference goldens of the dev checkpoint (test/fixtures/dev/README.md) as a small object, for the
+// tracing tests. Paths and the reader come from helpers.ts.
 import { readFileSync } from "node:fs";
-import { SafetensorsFile } from "../src/safetensors.js";
+import { join } from "node:path";
+import { DEV, DEV_CKPT, goldenF32, readTensor } from "./helpers.js";
 
-export const DEV = new URL("./fixtures/dev/", import.meta.url).pathname;
-export const DEV_CHECKPOINT = DEV + "checkpoint";
-export const META = JSON.parse(readFileSync(DEV + "meta.json", "utf8"));
+export const DEV_CHECKPOINT = DEV_CKPT;
+export const META = JSON.parse(readFileSync(join(DEV, "meta.json"), "utf8"));
 
 export class Golden {
-  private readonly file = SafetensorsFile.open(DEV + "golden_f32.safetensors");
-
   has(name: string): boolean {
-    return this.file.tensors.has(name);
+    return goldenF32().tensors.has(name);
   }
 
   f32(name: string): Float32Array {
-    return new Float32Array(this.bytes(name, "F32").buffer);
+    return this.typed(name, "F32") as Float32Array;
   }
 
   i32(name: string): Int32Array {
-    return new Int32Array(this.bytes(name, "I32").buffer);
+    return this.typed(name, "I32") as Int32Array;
   }
 
-  private bytes(name: string, dtype: string): Uint8Array {
-    const info = this.file.get(name);
+  private typed(name: string, dtype: string) {
+    const info = goldenF32().get(name);
     if (info.dtype !== dtype) throw new Error(`${name} is ${info.dtype}, expected ${dtype}`);
-    const out = new Uint8Array(info.byteLength);
-    this.file.readInto(name, out);
-    return out;
+    return readTensor(goldenF32(), name);
   }
 }
 

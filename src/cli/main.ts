@@ -18,6 +18,8 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
   parse: () => import("./parse.js"),
   trace: () => import("./trace.js"),
   profile: () => import("./profile.js"),
+  chat: () => import("./chat.js"),
+  run: () => import("./run.js"),
 };
 
 function usage(): string {
@@ -30,12 +32,14 @@ function usage(): string {
     "  inspect   --model DIR                                       config, tensors, memory needed",
     "  synth     --preset tiny|20b|120b --out DIR [--layers N] [--seed S]   synthetic checkpoint",
     "  download  REPO [--dir DIR] [--include hf|original]          fetch weights from the Hugging Face Hub",
-    "  demo                                                        what `npm start` runs",
+    "  demo      [--prompt TEXT] [--model DIR]                     what `npm start` runs: a one-shot chat",
     "  render    --conversation FILE.json [--mode completion|conversation|training] [--tokens]",
     "            [--next-role ROLE] [--no-drop-analysis] [--template harmony|jinja --model DIR]   prompt text or ids",
     "  parse     --text FILE | --tokens IDS [--role ROLE|none]      Harmony tokens -> messages (JSON)",
     "  trace     --model DIR (--prompt TEXT | --tokens IDS) --out report.html   router, attention, logit lens",
     "  profile   --model DIR [--prompt-tokens N] [--gen-tokens N] [--json]     time per operation",
+    "  chat      --model DIR [--reasoning low|medium|high] [--tools FILE.json] [--hide-reasoning]   REPL",
+    "  run       --model DIR [--reasoning ...] [--json] [--hide-reasoning] \"prompt\"   one-shot chat",
     "",
     "DIR is a Hugging Face checkpoint folder or a folder holding original/.",
     "Every command takes --help.",

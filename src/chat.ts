@@ -1,0 +1,406 @@
+// Chat on top of generation: a conversation is rendered in Harmony, the reply is read back by channel as
+// typed events (reasoning, answer, preamble, tool calls), and the parsed messages go back into history.
+import { HarmonyParser, type ParserErrorCode } from "./harmony/parser.js";
+import { renderToTokens } from "./harmony/render.js";
+import {
+  developerContent, systemContent, textMessage,
+  type Conversation, type DeveloperContent, type Message, type ReasoningEffort, type Role, type SystemContent, type ToolDescription,
+} from "./harmony/types.js";
+import type { GptOssModel } from "./model.js";
+import { PrefixCachedGenerator, type TokenSource } from "./prefix-cache.js";
+import type { SamplingOptions } from "./sampling.js";
+import { getTokenizer, StreamDecoder, STOP_TOKENS_FOR_ASSISTANT, TOKENS, VOCAB_SIZE } from "./tokenizer.js";
+
+export interface ChatOptions extends SamplingOptions {
+  /** `Reasoning:` in the system message (default "medium", openai-harmony's default) */
+  reasoningEffort?: ReasoningEffort;
+  /** function tools, declared in a developer message under the `functions` namespace */
+  tools?: ToolDescription[];
+  /** developer instructions (`# Instructions`) */
+  instructions?: string;
+  /** `Current date:` in the system message: default today (local, YYYY-MM-DD); null leaves it out */
+  date?: string | null;
+  /** stop after this many new tokens (default 1024; never past the model's context) */
+  maxTokens?: number;
+  /** stops the reply at the next token; the stream then ends with a `done` event, stop reason "aborted" */
+  signal?: AbortSignal;
+}
+
+export type StopReason =
+  | "return" // `<|return|>`: the answer is complete
+  | "call" // `<|call|>`: a tool call waits for its result
+  | "max_tokens" // maxTokens reached
+  | "context_full" // the model's context is full
+  | "aborted" // the AbortSignal fired
+  | "end"; // the token source ended without a stop token (only custom sources do that)
+
+/** A tool call the model made: an assistant message with a recipient. */
+export interface ToolCall {
+  /** e.g. "functions.get_weather", "browser.search", "python" */
+  recipient: string;
+  channel?: string;
+  /** e.g. "<|constrain|>json" */
+  contentType?: string;
+  /** the arguments as the model wrote them */
+  argumentsText: string;
+  /** JSON.parse(argumentsText), when that succeeds */
+  arguments?: unknown;
+  /** why argumentsText is not valid JSON (then `arguments` is absent) */
+  argumentsError?: string;
+  /** false when the reply was cut off (max tokens, abort) before the call ended */
+  complete: boolean;
+}
+
+export interface ChatDone {
+  type: "done";
+  stopReason: StopReason;
+  /** the reply's messages in the cases.json / openai-harmony JSON shape (a cut-off last one included) */
+  messages: Message[];
+  /** a last message cut off before its end token (max tokens, abort), also the last of `messages` */
+  incomplete?: Message;
+  /** generated token ids, stop token included */
+  tokens: number[];
+  promptTokens: number;
+  /** prompt tokens taken from the KV cache of the previous turn instead of being run again */
+  reusedPromptTokens: number;
+  generatedTokens: number;
+  /** time to the first generated token: running the prompt (and one sampling step) */
+  prefillMs: number;
+  /** from the first generated token to the last */
+  decodeMs: number;
+  /** (generatedTokens - 1) / decode time; 0 with fewer than two tokens */
+  decodeTokensPerSecond: number;
+  /** problems in the Harmony the model wrote (malformed headers, stray tokens, ...) */
+  warnings: number;
+}
+
+export type ChatEvent =
+  /** text of an `analysis` message: chain of thought, not meant for the user */
+  | { type: "reasoning"; text: string }
+  /** text of the `final` message: the answer */
+  | { type: "answer"; text: string }
+  /** text of a `commentary` message with no recipient: a user-visible preamble before tool calls */
+  | { type: "commentary"; text: string }
+  /** a tool call's arguments, streamed as they come (the `tool-call` event follows at its end) */
+  | { type: "tool-call-delta"; recipient: string; text: string }
+  | ({ type: "tool-call" } & ToolCall)
+  /** text of any other message: a missing or unknown channel, or a role the model should not write */
+  | { type: "other"; role: Role; channel?: string; text: string }
+  /** generated text outside any Harmony message (no header, stray tokens): typical of untrained weights */
+  | { type: "raw"; text: string }
+  /** a message is complete (or cut off, when `complete` is false) */
+  | { type: "message"; message: Message; complete: boolean }
+  /** the model's Harmony was malformed somewhere; reading goes on */
+  | { type: "warning"; code: ParserErrorCode; message: string }
+  | ChatDone;
+
+/**
+ * Streams the model's reply to `conversation` (messages so far, usually user/assistant/tool; a system or
+ * developer message in it is kept and completed from the options). Ends with one `done` event.
+ */
+export async function* chat(model: GptOssModel | TokenSource, conversation: Conversation | Message[], options: ChatOptions = {}): AsyncGenerator<ChatEvent> {
+  const source = tokenSourceOf(model);
+  const prompt = renderToTokens(chatMessages(conversation, options), { mode: "completion" });
+  const context = source.contextLength ?? Infinity;
+  if (prompt.length >= context) {
+    throw new Error(`the conversation is ${prompt.length} tokens, which fills the model's context of ${context} tokens`);
+  }
+  const requested = options.maxTokens ?? 1024;
+  if (!(Number.isInteger(requested) && requested >= 0)) throw new RangeError(`maxTokens must be a non-negative integer, got ${requested}`);
+  const maxTokens = Math.min(requested, context - prompt.length);
+
+  const reader = new ReplyReader();
+  const tokens: number[] = [];
+  const started = performance.now();
+  let first = started, last = started;
+  let stopReason: StopReason | undefined;
+  if (maxTokens > 0 && !options.signal?.aborted) {
+    const generation = source.generate(prompt, { ...options, maxTokens, stopTokens: [...STOP_TOKENS_FOR_ASSISTANT] });
+    for await (const { token } of generation) {
+      if (options.signal?.aborted) break; // also for sources that do not watch the signal
+      last = performance.now();
+      if (tokens.length === 0) first = last;
+      tokens.push(token);
+      yield* reader.push(token);
+      if (token === TOKENS.return) stopReason = "return";
+      else if (token === TOKENS.call) stopReason = "call";
+      if (stopReason || tokens.length >= maxTokens) break;
+    }
+  }
+  yield* reader.end();
+  stopReason ??= options.signal?.aborted ? "aborted"
+    : tokens.length >= maxTokens ? (maxTokens < requested ? "context_full" : "max_tokens")
+    : "end";
+  const decodeMs = last - first;
+  const n = tokens.length;
+  const messages = reader.messages;
+  yield {
+    type: "done",
+    stopReason,
+    messages,
+    ...(reader.incomplete ? { incomplete: reader.incomplete } : {}),
+    tokens,
+    promptTokens: prompt.length,
+    reusedPromptTokens: source.reusedTokens ?? 0,
+    generatedTokens: n,
+    prefillMs: n > 0 ? first - started : 0,
+    decodeMs,
+    decodeTokensPerSecond: n > 1 && decodeMs > 0 ? ((n - 1) * 1000) / decodeMs : 0,
+    warnings: reader.warnings,
+  };
+}
+
+// One cached generator per model, so that consecutive turns reuse the KV cache.
+const sources = new WeakMap<GptOssModel, PrefixCachedGenerator>();
+
+function tokenSourceOf(model: GptOssModel | TokenSource): TokenSource {
+  if (!("transformer" in model)) return model;
+  checkChatModel(model);
+  let source = sources.get(model);
+  if (!source) sources.set(model, (source = new PrefixCachedGenerator(model)));
+  return source;
+}
+
+/** Throws unless the model can be spoken to in Harmony: its vocabulary must cover o200k_harmony's. */
+export function checkChatModel(model: GptOssModel): void {
+  if (model.config.vocabSize < VOCAB_SIZE) {
+    throw new Error(`the model's vocabulary has ${model.config.vocabSize} tokens, but chat needs the o200k_harmony tokenizer's ${VOCAB_SIZE}: this is not a gpt-oss checkpoint (use \`generate\` with token ids)`);
+  }
+}
+
+/** Today's date, local time, as the system message writes it (YYYY-MM-DD). */
+export function today(now = new Date()): string {
+  const pad = (n: number) => String(n).padStart(2, "0");
+  return `${now.getFullYear()}-${pad(now.getMonth() + 1)}-${pad(now.getDate())}`;
+}
+
+/**
+ * The messages a chat renders: a system message first (reasoning effort, date) and, when tools or
+ * instructions are given, a developer message after it. Messages already in the conversation are kept;
+ * options given explicitly override their fields. The input is not modified.
+ */
+export function chatMessages(conversation: Conversation | Message[], options: ChatOptions = {}): Message[] {
+  const messages = [...(Array.isArray(conversation) ? conversation : conversation.messages)];
+  const first = messages[0];
+  const existing = first?.role === "system" ? first.content.find((c): c is SystemContent => c.type === "system_content") : undefined;
+  if (existing) {
+    const sys: SystemContent = { ...existing };
+    if (options.reasoningEffort !== undefined) sys.reasoning_effort = options.reasoningEffort;
+    if (options.date === null) delete sys.conversation_start_date;
+    else if (options.date !== undefined) sys.conversation_start_date = options.date;
+    messages[0] = { ...first, content: first.content.map((c) => (c === existing ? sys : c)) };
+  } else if (first?.role !== "system") {
+    const date = options.date === undefined ? today() : options.date;
+    const sys = systemContent({ reasoning_effort: options.reasoningEffort ?? "medium", ...(date !== null ? { conversation_start_date: date } : {}) });
+    messages.unshift({ role: "system", content: [sys] });
+  }
+
+  if (options.tools !== undefined || options.instructions !== undefined) {
+    const at = messages.findIndex((m) => m.role === "developer");
+    const old = at >= 0 ? messages[at].content.find((c): c is DeveloperContent => c.type === "developer_content") : undefined;
+    const dev = developerContent(options.instructions ?? old?.instructions, options.tools?.length ? options.tools : undefined);
+    if (options.tools === undefined && old?.tools) dev.tools = old.tools;
+    if (at >= 0) messages[at] = { ...messages[at], content: [dev] };
+    else messages.splice(messages[0]?.role === "system" ? 1 : 0, 0, { role: "developer", content: [dev] });
+  }
+  return messages;
+}
+
+/**
+ * The conversation for the next turn: `conversation` plus the reply's messages. A final answer that
+ * ended with `<|return|>` renders as `<|end|>` in history and a tool call keeps its `<|call|>` (the
+ * renderer does both); earlier reasoning is dropped by the renderer's rule (spec §5.6). Of a message cut
+ * off by max tokens or an abort, only visible text (an answer or preamble) is kept: half a thought or
+ * half a tool call has no use in history.
+ */
+export function appendReply(conversation: Conversation | Message[], reply: ChatDone): Conversation {
+  const messages = [...(Array.isArray(conversation) ? conversation : conversation.messages)];
+  for (const m of reply.messages) {
+    if (m === reply.incomplete && !(m.role === "assistant" && m.recipient === undefined && (m.channel === "final" || m.channel === "commentary"))) continue;
+    messages.push(m);
+  }
+  return { messages };
+}
+
+/** The tool call a reply that stopped at `<|call|>` waits on (empty otherwise). */
+export function pendingToolCalls(reply: ChatDone): ToolCall[] {
+  if (reply.stopReason !== "call") return [];
+  const last = reply.messages[reply.messages.length - 1];
+  return last && last !== reply.incomplete && isToolCall(last) ? [toolCallOf(last, true)] : [];
+}
+
+/** The message that answers a tool call: authored by the tool, to the assistant, on the call's channel. */
+export function toolResultMessage(call: Pick<ToolCall, "recipient" | "channel">, output: string): Message {
+  return textMessage("tool", output, { name: call.recipient, recipient: "assistant", channel: call.channel ?? "commentary" });
+}
+
+export function isToolCall(m: Message): boolean {
+  return m.role === "assistant" && m.recipient !== undefined && m.recipient !== "all";
+}
+
+function toolCallOf(m: Message, complete: boolean): ToolCall {
+  const argumentsText = m.content.map((c) => (c.type === "text" ? c.text : "")).join("");
+  const call: ToolCall = { recipient: m.recipient!, argumentsText, complete };
+  if (m.channel !== undefined) call.channel = m.channel;
+  if (m.content_type !== undefined) call.contentType = m.content_type;
+  try {
+    call.arguments = JSON.parse(argumentsText);
+  } catch (e) {
+    call.argumentsError = argumentsText.trim() === "" ? "no arguments were written" : `not valid JSON: ${(e as Error).message}`;
+  }
+  return call;
+}
+
+/** Tokens a message header may take before the output is taken to be raw text rather than a header. */
+const HEADER_LIMIT = 32;
+
+type Kind = "reasoning" | "answer" | "commentary" | "tool" | "other";
+
+/**
+ * Generated token ids -> chat events, through the streaming Harmony parser. The prompt ended with
+ * `<|start|>assistant`, so the reply starts inside a header. Tokens the parser keeps outside any message
+ * (a header that never ends, stray tokens between messages) are shown as `raw` text rather than lost.
+ */
+export class ReplyReader {
+  readonly messages: Message[] = [];
+  incomplete?: Message;
+  warnings = 0;
+  private readonly parser = new HarmonyParser({ role: "assistant" });
+  private phase: "header" | "content" | "between" = "header";
+  private kind: Kind = "other";
+  private recipient = "";
+  /** tokens of the header being read */
+  private pending: number[] = [];
+  /** the pending header was too long and is being shown as raw text */
+  private rawHeader = false;
+  private readonly raw = new StreamDecoder(getTokenizer());
+
+  push(token: number): ChatEvent[] {
+    const out: ChatEvent[] = [];
+    const before = this.phase;
+    const events = this.parser.push(token);
+    let opened = false, closed = false;
+    for (const e of events) {
+      if (e.type === "message-start") {
+        opened = true;
+        this.endRaw(out);
+        const tool = e.role === "assistant" && e.recipient !== undefined && e.recipient !== "all";
+        this.kind = tool ? "tool" : e.role !== "assistant" ? "other"
+          : e.channel === "analysis" ? "reasoning" : e.channel === "final" ? "answer" : e.channel === "commentary" ? "commentary" : "other";
+        this.recipient = e.recipient ?? "";
+      } else if (e.type === "content") {
+        out.push(this.delta(e.text));
+      } else if (e.type === "message-end") {
+        closed = true;
+        const complete = e.terminator !== "eos";
+        this.messages.push(e.message);
+        if (!complete) this.incomplete = e.message;
+        out.push({ type: "message", message: e.message, complete });
+        if (isToolCall(e.message)) out.push({ type: "tool-call", ...toolCallOf(e.message, complete) });
+      } else {
+        this.warnings++;
+        out.push({ type: "warning", code: e.code, message: e.message });
+      }
+    }
+    if (this.parser.current) this.phase = "content";
+    else if (token === TOKENS.start) {
+      if (before === "header" && !this.rawHeader) this.emitRaw(out, this.pending); // a header cut short is shown, not lost
+      this.endRaw(out);
+      this.phase = "header";
+    } else if (closed) this.phase = "between";
+
+    if (before !== "content" && !opened && !closed && token !== TOKENS.start) {
+      if (this.phase === "between") {
+        this.emitRaw(out, [token]); // stray tokens between messages
+      } else {
+        this.pending.push(token);
+        if (this.rawHeader) this.emitRaw(out, [token]);
+        else if (this.pending.length > HEADER_LIMIT) {
+          this.rawHeader = true;
+          this.emitRaw(out, this.pending);
+        }
+      }
+    }
+    return out;
+  }
+
+  /** End of the stream: completes a cut-off message and shows an unfinished header as raw text. */
+  end(): ChatEvent[] {
+    const out: ChatEvent[] = [];
+    const wasHeader = this.phase === "header" && !this.rawHeader && this.pending.length > 0;
+    const pending = this.pending;
+    for (const e of this.parser.end()) {
+      if (e.type === "message-end") {
+        this.messages.push(e.message);
+        this.incomplete = e.message;
+        out.push({ type: "message", message: e.message, complete: false });
+        if (isToolCall(e.message)) out.push({ type: "tool-call", ...toolCallOf(e.message, false) });
+      } else if (e.type === "content") {
+        out.push(this.delta(e.text));
+      } else if (e.type === "error") {
+        this.warnings++;
+        out.push({ type: "warning", code: e.code, message: e.message });
+      }
+    }
+    if (wasHeader) this.emitRaw(out, pending);
+    this.endRaw(out);
+    return out;
+  }
+
+  private delta(text: string): ChatEvent {
+    switch (this.kind) {
+      case "reasoning":
+      case "answer":
+      case "commentary":
+        return { type: this.kind, text };
+      case "tool":
+        return { type: "tool-call-delta", recipient: this.recipient, text };
+      default: {
+        const cur = this.parser.current;
+        return { type: "other", role: cur?.role ?? "assistant", ...(cur?.channel !== undefined ? { channel: cur.channel } : {}), text };
+      }
+    }
+  }
+
+  private emitRaw(out: ChatEvent[], tokens: number[]): void {
+    const text = this.raw.push(tokens);
+    if (text !== "") out.push({ type: "raw", text });
+  }
+
+  private endRaw(out: ChatEvent[]): void {
+    const text = this.raw.flush();
+    if (text !== "") out.push({ type: "raw", text });
+    this.pending = [];
+    this.rawHeader = false;
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Tool definitions from JSON: our ToolDescription ({name, description, parameters}) or OpenAI's function
+// tool shape ({type: "function", function: {...}}), as a list or as {"tools": [...]}.
+
+export function toToolDescriptions(json: unknown, where = "tools"): ToolDescription[] {
+  const list = Array.isArray(json) ? json : isObject(json) && Array.isArray(json.tools) ? json.tools : undefined;
+  if (!list) throw new Error(`${where}: expected a list of function tools or {"tools": [...]}`);
+  return list.map((raw, i) => {
+    const path = `${where}[${i}]`;
+    const t = isObject(raw) && raw.type === "function" && isObject(raw.function) ? raw.function : raw;
+    if (!isObject(t)) throw new Error(`${path}: expected {name, description?, parameters?}`);
+    if (typeof t.name !== "string" || !/^[A-Za-z_][A-Za-z0-9_-]*$/.test(t.name)) {
+      throw new Error(`${path}.name: expected a function name (letters, digits, _ or -), got ${JSON.stringify(t.name)}`);
+    }
+    if (t.description !== undefined && typeof t.description !== "string") throw new Error(`${path}.description: expected a string`);
+    const tool: ToolDescription = { name: t.name, description: (t.description as string | undefined) ?? "" };
+    if (t.parameters !== undefined && t.parameters !== null) {
+      if (!isObject(t.parameters)) throw new Error(`${path}.parameters: expected a JSON Schema object`);
+      tool.parameters = t.parameters;
+    }
+    return tool;
+  });
+}
+
+function isObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === "object" && v !== null && !Array.isArray(v);
+}
+
+export type { TokenSource } from "./prefix-cache.js";
