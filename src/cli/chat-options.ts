@@ -19,7 +19,8 @@ export const CHAT_FLAGS_HELP = `  --reasoning low|medium|high   reasoning effort
   --top-p P                     default 1 (off)
   --seed S                      repeatable sampling
   --max-tokens N                most tokens per reply (default 1024)
-  --backend ts                  kernel backend`;
+  --backend wasm|ts             kernel backend (default wasm)
+  --precision exact|fast        wasm kernels' precision (default exact)`;
 
 export type ChatFlagOptions = ChatOptions & { hideReasoning: boolean };
 

@@ -2,7 +2,7 @@
 import { readFileSync } from "node:fs";
 import { chat, checkChatModel, type ChatDone, type ChatOptions } from "../chat.js";
 import type { ReasoningEffort, ToolDescription } from "../harmony/types.js";
-import type { Backend } from "../kernels/index.js";
+import { DEFAULT_BACKEND, type Backend, type Precision } from "../kernels/index.js";
 import { loadModel, type GptOssModel } from "../model.js";
 import { parseArgs, UsageError } from "./args.js";
 import { CHAT_FLAGS, CHAT_FLAGS_HELP, chatOptionsFromArgs } from "./chat-options.js";
@@ -32,6 +32,7 @@ export interface RunOneShotOptions extends Omit<ChatOptions, "tools"> {
   json?: boolean;
   hideReasoning?: boolean;
   backend?: Backend;
+  precision?: Precision;
   /** an already loaded model (modelDir is then only used in messages) */
   model?: GptOssModel;
   /** default process.stdout / process.stderr */
@@ -51,8 +52,8 @@ export async function runOneShot(modelDir: string, prompt: string, options: RunO
 }
 
 async function oneShot(modelDir: string, prompt: string, options: RunOneShotOptions): Promise<ChatDone> {
-  const { json, hideReasoning, backend, model: loaded, stdout = process.stdout, stderr = process.stderr, color, ...rest } = options;
-  const model = loaded ?? (await loadModel(modelDir, { backend: backend ?? "ts" }));
+  const { json, hideReasoning, backend, precision, model: loaded, stdout = process.stdout, stderr = process.stderr, color, ...rest } = options;
+  const model = loaded ?? (await loadModel(modelDir, { backend: backend ?? DEFAULT_BACKEND, precision }));
   checkChatModel(model);
   const chatOptions: ChatOptions = { ...rest, reasoningEffort: rest.reasoningEffort ?? "low", maxTokens: rest.maxTokens ?? 1024 };
   const printer = new ChatPrinter({ out: stdout, reasoningOut: stderr, color, hideReasoning });
