@@ -18,10 +18,12 @@ for (const r of runtimes) {
     failed++;
     continue;
   }
-  console.log(`--- ${r.name}`);
-  const res = spawnSync(r.cmd, r.args, { stdio: "inherit" });
-  if (res.status === 0) passed++;
-  else failed++;
+  for (const backend of ["wasm", "ts"]) {
+    console.log(`--- ${r.name}, ${backend} backend`);
+    const res = spawnSync(r.cmd, r.args, { stdio: "inherit", env: { ...process.env, GPT_OSS_TS_BACKEND: backend } });
+    if (res.status === 0) passed++;
+    else failed++;
+  }
 }
 console.log(`runtimes: ${passed} passed, ${failed} failed`);
 process.exit(failed ? 1 : 0);
