@@ -103,7 +103,7 @@ export async function* chat(model: GptOssModel | TokenSource, conversation: Conv
   const prompt = renderToTokens(chatMessages(conversation, options), { mode: "completion" });
   const context = source.contextLength ?? Infinity;
   if (prompt.length >= context) {
-    throw new Error(`the conversation is ${prompt.length} tokens, which fills the model's context of ${context} tokens`);
+    throw new ContextFullError(`the conversation is ${prompt.length} tokens, which fills the model's context of ${context} tokens`);
   }
   const requested = options.maxTokens ?? 1024;
   if (!(Number.isInteger(requested) && requested >= 0)) throw new RangeError(`maxTokens must be a non-negative integer, got ${requested}`);
@@ -148,6 +148,14 @@ export async function* chat(model: GptOssModel | TokenSource, conversation: Conv
     decodeTokensPerSecond: n > 1 && decodeMs > 0 ? ((n - 1) * 1000) / decodeMs : 0,
     warnings: reader.warnings,
   };
+}
+
+/** The prompt alone fills the model's context: the caller's input is too long (an HTTP 400, not a 500). */
+export class ContextFullError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "ContextFullError";
+  }
 }
 
 // One cached generator per model, so that consecutive turns reuse the KV cache.

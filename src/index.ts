@@ -36,7 +36,12 @@ export { Progress, formatBytes, formatDuration } from "./progress.js";
 export { synthesize, planCheckpoint, PRESETS, type PresetName, type CheckpointPlan, type SynthesizeOptions } from "./synth.js";
 export { downloadRepo, listRepoFiles, selectFiles, verifyWeights, DownloadError, type DownloadOptions, type RepoFile } from "./download.js";
 export {
-  chat, checkChatModel, chatMessages, appendReply, pendingToolCalls, toolResultMessage, isToolCall, toToolDescriptions, today, ReplyReader,
+  chat, checkChatModel, chatMessages, ContextFullError, appendReply, pendingToolCalls, toolResultMessage, isToolCall, toToolDescriptions, today, ReplyReader,
   type ChatOptions, type ChatEvent, type ChatDone, type ToolCall, type StopReason,
 } from "./chat.js";
 export { PrefixCachedGenerator, type TokenSource } from "./prefix-cache.js";
+export { createServer, type ServerOptions } from "./server.js";
+export {
+  parseChatRequest, toHarmonyMessages, DeltaStream, MessageBuilder, InvalidRequestError,
+  type ChatRequest, type Delta, type AssistantMessage, type FinishReason, type Usage,
+} from "./openai-chat.js";

@@ -20,6 +20,7 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
   profile: () => import("./profile.js"),
   chat: () => import("./chat.js"),
   run: () => import("./run.js"),
+  serve: () => import("./serve.js"),
 };
 
 function usage(): string {
@@ -40,6 +41,7 @@ function usage(): string {
     "  profile   --model DIR [--prompt-tokens N] [--gen-tokens N] [--json]     time per operation",
     "  chat      --model DIR [--reasoning low|medium|high] [--tools FILE.json] [--hide-reasoning]   REPL",
     "  run       --model DIR [--reasoning ...] [--json] [--hide-reasoning] \"prompt\"   one-shot chat",
+    "  serve     --model DIR [--host 127.0.0.1] [--port 8000]      OpenAI-style HTTP server (/v1/chat/completions)",
     "",
     "DIR is a Hugging Face checkpoint folder or a folder holding original/.",
     "Every command takes --help.",

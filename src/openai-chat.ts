@@ -1,0 +1,398 @@
+// OpenAI's Chat Completions format on top of `chat`: a request body becomes Harmony messages and chat
+// options, and the chat events become OpenAI deltas (streamed as chunks, or folded into one message).
+// The HTTP side is in src/server.ts; this file does no I/O, so it is tested without a socket.
+import { randomBytes } from "node:crypto";
+import { toToolDescriptions, type ChatDone, type ChatEvent, type ChatOptions } from "./chat.js";
+import { textMessage, type Message, type ReasoningEffort } from "./harmony/types.js";
+import { Sampler } from "./sampling.js";
+import { VOCAB_SIZE } from "./tokenizer.js";
+
+/** A request the server refuses: HTTP 400 (or `status`) with `{error: {message, type: "invalid_request_error", param}}`. */
+export class InvalidRequestError extends Error {
+  constructor(message: string, readonly param: string | null = null, readonly status = 400) {
+    super(message);
+    this.name = "InvalidRequestError";
+  }
+}
+
+export interface ChatRequest {
+  messages: Message[];
+  /** everything but the signal, which belongs to the connection */
+  options: Omit<ChatOptions, "signal">;
+  stream: boolean;
+  /** `stream_options.include_usage`: a last chunk with the usage and no choices */
+  includeUsage: boolean;
+  /** extra stop strings, applied to the visible text (not to the reasoning) */
+  stop: string[];
+}
+
+export interface RequestDefaults {
+  /** max tokens when the request gives none (default: the rest of the context) */
+  maxTokens?: number;
+  /** `Current date:` in the system message (default today; null for none) */
+  date?: string | null;
+}
+
+/** Checks an OpenAI chat completions body and maps it; throws InvalidRequestError on anything wrong. */
+export function parseChatRequest(body: unknown, defaults: RequestDefaults = {}): ChatRequest {
+  if (!isObject(body)) throw new InvalidRequestError("the request body must be a JSON object");
+  const messages = toHarmonyMessages(body.messages);
+  const options: Omit<ChatOptions, "signal"> = {};
+  if (body.reasoning_effort != null) {
+    const e = body.reasoning_effort;
+    if (e !== "low" && e !== "medium" && e !== "high") {
+      throw new InvalidRequestError(`reasoning_effort must be "low", "medium" or "high", got ${JSON.stringify(e)}`, "reasoning_effort");
+    }
+    options.reasoningEffort = e as ReasoningEffort;
+  }
+  // The instructions of every system/developer message go into Harmony's developer message; Harmony's own
+  // system message (identity, effort, date, channels) is written by `chat`.
+  const instructions = instructionsOf(body.messages as unknown[]);
+  if (instructions !== undefined) options.instructions = instructions;
+
+  const toolChoice = body.tool_choice;
+  if (toolChoice != null && toolChoice !== "auto" && toolChoice !== "none") {
+    throw new InvalidRequestError(`tool_choice ${JSON.stringify(toolChoice)} is not supported (only "auto" and "none")`, "tool_choice");
+  }
+  if (body.tools != null && toolChoice !== "none") {
+    if (!Array.isArray(body.tools)) throw new InvalidRequestError("tools must be a list of function tools", "tools");
+    body.tools.forEach((t, i) => {
+      if (isObject(t) && t.type !== undefined && t.type !== "function") {
+        throw new InvalidRequestError(`tools[${i}]: only function tools are supported, got type ${JSON.stringify(t.type)}`, "tools");
+      }
+    });
+    try {
+      const tools = toToolDescriptions(body.tools, "tools");
+      if (tools.length > 0) options.tools = tools;
+    } catch (e) {
+      throw new InvalidRequestError((e as Error).message, "tools");
+    }
+  }
+
+  const maxTokens = body.max_completion_tokens ?? body.max_tokens;
+  if (maxTokens != null) {
+    const param = body.max_completion_tokens != null ? "max_completion_tokens" : "max_tokens";
+    if (!(Number.isInteger(maxTokens) && (maxTokens as number) > 0)) throw new InvalidRequestError(`${param} must be a positive integer, got ${JSON.stringify(maxTokens)}`, param);
+    options.maxTokens = maxTokens as number;
+  } else {
+    // OpenAI's default: as many as the context holds (`chat` clips this to the room left).
+    options.maxTokens = defaults.maxTokens ?? Number.MAX_SAFE_INTEGER;
+  }
+  if (defaults.date !== undefined) options.date = defaults.date;
+
+  const temperature = optionalNumber(body, "temperature", 0, 2);
+  if (temperature !== undefined) options.temperature = temperature;
+  const topP = optionalNumber(body, "top_p", 0, 1);
+  if (topP !== undefined) {
+    if (topP === 0) throw new InvalidRequestError("top_p must be greater than 0", "top_p");
+    options.topP = topP;
+  }
+  if (body.seed != null) {
+    if (!Number.isSafeInteger(body.seed)) throw new InvalidRequestError(`seed must be an integer, got ${JSON.stringify(body.seed)}`, "seed");
+    options.seed = body.seed as number;
+  }
+  if (body.logit_bias != null) options.logitBias = logitBiasOf(body.logit_bias);
+  // The sampler's penalties count the prompt as seen, Harmony's special tokens included, which is not what
+  // OpenAI's do: rather than give a different meaning to the same numbers, only 0 is accepted.
+  for (const key of ["presence_penalty", "frequency_penalty"]) {
+    const v = optionalNumber(body, key, -2, 2);
+    if (v !== undefined && v !== 0) throw new InvalidRequestError(`${key} is not supported (only 0)`, key);
+  }
+  if (body.n != null && body.n !== 1) throw new InvalidRequestError("n must be 1: one completion per request", "n");
+  if (body.logprobs != null && body.logprobs !== false) throw new InvalidRequestError("logprobs are not supported", "logprobs");
+  if (body.top_logprobs != null) throw new InvalidRequestError("top_logprobs is not supported", "top_logprobs");
+  if (body.response_format != null && !(isObject(body.response_format) && body.response_format.type === "text")) {
+    throw new InvalidRequestError("response_format is not supported (only {\"type\": \"text\"})", "response_format");
+  }
+  try {
+    new Sampler(options); // the sampler's own checks, before the request waits in the queue
+  } catch (e) {
+    throw new InvalidRequestError((e as Error).message);
+  }
+
+  if (body.stream != null && typeof body.stream !== "boolean") throw new InvalidRequestError("stream must be a boolean", "stream");
+  const streamOptions = body.stream_options;
+  if (streamOptions != null && !isObject(streamOptions)) throw new InvalidRequestError("stream_options must be an object", "stream_options");
+  return {
+    messages,
+    options,
+    stream: body.stream === true,
+    includeUsage: body.stream === true && streamOptions?.include_usage === true,
+    stop: stopStrings(body.stop),
+  };
+}
+
+/**
+ * OpenAI messages -> the Harmony conversation (system and developer messages are left out: their text is
+ * the developer message's instructions). An assistant message becomes its reasoning (`analysis`), its text
+ * (`final`, or a `commentary` preamble when it also calls tools) and one `commentary` message per tool call
+ * to `functions.NAME` with JSON arguments; a tool result comes from `functions.NAME`, found by its call id.
+ */
+export function toHarmonyMessages(json: unknown): Message[] {
+  if (!Array.isArray(json) || json.length === 0) throw new InvalidRequestError("messages must be a non-empty list", "messages");
+  const out: Message[] = [];
+  const callNames = new Map<string, string>();
+  json.forEach((m, i) => {
+    const path = `messages[${i}]`;
+    if (!isObject(m)) throw new InvalidRequestError(`${path} must be an object`, "messages");
+    switch (m.role) {
+      case "system":
+      case "developer":
+        textOf(m.content, `${path}.content`); // checked here, used by instructionsOf
+        return;
+      case "user":
+        out.push(textMessage("user", textOf(m.content, `${path}.content`)));
+        return;
+      case "assistant": {
+        const reasoning = m.reasoning_content ?? m.reasoning;
+        if (reasoning != null) {
+          if (typeof reasoning !== "string") throw new InvalidRequestError(`${path}.reasoning_content must be a string`, "messages");
+          if (reasoning !== "") out.push(textMessage("assistant", reasoning, { channel: "analysis" }));
+        }
+        const calls = m.tool_calls ?? [];
+        if (!Array.isArray(calls)) throw new InvalidRequestError(`${path}.tool_calls must be a list`, "messages");
+        const text = m.content == null ? "" : textOf(m.content, `${path}.content`);
+        if (text !== "" || (calls.length === 0 && reasoning == null)) {
+          out.push(textMessage("assistant", text, { channel: calls.length > 0 ? "commentary" : "final" }));
+        }
+        calls.forEach((c, j) => {
+          const cp = `${path}.tool_calls[${j}]`;
+          if (!isObject(c) || !isObject(c.function) || typeof c.function.name !== "string" || c.function.name === "") {
+            throw new InvalidRequestError(`${cp} must be {id, type: "function", function: {name, arguments}}`, "messages");
+          }
+          const args = c.function.arguments ?? "{}";
+          if (typeof args !== "string") throw new InvalidRequestError(`${cp}.function.arguments must be a string of JSON`, "messages");
+          if (typeof c.id === "string") callNames.set(c.id, c.function.name);
+          out.push(textMessage("assistant", args, { channel: "commentary", recipient: `functions.${c.function.name}`, content_type: "<|constrain|>json" }));
+        });
+        return;
+      }
+      case "tool": {
+        const id = m.tool_call_id;
+        const name = typeof id === "string" ? callNames.get(id) : undefined;
+        if (name === undefined) {
+          throw new InvalidRequestError(`${path}.tool_call_id ${JSON.stringify(id)} does not match a tool call of an earlier assistant message`, "messages");
+        }
+        out.push(textMessage("tool", textOf(m.content, `${path}.content`), { name: `functions.${name}`, recipient: "assistant", channel: "commentary" }));
+        return;
+      }
+      default:
+        throw new InvalidRequestError(`${path}.role must be one of system, developer, user, assistant, tool; got ${JSON.stringify(m.role)}`, "messages");
+    }
+  });
+  if (out.length === 0) throw new InvalidRequestError("messages has no user, assistant or tool message", "messages");
+  return out;
+}
+
+function instructionsOf(messages: unknown[]): string | undefined {
+  const texts = messages
+    .filter((m): m is Record<string, unknown> => isObject(m) && (m.role === "system" || m.role === "developer"))
+    .map((m) => textOf(m.content, "content"));
+  return texts.length > 0 ? texts.join("\n\n") : undefined;
+}
+
+/** A string, or a list of text parts (`{type: "text", text}`), joined. Images and audio are refused. */
+function textOf(content: unknown, path: string): string {
+  if (typeof content === "string") return content;
+  if (Array.isArray(content)) {
+    return content.map((p, i) => {
+      if (isObject(p) && p.type === "text" && typeof p.text === "string") return p.text;
+      const type = isObject(p) ? JSON.stringify(p.type) : "not an object";
+      throw new InvalidRequestError(`${path}[${i}]: only text content parts are supported (got ${type})`, "messages");
+    }).join("");
+  }
+  throw new InvalidRequestError(`${path} must be a string or a list of text parts`, "messages");
+}
+
+function optionalNumber(body: Record<string, unknown>, key: string, min: number, max: number): number | undefined {
+  const v = body[key];
+  if (v == null) return undefined;
+  if (typeof v !== "number" || !(v >= min && v <= max)) throw new InvalidRequestError(`${key} must be a number from ${min} to ${max}, got ${JSON.stringify(v)}`, key);
+  return v;
+}
+
+function logitBiasOf(json: unknown): Record<number, number> {
+  if (!isObject(json)) throw new InvalidRequestError("logit_bias must be an object of token id -> bias", "logit_bias");
+  const out: Record<number, number> = {};
+  for (const [key, bias] of Object.entries(json)) {
+    const id = Number(key);
+    if (!/^\d+$/.test(key) || id >= VOCAB_SIZE) throw new InvalidRequestError(`logit_bias: ${JSON.stringify(key)} is not a token id`, "logit_bias");
+    if (typeof bias !== "number" || !(bias >= -100 && bias <= 100)) throw new InvalidRequestError(`logit_bias[${key}] must be a number from -100 to 100`, "logit_bias");
+    out[id] = bias;
+  }
+  return out;
+}
+
+function stopStrings(json: unknown): string[] {
+  if (json == null) return [];
+  const list = typeof json === "string" ? [json] : json;
+  if (!Array.isArray(list) || list.length > 4 || !list.every((s) => typeof s === "string" && s !== "")) {
+    throw new InvalidRequestError("stop must be a non-empty string or a list of at most 4 of them", "stop");
+  }
+  return list as string[];
+}
+
+// ---------------------------------------------------------------------------------------------------
+// The reply: chat events -> OpenAI deltas.
+
+export interface ToolCallDelta {
+  index: number;
+  id?: string;
+  type?: "function";
+  function: { name?: string; arguments: string };
+}
+
+export interface Delta {
+  role?: "assistant";
+  content?: string;
+  reasoning_content?: string;
+  tool_calls?: ToolCallDelta[];
+}
+
+export type FinishReason = "stop" | "length" | "tool_calls";
+
+export interface AssistantMessage {
+  role: "assistant";
+  content: string | null;
+  reasoning_content?: string;
+  tool_calls?: { id: string; type: "function"; function: { name: string; arguments: string } }[];
+}
+
+export interface Usage {
+  prompt_tokens: number;
+  completion_tokens: number;
+  total_tokens: number;
+  prompt_tokens_details: { cached_tokens: number };
+}
+
+/**
+ * Turns chat events into deltas: analysis text -> `reasoning_content`; the answer, preambles and any text
+ * outside Harmony's known channels (what untrained weights write) -> `content`; a tool call -> a
+ * `tool_calls` entry (id, name, then its arguments as they stream). Visible text is held back while it
+ * could be the start of a stop string; once one is found, `stopped` is set and later events are ignored.
+ */
+export class DeltaStream {
+  stopped = false;
+  private held = "";
+  private calls = 0;
+  private open?: { index: number };
+  private readonly longestStop: number;
+
+  constructor(private readonly stop: string[] = [], private readonly newCallId: () => string = () => `call_${randomBytes(12).toString("hex")}`) {
+    this.longestStop = Math.max(0, ...stop.map((s) => s.length));
+  }
+
+  push(event: ChatEvent): Delta[] {
+    if (this.stopped) return [];
+    switch (event.type) {
+      case "reasoning":
+        return [...this.flush(), { reasoning_content: event.text }];
+      case "answer":
+      case "commentary":
+      case "other":
+      case "raw":
+        return this.content(event.text);
+      case "tool-call-delta": {
+        const out = this.open ? [] : this.openCall(event.recipient, "");
+        return [...out, { tool_calls: [{ index: this.open!.index, function: { arguments: event.text } }] }];
+      }
+      case "tool-call": {
+        const out = this.open ? [] : this.openCall(event.recipient, event.argumentsText);
+        this.open = undefined;
+        return out;
+      }
+      default:
+        return [];
+    }
+  }
+
+  /** The end of the reply: visible text still held back. */
+  end(): Delta[] {
+    return this.stopped ? [] : this.flush();
+  }
+
+  private openCall(recipient: string, args: string): Delta[] {
+    this.open = { index: this.calls++ };
+    const name = recipient.startsWith("functions.") ? recipient.slice("functions.".length) : recipient;
+    return [...this.flush(), { tool_calls: [{ index: this.open.index, id: this.newCallId(), type: "function", function: { name, arguments: args } }] }];
+  }
+
+  private content(text: string): Delta[] {
+    if (this.stop.length === 0) return text === "" ? [] : [{ content: text }];
+    this.held += text;
+    let cut = -1;
+    for (const s of this.stop) {
+      const at = this.held.indexOf(s);
+      if (at >= 0 && (cut < 0 || at < cut)) cut = at;
+    }
+    if (cut >= 0) {
+      const before = this.held.slice(0, cut);
+      this.held = "";
+      this.stopped = true;
+      return before === "" ? [] : [{ content: before }];
+    }
+    // Keep the longest tail that some stop string starts with; the rest is safe to send.
+    let keep = Math.min(this.held.length, this.longestStop - 1);
+    while (keep > 0 && !this.stop.some((s) => s.startsWith(this.held.slice(this.held.length - keep)))) keep--;
+    const send = this.held.slice(0, this.held.length - keep);
+    this.held = this.held.slice(this.held.length - keep);
+    return send === "" ? [] : [{ content: send }];
+  }
+
+  private flush(): Delta[] {
+    const text = this.held;
+    this.held = "";
+    return text === "" ? [] : [{ content: text }];
+  }
+}
+
+/** Folds deltas into the message of a non-streamed completion. */
+export class MessageBuilder {
+  private content = "";
+  private reasoning = "";
+  private readonly calls: NonNullable<AssistantMessage["tool_calls"]> = [];
+
+  add(delta: Delta): void {
+    if (delta.content !== undefined) this.content += delta.content;
+    if (delta.reasoning_content !== undefined) this.reasoning += delta.reasoning_content;
+    for (const c of delta.tool_calls ?? []) {
+      const call = (this.calls[c.index] ??= { id: "", type: "function", function: { name: "", arguments: "" } });
+      if (c.id !== undefined) call.id = c.id;
+      if (c.function.name !== undefined) call.function.name = c.function.name;
+      call.function.arguments += c.function.arguments;
+    }
+  }
+
+  message(): AssistantMessage {
+    const m: AssistantMessage = { role: "assistant", content: this.calls.length > 0 && this.content === "" ? null : this.content };
+    if (this.reasoning !== "") m.reasoning_content = this.reasoning;
+    if (this.calls.length > 0) m.tool_calls = this.calls;
+    return m;
+  }
+}
+
+export function finishReason(done: ChatDone, stopString: boolean): FinishReason {
+  if (stopString) return "stop";
+  switch (done.stopReason) {
+    case "call":
+      return "tool_calls";
+    case "max_tokens":
+    case "context_full":
+      return "length";
+    default:
+      return "stop";
+  }
+}
+
+export function usageOf(done: ChatDone): Usage {
+  return {
+    prompt_tokens: done.promptTokens,
+    completion_tokens: done.generatedTokens,
+    total_tokens: done.promptTokens + done.generatedTokens,
+    prompt_tokens_details: { cached_tokens: done.reusedPromptTokens },
+  };
+}
+
+function isObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === "object" && v !== null && !Array.isArray(v);
+}
