@@ -1,5 +1,6 @@
 // The OpenAI-style server over 127.0.0.1, driven by scripted token sources (Harmony written by hand and
 // tokenised), so every reply is known; plus one smoke test with a real random-weight model.
+import { spawn } from "node:child_process";
 import { rmSync } from "node:fs";
 import type { AddressInfo } from "node:net";
 import type { Server } from "node:http";
@@ -73,17 +74,18 @@ async function events(res: Response): Promise<unknown[]> {
 }
 
 const user = (content: string) => ({ role: "user", content });
+const json = (res: Response): Promise<any> => res.json();
 
 describe("OpenAI-style server with a scripted model", () => {
   it("lists the model, and answers unknown paths with 404 and wrong methods with 405", async () => {
     const s = await serve(new Scripted([]));
     try {
-      const list = await (await fetch(`${s.url}/v1/models`)).json();
+      const list = await json(await fetch(`${s.url}/v1/models`));
       expect(list).toEqual({ object: "list", data: [{ id: "test-model", object: "model", created: 0, owned_by: "gpt-oss-ts" }] });
-      expect(await (await fetch(`${s.url}/v1/models/test-model`)).json()).toMatchObject({ id: "test-model", object: "model" });
+      expect(await json(await fetch(`${s.url}/v1/models/test-model`))).toMatchObject({ id: "test-model", object: "model" });
       const missing = await fetch(`${s.url}/v1/completions`);
       expect(missing.status).toBe(404);
-      expect((await missing.json()).error).toMatchObject({ type: "invalid_request_error", message: expect.stringMatching(/no such endpoint/) });
+      expect((await json(missing)).error).toMatchObject({ type: "invalid_request_error", message: expect.stringMatching(/no such endpoint/) });
       const wrong = await fetch(`${s.url}/v1/chat/completions`);
       expect(wrong.status).toBe(405);
       expect(wrong.headers.get("allow")).toBe("POST");
@@ -103,7 +105,7 @@ describe("OpenAI-style server with a scripted model", () => {
       });
       expect(res.status).toBe(200);
       expect(res.headers.get("content-type")).toBe("application/json");
-      const body = await res.json();
+      const body = await json(res);
       expect(body).toMatchObject({ object: "chat.completion", model: "test-model", id: expect.stringMatching(/^chatcmpl-/), created: expect.any(Number) });
       expect(body.choices).toEqual([{
         index: 0, logprobs: null, finish_reason: "stop",
@@ -154,7 +156,7 @@ describe("OpenAI-style server with a scripted model", () => {
     const s = await serve(source);
     try {
       const messages: unknown[] = [user("Weather in Paris?")];
-      const first = await (await post(s.url, { messages, tools: [weatherTool] })).json();
+      const first = await json(await post(s.url, { messages, tools: [weatherTool] }));
       expect(first.choices[0].finish_reason).toBe("tool_calls");
       const msg = first.choices[0].message;
       expect(msg).toMatchObject({ role: "assistant", content: null, reasoning_content: "Need the weather." });
@@ -163,7 +165,7 @@ describe("OpenAI-style server with a scripted model", () => {
       expect(source.prompts[0]).toContain("namespace functions {\n\n// Gets the weather.\ntype get_weather = (_: {\nlocation: string,\n}) => any;");
 
       messages.push(msg, { role: "tool", tool_call_id: msg.tool_calls[0].id, content: "{\"sunny\": true}" });
-      const second = await (await post(s.url, { messages, tools: [weatherTool] })).json();
+      const second = await json(await post(s.url, { messages, tools: [weatherTool] }));
       expect(second.choices[0]).toMatchObject({ finish_reason: "stop", message: { role: "assistant", content: "It is sunny in Paris." } });
       // the reasoning stays during the tool turn; the call and its result are rendered as Harmony expects
       expect(source.prompts[1]).toContain("<|start|>user<|message|>Weather in Paris?<|end|>" +
@@ -187,10 +189,10 @@ describe("OpenAI-style server with a scripted model", () => {
     const source = new Scripted([ids(REASONED), ids(REASONED), ids(REASONED)]);
     const s = await serve(source);
     try {
-      const cut = await (await post(s.url, { messages: [user("Hi")], max_tokens: 4 })).json();
+      const cut = await json(await post(s.url, { messages: [user("Hi")], max_tokens: 4 }));
       expect(cut.choices[0].finish_reason).toBe("length");
       expect(cut.usage.completion_tokens).toBe(4);
-      const stopped = await (await post(s.url, { messages: [user("Hi")], stop: ["How can", "zzz"] })).json();
+      const stopped = await json(await post(s.url, { messages: [user("Hi")], stop: ["How can", "zzz"] }));
       expect(stopped.choices[0]).toMatchObject({ finish_reason: "stop", message: { content: "Hello! " } });
       expect(stopped.usage.completion_tokens).toBeLessThan(ids(REASONED).length); // generation stopped there
       const streamed = (await events(await post(s.url, { messages: [user("Hi")], stop: "How can", stream: true }))).slice(0, -1) as { choices: { delta: Delta }[] }[];
@@ -206,8 +208,8 @@ describe("OpenAI-style server with a scripted model", () => {
     const bad = async (body: unknown, pattern: RegExp) => {
       const res = await post(s.url, body);
       expect(res.status).toBe(400);
-      const json = await res.json();
-      expect(json.error).toMatchObject({ type: "invalid_request_error", message: expect.stringMatching(pattern) });
+      const reply = await json(res);
+      expect(reply.error).toMatchObject({ type: "invalid_request_error", message: expect.stringMatching(pattern) });
     };
     try {
       await bad("{not json", /not valid JSON/);
@@ -251,7 +253,7 @@ describe("OpenAI-style server with a scripted model", () => {
       await new Promise((r) => setTimeout(r, 50));
       expect(source.prompts.length).toBe(1);
       controller.abort();
-      const second = await (await queued).json();
+      const second = await json(await queued);
       expect(second.choices[0].message.content).toBe("Hello! How can I help?");
       expect(source.aborted).toBe(1);
       expect(s.logs[0]).toMatch(/^POST \/v1\/chat\/completions client gone [\d.]+ s: .* generated, finish stop \(aborted\)$/);
@@ -321,10 +323,10 @@ describe("OpenAI-style server with a real random-weight model", () => {
     const model = await loadModel(ckpt);
     const s = await serve(model, { modelId: undefined });
     try {
-      expect((await (await fetch(`${s.url}/v1/models`)).json()).data[0].id).toBe("tiny-real-vocab");
+      expect((await json(await fetch(`${s.url}/v1/models`))).data[0].id).toBe("tiny-real-vocab");
       const res = await post(s.url, { messages: [user("What is 2 + 2?")], max_tokens: 8, seed: 1 });
       expect(res.status).toBe(200);
-      const body = await res.json();
+      const body = await json(res);
       expect(body).toMatchObject({ object: "chat.completion", model: "tiny-real-vocab", choices: [{ index: 0, message: { role: "assistant" } }] });
       expect(body.usage.completion_tokens).toBe(8);
       expect(["length", "stop", "tool_calls"]).toContain(body.choices[0].finish_reason);
@@ -332,5 +334,25 @@ describe("OpenAI-style server with a real random-weight model", () => {
     } finally {
       await s.close();
     }
+  });
+
+  it("gpt-oss-ts serve listens, answers, logs a line per request and stops on SIGTERM", async () => {
+    const child = spawn(process.execPath, ["dist/src/cli/main.js", "serve", "--model", ckpt, "--port", "0", "--max-tokens", "3"], { stdio: ["ignore", "ignore", "pipe"] });
+    let stderr = "";
+    child.stderr.setEncoding("utf8").on("data", (d: string) => (stderr += d));
+    const exited = new Promise<number | null>((ok) => child.on("exit", ok));
+    try {
+      for (let i = 0; i < 600 && !/http:\/\/127\.0\.0\.1:\d+\/v1/.test(stderr) && child.exitCode === null; i++) await new Promise((r) => setTimeout(r, 50));
+      const url = /(http:\/\/127\.0\.0\.1:\d+)\/v1/.exec(stderr)?.[1];
+      expect(url, stderr).toBeDefined();
+      const data = await events(await post(url!, { messages: [user("Hi")], stream: true, seed: 2 }));
+      expect(data[data.length - 1]).toBe("[DONE]");
+      const finish = data[data.length - 2] as { choices: { finish_reason: string }[] };
+      expect(finish.choices[0].finish_reason).toBe("length"); // --max-tokens 3 is the default cap
+    } finally {
+      child.kill("SIGTERM");
+    }
+    expect(await exited).toBe(0);
+    expect(stderr).toMatch(/POST \/v1\/chat\/completions 200 [\d.]+ s: \d+ prompt tokens \(0 cached\), 3 generated, finish length/);
   });
 });
