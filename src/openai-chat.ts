@@ -160,6 +160,10 @@ export function toHarmonyMessages(json: unknown): Message[] {
           if (!isObject(c) || !isObject(c.function) || typeof c.function.name !== "string" || c.function.name === "") {
             throw new InvalidRequestError(`${cp} must be {id, type: "function", function: {name, arguments}}`, "messages");
           }
+          // The name goes into a Harmony header (`to=functions.NAME`): no spaces or special characters.
+          if (!/^[A-Za-z_][A-Za-z0-9_.-]*$/.test(c.function.name)) {
+            throw new InvalidRequestError(`${cp}.function.name: expected a function name (letters, digits, _ . or -), got ${JSON.stringify(c.function.name)}`, "messages");
+          }
           const args = c.function.arguments ?? "{}";
           if (typeof args !== "string") throw new InvalidRequestError(`${cp}.function.arguments must be a string of JSON`, "messages");
           if (typeof c.id === "string") callNames.set(c.id, c.function.name);

@@ -220,6 +220,7 @@ describe("OpenAI-style server with a scripted model", () => {
       await bad({ messages: [{ role: "user", content: 3 }] }, /messages\[0\]\.content must be a string/);
       await bad({ messages: [{ role: "user", content: [{ type: "image_url", image_url: { url: "x" } }] }] }, /only text content parts/);
       await bad({ messages: [user("hi"), { role: "tool", tool_call_id: "nope", content: "1" }] }, /does not match a tool call/);
+      await bad({ messages: [user("hi"), { role: "assistant", tool_calls: [{ id: "a", function: { name: "bad name", arguments: "{}" } }] }] }, /tool_calls\[0\]\.function\.name: expected a function name/);
       await bad({ messages: [user("hi")], reasoning_effort: "max" }, /reasoning_effort/);
       await bad({ messages: [user("hi")], temperature: -1 }, /temperature must be a number from 0 to 2/);
       await bad({ messages: [user("hi")], max_tokens: 0 }, /max_tokens must be a positive integer/);
@@ -261,7 +262,8 @@ describe("OpenAI-style server with a scripted model", () => {
       // the same without streaming
       const c2 = new AbortController();
       const pending = post(s.url, { messages: [user("Talk forever")] }, { signal: c2.signal }).catch((e: Error) => e.name);
-      while (source.prompts.length < 3) await new Promise((r) => setTimeout(r, 5));
+      for (let i = 0; i < 400 && source.prompts.length < 3; i++) await new Promise((r) => setTimeout(r, 5));
+      expect(source.prompts.length).toBe(3);
       c2.abort();
       expect(await pending).toBe("AbortError");
       for (let i = 0; i < 200 && source.aborted < 2; i++) await new Promise((r) => setTimeout(r, 5));
