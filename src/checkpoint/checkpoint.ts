@@ -149,11 +149,25 @@ export class Checkpoint {
       experts: c.numExperts, rows, cols, blocks: bytes(blocks), scales: bytes(scales),
     });
 
+    // Bytes in memory of tensors used together (small vectors are widened to f32), announced to the
+    // allocator so that it keeps them in one memory.
+    const kinds = new Map(expectedTensors(c, this.layout).map((e) => [e.name, e.kind]));
+    const group = (what: string, tensorNames: string[]) => {
+      let n = 0;
+      for (const name of tensorNames) {
+        const info = this.tensor(name).info;
+        n += (kinds.get(name) === "vector" ? (4 * info.byteLength) / (info.dtype === "F32" ? 4 : 2) : info.byteLength) + 64;
+      }
+      alloc.group?.(n, what);
+    };
+
     const H = c.hiddenSize, I = c.intermediateSize;
+    group("embedding", [names.embedding]);
     const embedding = matrix([names.embedding], H);
     const layers: LayerWeights[] = [];
     for (let n = 0; n < c.numLayers; n++) {
       const l = names.layer(n);
+      group(`layer ${n}`, Object.values(l).flat());
       layers.push({
         attnNorm: vector([l.attnNorm]),
         qkv: matrix(l.qkv, H),
@@ -170,6 +184,7 @@ export class Checkpoint {
         mlp2Bias: vector([l.mlp2Bias]),
       });
     }
+    group("unembedding", [names.norm, names.unembedding]);
     const norm = vector([names.norm]);
     const unembedding = matrix([names.unembedding], H);
     return { embedding, layers, norm, unembedding };
