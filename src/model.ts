@@ -30,6 +30,9 @@ export interface LoadOptions {
    * Results are bit-identical to one thread. `model.dispose()` stops them.
    */
   threads?: number;
+  /** run on these kernels (from createKernels, with options of your own) instead of making them from
+   * backend, precision and threads; model.dispose() disposes them */
+  kernels?: Kernels;
 }
 
 export class OutOfMemoryError extends Error {
@@ -72,7 +75,7 @@ export class GptOssModel {
       if (need.total > have) {
         throw new OutOfMemoryError(`${checkpoint.dir}: the model needs about ${formatBytes(need.total, "binary")} (weights ${formatBytes(need.weights, "binary")}, KV cache ${formatBytes(need.kvCache, "binary")} at ${need.contextLength} tokens, activations ${formatBytes(need.activations, "binary")}) but only ${formatBytes(have, "binary")} is available`);
       }
-      const kernels = await createKernels(options.backend ?? DEFAULT_BACKEND,
+      const kernels = options.kernels ?? await createKernels(options.backend ?? DEFAULT_BACKEND,
         { precision: options.precision ?? DEFAULT_PRECISION, threads: options.threads ?? "auto" });
       try {
         const weights = checkpoint.load({ allocator: kernels.allocator, onProgress: options.onProgress });
