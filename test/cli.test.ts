@@ -33,6 +33,17 @@ describe("CLI", () => {
     expect(JSON.parse(last)).toEqual({ tokens: GOLDEN_DECODE });
   });
 
+  it("--threads: the same tokens on 1 and 3 threads, the process exits by itself; a bad count is a usage error", () => {
+    for (const threads of ["1", "3"]) {
+      const r = cli("generate", "--model", DEV_CKPT, "--tokens", DECODE_PROMPT.join(","), "--max-tokens", "16", "--json", "--threads", threads);
+      expect(r.code).toBe(0);
+      expect(JSON.parse(r.stdout.trim().split("\n").pop()!)).toEqual({ tokens: GOLDEN_DECODE });
+    }
+    const bad = cli("generate", "--model", DEV_CKPT, "--tokens", "1", "--threads", "0");
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/--threads must be a whole number from 1 to 256, got "0"/);
+  });
+
   it("generate with a seed is repeatable and streams ids", () => {
     const a = cli("generate", "--model", DEV_CKPT, "--tokens", "1,2,3", "--max-tokens", "6", "--temperature", "0.8", "--seed", "7");
     const b = cli("generate", "--model", DEV_CKPT, "--tokens", "1,2,3", "--max-tokens", "6", "--temperature", "0.8", "--seed", "7");
