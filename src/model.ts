@@ -78,7 +78,7 @@ export class GptOssModel {
       const kernels = options.kernels ?? await createKernels(options.backend ?? DEFAULT_BACKEND,
         { precision: options.precision ?? DEFAULT_PRECISION, threads: options.threads ?? "auto" });
       try {
-        const weights = checkpoint.load({ allocator: kernels.allocator, onProgress: options.onProgress });
+        const weights = await checkpoint.loadAsync({ allocator: kernels.allocator, onProgress: options.onProgress });
         return new GptOssModel(checkpoint, kernels, new Transformer(checkpoint.config, weights, kernels));
       } catch (e) {
         kernels.dispose?.();
