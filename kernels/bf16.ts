@@ -79,19 +79,20 @@ export function bf16Matvec(out: usize, x: usize, w: usize, bias: usize, rows: i3
 
 /**
  * Prefill: out[t, r] = W[r] . x[t] + bias[r] for T tokens (gemm.ts). x: [T, cols] in natural order.
- * out: [T, rows]. panel: gemm's scratch.
+ * out: [T, ostride floats] (ostride >= rows: a thread computes a band of rows of a wider output).
+ * panel: gemm's scratch.
  */
-export function bf16Matmul(out: usize, x: usize, w: usize, bias: usize, rows: i32, cols: i32, T: i32, panel: usize): void {
+export function bf16Matmul(out: usize, x: usize, w: usize, bias: usize, rows: i32, cols: i32, T: i32, ostride: i32, panel: usize): void {
   const c4 = cols & ~3;
-  const wstride = <usize>cols << 1, xstride = <usize>cols << 2, ostride = <usize>rows << 2;
+  const wstride = <usize>cols << 1, xstride = <usize>cols << 2, os = <usize>ostride << 2;
   // Start from the bias and the scalar tail columns; gemm adds the rest.
   for (let t = 0; t < T; t++) {
     for (let r = 0; r < rows; r++) {
       const b: f32 = bias ? load<f32>(bias + (<usize>r << 2)) : 0;
-      store<f32>(out + <usize>t * ostride + (<usize>r << 2), b + tail(w + <usize>r * wstride, x + <usize>t * xstride, c4, cols));
+      store<f32>(out + <usize>t * os + (<usize>r << 2), b + tail(w + <usize>r * wstride, x + <usize>t * xstride, c4, cols));
     }
   }
-  gemm(out, rows, x, T, BF16, w, 0, rows, cols, panel);
+  gemm(out, ostride, x, T, BF16, w, 0, rows, cols, panel);
 }
 
 /** out[t, :] = table[tokens[t], :] widened to f32. tokens: i32 [T]. */

@@ -116,19 +116,20 @@ function dot2Fast(res: usize, b0: usize, s0: usize, b1: usize, s1: usize, xq: us
   return g / (1 + Mathf.exp(-alpha * g)) * (l + 1);
 }
 
-/** out[t, r] = bias[r] for t < n, r < rows. */
-function fillBias(out: usize, bias: usize, rows: i32, n: i32): void {
-  for (let t = 0; t < n; t++) memory.copy(out + (<usize>(t * rows) << 2), bias, <usize>rows << 2);
+/** out[t, r] = bias[r] for t < n, r < rows; out rows are `stride` floats apart. */
+function fillBias(out: usize, bias: usize, rows: i32, n: i32, stride: i32): void {
+  for (let t = 0; t < n; t++) memory.copy(out + (<usize>(t * stride) << 2), bias, <usize>rows << 2);
 }
 
 /**
  * Gate/up projection of one expert with the clamped SwiGLU fused: for each of n tokens t and each
  * j < I, act[t, j] = swiglu(row 2j . x[t] + bias[2j], row 2j+1 . x[t] + bias[2j+1]).
  * Pointers are already offset to the expert. x: for n == 1, quant.ts's form (exact: `split`, fast:
- * `quantize`, with xs and qs); for n > 1, f32 [n, cols] deinterleaved by 32. scratch: n * 2I * 4 + 4096 bytes.
+ * `quantize`, with xs and qs); for n > 1, f32 [n, cols] deinterleaved by 32. act rows are `astride`
+ * floats apart (>= I: a thread computes a band of a wider output). scratch: n * 2I * 4 + 4096 bytes.
  */
 export function mxfp4Up(act: usize, x: usize, xs: usize, qs: usize, blocks: usize, scales: usize, bias: usize,
-  I: i32, cols: i32, n: i32, limit: f32, alpha: f32, fast: bool, scratch: usize): void {
+  I: i32, cols: i32, n: i32, limit: f32, alpha: f32, fast: bool, scratch: usize, astride: i32): void {
   const nb = cols >> 5;
   const rowB = <usize>nb << 4, rowS = <usize>nb;
   if (n == 1) {
@@ -142,10 +143,10 @@ export function mxfp4Up(act: usize, x: usize, xs: usize, qs: usize, blocks: usiz
     return;
   }
   const h = scratch, panel = scratch + (<usize>(n * 2 * I) << 2);
-  fillBias(h, bias, 2 * I, n);
+  fillBias(h, bias, 2 * I, n, 2 * I);
   gemm(h, 2 * I, x, n, MXFP4, blocks, scales, 2 * I, cols, panel);
   for (let t = 0; t < n; t++) {
-    const ht = h + (<usize>(t * 2 * I) << 2), at = act + (<usize>(t * I) << 2);
+    const ht = h + (<usize>(t * 2 * I) << 2), at = act + (<usize>(t * astride) << 2);
     for (let j = 0; j < I; j++) {
       store<f32>(at + (<usize>j << 2), swiglu(load<f32>(ht + (<usize>j << 3)), load<f32>(ht + (<usize>j << 3), 4), limit, alpha));
     }
@@ -154,10 +155,11 @@ export function mxfp4Up(act: usize, x: usize, xs: usize, qs: usize, blocks: usiz
 
 /**
  * Down projection of one expert, weighted: y[t, r] = weight[t] * (row r . a[t] + bias[r]) for n tokens,
- * r < rows. a as x in mxfp4Up. y: f32 [n, rows]; weight: f32 [n]. scratch: 4096 bytes.
+ * r < rows. a as x in mxfp4Up. y: f32 [n, ystride floats] (ystride >= rows); weight: f32 [n].
+ * scratch: 4096 bytes.
  */
 export function mxfp4Down(y: usize, a: usize, as: usize, qs: usize, blocks: usize, scales: usize, bias: usize,
-  rows: i32, cols: i32, n: i32, weight: usize, fast: bool, scratch: usize): void {
+  rows: i32, cols: i32, n: i32, weight: usize, fast: bool, scratch: usize, ystride: i32): void {
   const nb = cols >> 5;
   const rowB = <usize>nb << 4, rowS = <usize>nb;
   if (n == 1) {
@@ -173,11 +175,11 @@ export function mxfp4Down(y: usize, a: usize, as: usize, qs: usize, blocks: usiz
     }
     return;
   }
-  fillBias(y, bias, rows, n);
-  gemm(y, rows, a, n, MXFP4, blocks, scales, rows, cols, scratch);
+  fillBias(y, bias, rows, n, ystride);
+  gemm(y, ystride, a, n, MXFP4, blocks, scales, rows, cols, scratch);
   for (let t = 0; t < n; t++) {
     const w = f32x4.splat(load<f32>(weight + (<usize>t << 2)));
-    const yt = y + (<usize>(t * rows) << 2);
+    const yt = y + (<usize>(t * ystride) << 2);
     let r = 0;
     for (; r + 4 <= rows; r += 4) v128.store(yt + (<usize>r << 2), f32x4.mul(v128.load(yt + (<usize>r << 2)), w));
     for (; r < rows; r++) store<f32>(yt + (<usize>r << 2), load<f32>(yt + (<usize>r << 2)) * f32x4.extract_lane(w, 0));

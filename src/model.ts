@@ -25,6 +25,14 @@ export interface LoadOptions {
   contextLength?: number;
   /** bytes the load may use (default: what the OS reports available); a larger estimate is refused */
   memoryLimit?: number;
+  /**
+   * wasm only: threads for the large kernel calls, this one included (default: the number of cores).
+   * Results are bit-identical to one thread. `model.dispose()` stops them.
+   */
+  threads?: number;
+  /** run on these kernels (from createKernels, with options of your own) instead of making them from
+   * backend, precision and threads; model.dispose() disposes them */
+  kernels?: Kernels;
 }
 
 export class OutOfMemoryError extends Error {
@@ -67,9 +75,15 @@ export class GptOssModel {
       if (need.total > have) {
         throw new OutOfMemoryError(`${checkpoint.dir}: the model needs about ${formatBytes(need.total, "binary")} (weights ${formatBytes(need.weights, "binary")}, KV cache ${formatBytes(need.kvCache, "binary")} at ${need.contextLength} tokens, activations ${formatBytes(need.activations, "binary")}) but only ${formatBytes(have, "binary")} is available`);
       }
-      const kernels = await createKernels(options.backend ?? DEFAULT_BACKEND, { precision: options.precision ?? DEFAULT_PRECISION });
-      const weights = checkpoint.load({ allocator: kernels.allocator, onProgress: options.onProgress });
-      return new GptOssModel(checkpoint, kernels, new Transformer(checkpoint.config, weights, kernels));
+      const kernels = options.kernels ?? await createKernels(options.backend ?? DEFAULT_BACKEND,
+        { precision: options.precision ?? DEFAULT_PRECISION, threads: options.threads ?? "auto" });
+      try {
+        const weights = await checkpoint.loadAsync({ allocator: kernels.allocator, onProgress: options.onProgress });
+        return new GptOssModel(checkpoint, kernels, new Transformer(checkpoint.config, weights, kernels));
+      } catch (e) {
+        kernels.dispose?.();
+        throw e;
+      }
     } finally {
       checkpoint.close();
     }
@@ -77,6 +91,11 @@ export class GptOssModel {
 
   get config(): ModelConfig {
     return this.transformer.config;
+  }
+
+  /** Stops the kernels' worker threads. The model still works afterwards, on one thread. */
+  dispose(): void {
+    this.kernels.dispose?.();
   }
 
   newCache(): KVCache {

@@ -1,7 +1,7 @@
 // safetensors: an 8-byte little-endian header length N, N bytes of JSON, then the data buffer.
 // Each tensor's `data_offsets` are relative to the start of the data buffer. The header is parsed and
 // validated alone; tensor bytes are read lazily, by offset, straight into a buffer the caller provides.
-import { closeSync, fstatSync, openSync, readSync, writeSync } from "node:fs";
+import { closeSync, fstatSync, openSync, read, readSync, writeSync } from "node:fs";
 import { open } from "node:fs/promises";
 
 /** Byte size of one element for every dtype the format defines (sub-byte types as fractions). */
@@ -95,6 +95,20 @@ export class SafetensorsFile {
     while (done < target.byteLength) {
       const want = Math.min(this.maxChunk, target.byteLength - done);
       const got = readSync(this.fd, target, done, want, offset + done);
+      if (got === 0) throw new SafetensorsError(this.path, `unexpected end of file while reading ${what}`);
+      done += got;
+    }
+  }
+
+  /** readRange without blocking: the read runs on the runtime's I/O threads, so several can be in flight. */
+  async readRangeAsync(offset: number, target: Uint8Array, what = "data"): Promise<void> {
+    let done = 0;
+    while (done < target.byteLength) {
+      const fd = this.fd;
+      if (fd === null) throw new SafetensorsError(this.path, "file is closed");
+      const want = Math.min(this.maxChunk, target.byteLength - done);
+      const got = await new Promise<number>((resolve, reject) =>
+        read(fd, target, done, want, offset + done, (e, n) => (e ? reject(new SafetensorsError(this.path, `cannot read ${what}: ${e.message}`)) : resolve(n))));
       if (got === 0) throw new SafetensorsError(this.path, `unexpected end of file while reading ${what}`);
       done += got;
     }

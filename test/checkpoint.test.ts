@@ -96,6 +96,21 @@ describe("layouts", () => {
     expect((await loadModel(join(root, "original"))).forward(tokens)).toEqual(a);
   });
 
+  it("loadAsync (several reads in flight, in pieces) places the same bytes as load, with the same progress total", async () => {
+    const c = Checkpoint.open(DEV_SHARDED);
+    const flat = (w: ReturnType<Checkpoint["load"]>) => [w.embedding.data, w.norm, w.unembedding.data,
+      ...w.layers.flatMap((l) => [l.attnNorm, l.qkv.data, l.qkvBias, l.out.data, l.outBias, l.sinks, l.mlpNorm, l.gate.data, l.gateBias,
+        l.mlp1.blocks, l.mlp1.scales, l.mlp1Bias, l.mlp2.blocks, l.mlp2.scales, l.mlp2Bias])];
+    const sync = flat(c.load());
+    let last = 0;
+    const async = flat(await c.loadAsync({ concurrency: 3, pieceBytes: 1000, onProgress: (done, total) => void (last = done / total) }));
+    c.close();
+    expect(last).toBe(1);
+    expect(async.length).toBe(sync.length);
+    async.forEach((a, i) => expect(Buffer.compare(new Uint8Array(a.buffer, a.byteOffset, a.byteLength),
+      new Uint8Array(sync[i].buffer, sync[i].byteOffset, sync[i].byteLength))).toBe(0));
+  });
+
   it("inspect-level facts: layout, tensor count, bytes", () => {
     const c = Checkpoint.open(DEV_SHARDED);
     expect(c.layout).toBe("hf");

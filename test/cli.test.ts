@@ -33,6 +33,32 @@ describe("CLI", () => {
     expect(JSON.parse(last)).toEqual({ tokens: GOLDEN_DECODE });
   });
 
+  it("--threads: the same tokens on 1 and 3 threads, the process exits by itself; a bad count is a usage error", () => {
+    for (const threads of ["1", "3"]) {
+      const r = cli("generate", "--model", DEV_CKPT, "--tokens", DECODE_PROMPT.join(","), "--max-tokens", "16", "--json", "--threads", threads);
+      expect(r.code).toBe(0);
+      expect(JSON.parse(r.stdout.trim().split("\n").pop()!)).toEqual({ tokens: GOLDEN_DECODE });
+    }
+    const bad = cli("generate", "--model", DEV_CKPT, "--tokens", "1", "--threads", "0");
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/--threads must be a whole number from 1 to 256, got "0"/);
+  });
+
+  it("bench --json: load, prefill, decode, bytes per token, the read probe and peak memory", () => {
+    const r = cli("bench", "--model", DEV_CKPT, "--prompt-tokens", "9", "--gen-tokens", "3", "--threads", "2", "--json");
+    expect(r.code).toBe(0);
+    const b = JSON.parse(r.stdout);
+    expect(b).toMatchObject({ threads: 2, precision: "exact", prefill: { tokens: 9 }, decode: { tokens: 3 }, model: { layers: 4, vocab: 1024 } });
+    for (const v of [b.load.mbPerS, b.prefill.tokensPerS, b.decode.tokensPerS, b.decode.effectiveGBps, b.probe.gbPerS, b.peakRssBytes]) {
+      expect(v).toBeGreaterThan(0);
+    }
+    // dense weights + 4 of 8 experts per layer: between the dense part and the whole model
+    expect(b.decode.bytesPerToken).toBeGreaterThan(2 * 1024 * 64 * 2 * 0.5);
+    expect(b.decode.bytesPerToken).toBeLessThan(b.load.bytes * 2);
+    expect(r.stderr).toMatch(/decode 3\/3/);
+    expect(cli("bench", "--model", DEV_CKPT, "--gen-tokens", "0").stderr).toMatch(/--gen-tokens: invalid value "0"/);
+  });
+
   it("generate with a seed is repeatable and streams ids", () => {
     const a = cli("generate", "--model", DEV_CKPT, "--tokens", "1,2,3", "--max-tokens", "6", "--temperature", "0.8", "--seed", "7");
     const b = cli("generate", "--model", DEV_CKPT, "--tokens", "1,2,3", "--max-tokens", "6", "--temperature", "0.8", "--seed", "7");

@@ -56,3 +56,10 @@ export function tempDir(prefix = "gpt-oss-ts-"): string {
 /** The greedy decode of the golden README, f32 reference. */
 export const GOLDEN_DECODE = [8, 777, 664, 731, 508, 342, 297, 508, 225, 872, 391, 106, 802, 711, 515, 95];
 export const DECODE_PROMPT = [410, 664, 47, 164, 663, 868, 985, 687, 404, 508, 758, 52];
+
+/** Whether two lists of float arrays hold the same bits (fast: vitest's deep equality walks elements one by one). */
+export function sameBits(a: ArrayBufferView[], b: ArrayBufferView[]): boolean {
+  if (a.length !== b.length) return false;
+  return a.every((x, i) => Buffer.compare(new Uint8Array(x.buffer, x.byteOffset, x.byteLength),
+    new Uint8Array(b[i].buffer, b[i].byteOffset, b[i].byteLength)) === 0);
+}

@@ -2,7 +2,8 @@
 // official reference's float32 run on the dev checkpoint (test/fixtures/dev, README there), layer by
 // layer, at |a - g| <= 1e-4 + 1e-4 |g|; router choices and the greedy decode exactly.
 import { readFileSync } from "node:fs";
-import { beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createKernels, type KernelOptions } from "../src/kernels/index.js";
 import { loadModel, type GptOssModel } from "../src/model.js";
 import type { ActivationName } from "../src/model/forward.js";
 import { SafetensorsFile } from "../src/safetensors.js";
@@ -35,13 +36,19 @@ function closeTo(name: string, actual: ArrayLike<number>, golden: ArrayLike<numb
   }
 }
 
-describe("golden parity, wasm exact", () => {
+const SETUPS: [string, KernelOptions][] = [
+  ["one thread", { threads: 1 }],
+  ["2 threads, several memories", { threads: 2, parallelMinBytes: 0, weightBytesPerMemory: 200_000 }],
+];
+
+describe.each(SETUPS)("golden parity, wasm exact, %s", (_, options) => {
   let model: GptOssModel;
   let goldens: Map<string, Float32Array | Int32Array>;
   beforeAll(async () => {
-    model = await loadModel(DEV + "checkpoint", { backend: "wasm", precision: "exact" });
+    model = await loadModel(DEV + "checkpoint", { kernels: await createKernels("wasm", { precision: "exact", ...options }) });
     goldens = readGoldens();
   });
+  afterAll(() => model.dispose());
 
   it("runs on the wasm backend", () => {
     expect(model.kernels.name).toBe("wasm");

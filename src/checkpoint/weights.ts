@@ -67,6 +67,12 @@ export interface ModelWeights {
 export interface WeightAllocator {
   /** zero-filled bytes, 16-byte aligned */
   allocate(byteLength: number, what: string): Uint8Array;
+  /**
+   * Announces that the next allocations, `byteLength` in all, are used together (one layer), so that
+   * an allocator spread over several memories keeps them in one (a kernel call reads its weights
+   * from one memory). Optional: a single-heap allocator ignores it.
+   */
+  group?(byteLength: number, what: string): void;
 }
 
 export const heapAllocator: WeightAllocator = {

@@ -29,8 +29,12 @@ export async function run(argv: string[]): Promise<number> {
   if (options.date === undefined) options.date = today();
   backendOf(args);
   const model = await loadFromArgs(args);
-  checkChatModel(model);
-  return repl(model, options, { hideReasoning });
+  try {
+    checkChatModel(model);
+    return await repl(model, options, { hideReasoning });
+  } finally {
+    model.dispose();
+  }
 }
 
 export interface ReplIO {

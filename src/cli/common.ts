@@ -1,13 +1,22 @@
 // Pieces shared by the commands that load a model.
-import { loadModel, type GptOssModel } from "../model.js";
+import { loadModel, type GptOssModel, type LoadOptions } from "../model.js";
 import { BACKENDS, DEFAULT_BACKEND, DEFAULT_PRECISION, PRECISIONS, type Backend, type Precision } from "../kernels/index.js";
+import { Progress } from "../progress.js";
 import { UsageError, type FlagSpec, type ParsedArgs } from "./args.js";
 
-export const MODEL_FLAGS: FlagSpec = { model: "string", backend: "string", precision: "string" };
+export const MODEL_FLAGS: FlagSpec = { model: "string", backend: "string", precision: "string", threads: "string" };
+
+/** Help text of the flags every model command takes. */
+export const MODEL_FLAGS_HELP = `  --backend wasm|ts     kernel backend (default wasm)
+  --precision exact|fast  the wasm kernels' precision (README "Precision")
+  --threads N           threads for the wasm kernels (default: the number of cores)`;
+
+/** Weights below this load in about a second: no progress report. */
+const PROGRESS_MIN_BYTES = 64 << 20;
 
 /** --backend wasm|ts (default wasm) */
-export function backendOf(args: ParsedArgs): Backend {
-  const b = (args.flags.backend as string | undefined) ?? DEFAULT_BACKEND;
+export function backendOf(args: ParsedArgs, fallback: Backend = DEFAULT_BACKEND): Backend {
+  const b = (args.flags.backend as string | undefined) ?? fallback;
   if (!(BACKENDS as readonly string[]).includes(b)) throw new UsageError(`--backend must be one of ${BACKENDS.join(", ")}, got "${b}"`);
   return b as Backend;
 }
@@ -19,9 +28,38 @@ export function precisionOf(args: ParsedArgs, fallback: Precision = DEFAULT_PREC
   return p as Precision;
 }
 
-/** Loads --model with --backend and --precision (default `precision` when the flag is absent). */
-export async function loadFromArgs(args: ParsedArgs, precision: Precision = DEFAULT_PRECISION): Promise<GptOssModel> {
+/** --threads N (default: undefined, the number of cores) */
+export function threadsOf(args: ParsedArgs): number | undefined {
+  const v = args.flags.threads;
+  if (v === undefined) return undefined;
+  const n = Number(v);
+  if (typeof v !== "string" || !/^\d+$/.test(v.trim()) || n < 1 || n > 256) {
+    throw new UsageError(`--threads must be a whole number from 1 to 256, got ${JSON.stringify(v)}`);
+  }
+  return n;
+}
+
+/** Reports the load on stderr: a bar on a terminal, a line per 10% elsewhere; nothing for small models. */
+export function loadProgress(label = "loading"): Pick<LoadOptions, "onProgress"> & { finish(): void } {
+  let bar: Progress | null = null;
+  return {
+    onProgress: (done, total) => {
+      if (bar === null && total >= PROGRESS_MIN_BYTES) bar = new Progress(label, total);
+      bar?.update(done);
+    },
+    finish: () => bar?.finish(),
+  };
+}
+
+/** Loads --model with --backend, --precision (default `precision` when the flag is absent) and --threads,
+ * reporting progress on stderr for large models. */
+export async function loadFromArgs(args: ParsedArgs, precision: Precision = DEFAULT_PRECISION, backend: Backend = DEFAULT_BACKEND): Promise<GptOssModel> {
   const dir = args.flags.model;
   if (typeof dir !== "string" || dir === "") throw new UsageError("--model DIR is required");
-  return loadModel(dir, { backend: backendOf(args), precision: precisionOf(args, precision) });
+  const progress = loadProgress();
+  const model = await loadModel(dir, {
+    backend: backendOf(args, backend), precision: precisionOf(args, precision), threads: threadsOf(args), onProgress: progress.onProgress,
+  });
+  progress.finish();
+  return model;
 }

@@ -7,7 +7,7 @@ import { loadFromArgs, MODEL_FLAGS } from "./common.js";
 export const summary = "logits of every position, written as safetensors";
 
 const HELP = `usage: gpt-oss-ts forward --model DIR --tokens IDS --out FILE.safetensors
-       [--backend wasm|ts] [--precision exact|fast]
+       [--backend wasm|ts] [--precision exact|fast] [--threads N]
 
 Runs the token ids (comma-separated) from an empty context and writes the logits of every position
 as one F32 tensor named "logits" with shape [T, vocab]. The backend defaults to wasm; the precision
@@ -19,7 +19,12 @@ export async function run(argv: string[]): Promise<number> {
   const tokens = parseTokenList(requireString(args, "tokens"));
   const out = requireString(args, "out");
   const model = await loadFromArgs(args, "exact");
-  const logits = model.forward(tokens);
+  let logits: Float32Array;
+  try {
+    logits = model.forward(tokens);
+  } finally {
+    model.dispose();
+  }
   writeSafetensors(out, [{ name: "logits", dtype: "F32", shape: [tokens.length, model.config.vocabSize], data: logits }]);
   console.error(`wrote logits [${tokens.length}, ${model.config.vocabSize}] to ${out}`);
   return 0;

@@ -6,7 +6,7 @@ import { loadFromArgs, MODEL_FLAGS } from "./common.js";
 export const summary = "raw token continuation (no chat template)";
 
 const HELP = `usage: gpt-oss-ts generate --model DIR --tokens IDS --max-tokens N [--temperature T] [--seed S] [--json]
-       [--backend wasm|ts] [--precision exact|fast]
+       [--backend wasm|ts] [--precision exact|fast] [--threads N]
 
 Continues the prompt token ids. --temperature 0 (the default) is greedy; --seed makes sampling
 repeatable. Prints each generated id as it comes; with --json the last line of stdout is
@@ -26,9 +26,13 @@ export async function run(argv: string[]): Promise<number> {
   const model = await loadFromArgs(args);
   const tokens: number[] = [];
   const started = performance.now();
-  for await (const { token } of model.generate(prompt, { maxTokens, temperature, seed })) {
-    tokens.push(token);
-    if (!json) process.stdout.write(`${tokens.length === 1 ? "" : ","}${token}`);
+  try {
+    for await (const { token } of model.generate(prompt, { maxTokens, temperature, seed })) {
+      tokens.push(token);
+      if (!json) process.stdout.write(`${tokens.length === 1 ? "" : ","}${token}`);
+    }
+  } finally {
+    model.dispose();
   }
   const seconds = (performance.now() - started) / 1000;
   if (json) console.log(JSON.stringify({ tokens }));

@@ -18,6 +18,7 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
   parse: () => import("./parse.js"),
   trace: () => import("./trace.js"),
   profile: () => import("./profile.js"),
+  bench: () => import("./bench.js"),
   chat: () => import("./chat.js"),
   run: () => import("./run.js"),
   serve: () => import("./serve.js"),
@@ -39,11 +40,13 @@ function usage(): string {
     "  parse     --text FILE | --tokens IDS [--role ROLE|none]      Harmony tokens -> messages (JSON)",
     "  trace     --model DIR (--prompt TEXT | --tokens IDS) --out report.html   router, attention, logit lens",
     "  profile   --model DIR [--prompt-tokens N] [--gen-tokens N] [--json]     time per operation",
+    "  bench     --model DIR [--prompt-tokens 512] [--gen-tokens 128] [--threads N] [--json]   load, prefill, decode, memory",
     "  chat      --model DIR [--reasoning low|medium|high] [--tools FILE.json] [--hide-reasoning]   REPL",
     "  run       --model DIR [--reasoning ...] [--json] [--hide-reasoning] \"prompt\"   one-shot chat",
     "  serve     --model DIR [--host 127.0.0.1] [--port 8000]      OpenAI-style HTTP server (/v1/chat/completions)",
     "",
-    "DIR is a Hugging Face checkpoint folder or a folder holding original/.",
+    "DIR is a Hugging Face checkpoint folder or a folder holding original/. Model commands take",
+    "--backend wasm|ts, --precision exact|fast and --threads N (default: the number of cores).",
     "Every command takes --help.",
   ].join("\n");
 }

@@ -1,12 +1,12 @@
 // `gpt-oss-ts profile`: where the time goes, per operation, for prefill and for decode.
-import { BACKENDS, type Backend } from "../kernels/index.js";
-import { loadModel } from "../model.js";
+import { BACKENDS } from "../kernels/index.js";
 import { formatProfile, profileModel } from "../trace/profile.js";
 import { optionalNumber, parseArgs, requireString, UsageError } from "./args.js";
+import { loadFromArgs, MODEL_FLAGS } from "./common.js";
 
 export const summary = "time per operation (prefill and decode), with shares, GB/s and GFLOP/s";
 
-const HELP = `usage: gpt-oss-ts profile --model DIR [--prompt-tokens N] [--gen-tokens N] [--json]
+const HELP = `usage: gpt-oss-ts profile --model DIR [--prompt-tokens N] [--gen-tokens N] [--threads N] [--json]
 
 Runs a random prompt (seeded) and then decodes, timing every kernel call by operation (embedding, norms,
 qkv, rope, attention, attention out projection, router, experts, unembedding) and the sampler. What the
@@ -19,30 +19,34 @@ throughput: GB/s of the bytes it reads (weights; the KV cache for attention) and
   --seed S             seed of the random prompt and the sampler (default 1)
   --temperature T      sampling temperature (default 1)
   --backend NAME       kernel backend: ${BACKENDS.join(", ")} (default ts)
+  --precision P        the wasm kernels' precision: exact (default) or fast
+  --threads N          threads for the wasm kernels (default: the number of cores)
   --json               print the profile as JSON`;
 
 export async function run(argv: string[]): Promise<number> {
   const args = parseArgs(argv, {
-    model: "string", "prompt-tokens": "string", "gen-tokens": "string", seed: "string", temperature: "string",
-    backend: "string", json: "boolean", help: "boolean",
+    ...MODEL_FLAGS, "prompt-tokens": "string", "gen-tokens": "string", seed: "string", temperature: "string",
+    json: "boolean", help: "boolean",
   });
   if (args.flags.help) {
     console.log(HELP);
     return 0;
   }
-  const dir = requireString(args, "model");
+  requireString(args, "model");
   const promptTokens = optionalNumber(args, "prompt-tokens", 32, (n) => Number.isInteger(n) && n >= 1);
   const genTokens = optionalNumber(args, "gen-tokens", 16, (n) => Number.isInteger(n) && n >= 0);
   const seed = optionalNumber(args, "seed", 1, Number.isInteger);
   const temperature = optionalNumber(args, "temperature", 1, (n) => n >= 0);
-  const backend = (args.flags.backend ?? "ts") as Backend;
-  if (!BACKENDS.includes(backend)) throw new UsageError(`--backend: expected one of ${BACKENDS.join(", ")}, got "${backend}"`);
 
-  const model = await loadModel(dir, { backend });
-  if (promptTokens + genTokens > model.config.maxPositionEmbeddings) {
-    throw new UsageError(`--prompt-tokens + --gen-tokens is ${promptTokens + genTokens}, beyond the model's context of ${model.config.maxPositionEmbeddings}`);
+  const model = await loadFromArgs(args, "exact", "ts");
+  try {
+    if (promptTokens + genTokens > model.config.maxPositionEmbeddings) {
+      throw new UsageError(`--prompt-tokens + --gen-tokens is ${promptTokens + genTokens}, beyond the model's context of ${model.config.maxPositionEmbeddings}`);
+    }
+    const profile = profileModel(model, { promptTokens, genTokens, seed, temperature });
+    console.log(args.flags.json ? JSON.stringify(profile, null, 2) : formatProfile(profile));
+  } finally {
+    model.dispose();
   }
-  const profile = profileModel(model, { promptTokens, genTokens, seed, temperature });
-  console.log(args.flags.json ? JSON.stringify(profile, null, 2) : formatProfile(profile));
   return 0;
 }

@@ -54,6 +54,22 @@ export async function runOneShot(modelDir: string, prompt: string, options: RunO
 async function oneShot(modelDir: string, prompt: string, options: RunOneShotOptions): Promise<ChatDone> {
   const { json, hideReasoning, backend, precision, model: loaded, stdout = process.stdout, stderr = process.stderr, color, ...rest } = options;
   const model = loaded ?? (await loadModel(modelDir, { backend: backend ?? DEFAULT_BACKEND, precision }));
+  try {
+    return await reply(model, prompt, rest, { json, hideReasoning, stdout, stderr, color });
+  } finally {
+    if (!loaded) model.dispose(); // a model passed in belongs to the caller
+  }
+}
+
+interface ReplyOutput {
+  json?: boolean;
+  hideReasoning?: boolean;
+  stdout: Output;
+  stderr: Output;
+  color?: boolean;
+}
+
+async function reply(model: GptOssModel, prompt: string, rest: ChatOptions, { json, hideReasoning, stdout, stderr, color }: ReplyOutput): Promise<ChatDone> {
   checkChatModel(model);
   const chatOptions: ChatOptions = { ...rest, reasoningEffort: rest.reasoningEffort ?? "low", maxTokens: rest.maxTokens ?? 1024 };
   const printer = new ChatPrinter({ out: stdout, reasoningOut: stderr, color, hideReasoning });
@@ -90,5 +106,6 @@ export async function run(argv: string[]): Promise<number> {
     return done.stopReason === "aborted" ? 130 : 0;
   } finally {
     process.off("SIGINT", onSigint);
+    model.dispose();
   }
 }

@@ -2,12 +2,13 @@
 // report (router usage, expert choices, attention with sinks, logit lens).
 import { writeFileSync } from "node:fs";
 import { basename, resolve } from "node:path";
-import { BACKENDS, type Backend } from "../kernels/index.js";
-import { loadModel } from "../model.js";
+import { BACKENDS } from "../kernels/index.js";
 import { renderReport } from "../trace/report.js";
 import { loadTokenText } from "../trace/token-text.js";
 import { traceForward, traceGenerate } from "../trace/trace.js";
-import { optionalNumber, parseArgs, parseTokenList, requireString, UsageError } from "./args.js";
+import type { GptOssModel } from "../model.js";
+import { optionalNumber, parseArgs, type ParsedArgs, parseTokenList, requireString, UsageError } from "./args.js";
+import { loadFromArgs, MODEL_FLAGS } from "./common.js";
 
 export const summary = "trace a prompt and write an HTML report of router, attention and logit lens";
 
@@ -25,13 +26,15 @@ and head with the sink's share, and a logit lens of every layer.
   --gen-tokens N     also generate N tokens greedily and trace them (default 0)
   --lens-top N       tokens kept per lens cell (default 5)
   --backend NAME     kernel backend: ${BACKENDS.join(", ")} (default ts)
+  --precision P      the wasm kernels' precision: exact (default) or fast
+  --threads N        threads for the wasm kernels (default: the number of cores)
 
 Cost: the lens runs the unembedding once per token and layer; attention data grows with tokens².`;
 
 export async function run(argv: string[]): Promise<number> {
   const args = parseArgs(argv, {
-    model: "string", tokens: "string", prompt: "string", out: "string", "gen-tokens": "string",
-    "lens-top": "string", backend: "string", help: "boolean",
+    ...MODEL_FLAGS, tokens: "string", prompt: "string", out: "string", "gen-tokens": "string",
+    "lens-top": "string", help: "boolean",
   });
   if (args.flags.help) {
     console.log(HELP);
@@ -43,17 +46,24 @@ export async function run(argv: string[]): Promise<number> {
   if (hasTokens === hasPrompt) throw new UsageError("give exactly one of --tokens or --prompt");
   const gen = optionalNumber(args, "gen-tokens", 0, (n) => Number.isInteger(n) && n >= 0);
   const top = optionalNumber(args, "lens-top", 5, (n) => Number.isInteger(n) && n >= 1 && n <= 50);
-  const backend = (args.flags.backend ?? "ts") as Backend;
-  if (!BACKENDS.includes(backend)) throw new UsageError(`--backend: expected one of ${BACKENDS.join(", ")}, got "${backend}"`);
 
-  const model = await loadModel(dir, { backend });
+  const model = await loadFromArgs(args, "exact", "ts");
+  try {
+    await report(model, dir, out, args.flags, hasPrompt, gen, top);
+  } finally {
+    model.dispose();
+  }
+  return 0;
+}
+
+async function report(model: GptOssModel, dir: string, out: string, flags: ParsedArgs["flags"], hasPrompt: boolean, gen: number, top: number): Promise<void> {
   const text = await loadTokenText(model.config.vocabSize);
   let tokens: number[];
   if (hasPrompt) {
     if (!text.hasTokenizer) throw new UsageError(`--prompt cannot be used: ${text.note}. Pass token ids with --tokens instead`);
-    tokens = text.encode(args.flags.prompt as string);
+    tokens = text.encode(flags.prompt as string);
   } else {
-    tokens = parseTokenList(args.flags.tokens as string);
+    tokens = parseTokenList(flags.tokens as string);
   }
   if (text.note) console.error(`note: ${text.note}`);
 
@@ -71,5 +81,4 @@ export async function run(argv: string[]): Promise<number> {
   });
   writeFileSync(out, html);
   console.error(`wrote ${out} (${(html.length / 1024).toFixed(0)} KiB): ${trace.tokens.length} tokens, ${model.config.numLayers} layers`);
-  return 0;
 }

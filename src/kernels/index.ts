@@ -29,6 +29,16 @@ export interface KernelOptions {
   simd?: SimdLevel;
   /** wasm fast only: 8 to use int8 activations on the baseline build too (it defaults to 16, see wasm.ts) */
   fastBits?: 8 | 16;
+  /**
+   * wasm only: threads for the large kernel calls, the calling one included (default 1; "auto" = the
+   * number of cores). Results are bit-identical to one thread. Call `dispose()` when done (idle
+   * workers never keep the process alive, and are stopped when the kernels are garbage-collected).
+   */
+  threads?: number | "auto";
+  /** wasm only: most weight bytes per WebAssembly memory (default 4 GiB - 256 MiB; tests set it low) */
+  weightBytesPerMemory?: number;
+  /** wasm only: calls reading fewer weight bytes run on one thread (default 256 KiB; tests set 0) */
+  parallelMinBytes?: number;
 }
 
 export async function createKernels(backend: Backend, options: KernelOptions = {}): Promise<Kernels> {

@@ -8,6 +8,10 @@ export interface Kernels {
   /** Where this backend wants weight bytes placed (read once at load, never copied per call). */
   readonly allocator: WeightAllocator;
 
+  /** Releases what the backend holds beyond memory (worker threads); the kernels keep working, on one
+   * thread. Optional: the reference backend has nothing to release. */
+  dispose?(): void;
+
   /** out[t, :] = table[tokens[t], :]  (out: [T, cols]) */
   embed(out: Float32Array, table: Bf16Matrix, tokens: ArrayLike<number>): void;
 

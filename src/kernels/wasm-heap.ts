@@ -1,7 +1,9 @@
-// The WebAssembly side of the kernels: the compiled module (baseline or relaxed SIMD), one shared
-// memory, and a bump allocator over it. Weights are allocated here once, at load, and never move:
-// the memory is shared (SharedArrayBuffer-backed, with a maximum), so growing it does not detach the
-// views already handed out (a plain memory would), and later worker threads can share it.
+// The WebAssembly side of the kernels: the compiled module (baseline or relaxed SIMD), and one heap =
+// one shared memory, an instance of the module over it, and a bump allocator. Weights are allocated
+// once, at load, and never move: the memory is shared (SharedArrayBuffer-backed, with a maximum), so
+// growing it does not detach the views already handed out (a plain memory would), and worker threads
+// run their own instances over the same memory. A model larger than one memory (4 GiB) spans several
+// heaps (memories.ts).
 import { existsSync, readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 
@@ -11,12 +13,12 @@ export interface KernelExports {
   staticEnd(): number;
   deinterleave(dst: number, src: number, rows: number, cols: number, group: number): void;
   bf16Matvec(out: number, x: number, w: number, bias: number, rows: number, cols: number): void;
-  bf16Matmul(out: number, x: number, w: number, bias: number, rows: number, cols: number, T: number, panel: number): void;
+  bf16Matmul(out: number, x: number, w: number, bias: number, rows: number, cols: number, T: number, ostride: number, panel: number): void;
   bf16Embed(out: number, table: number, tokens: number, T: number, cols: number): void;
   mxfp4Up(act: number, x: number, xs: number, qs: number, blocks: number, scales: number, bias: number,
-    I: number, cols: number, n: number, limit: number, alpha: number, fast: number, scratch: number): void;
+    I: number, cols: number, n: number, limit: number, alpha: number, fast: number, scratch: number, astride: number): void;
   mxfp4Down(y: number, a: number, as: number, qs: number, blocks: number, scales: number, bias: number,
-    rows: number, cols: number, n: number, weight: number, fast: number, scratch: number): void;
+    rows: number, cols: number, n: number, weight: number, fast: number, scratch: number, ystride: number): void;
   quantize(q: number, xs: number, qs: number, src: number, n: number, cols: number, qmax: number): void;
   split(q: number, xs: number, src: number, n: number, cols: number): void;
   dequantize(dst: number, q: number, xs: number, n: number, cols: number): void;
@@ -34,19 +36,22 @@ export interface WasmMemory {
   readonly buffer: ArrayBuffer | SharedArrayBuffer;
   grow(pages: number): number;
 }
-interface WasmModule {
+export interface WasmModule {
   readonly __brand: "WebAssembly.Module";
 }
 interface WasmApi {
   validate(bytes: Uint8Array): boolean;
   compile(bytes: Uint8Array): Promise<WasmModule>;
-  instantiate(module: WasmModule, imports: object): Promise<{ exports: object }>;
+  Instance: new (module: WasmModule, imports: object) => { exports: object };
   Memory: new (descriptor: { initial: number; maximum: number; shared: boolean }) => WasmMemory;
 }
-const WA = (globalThis as unknown as { WebAssembly: WasmApi }).WebAssembly;
+export const WA = (globalThis as unknown as { WebAssembly: WasmApi }).WebAssembly;
 
-const PAGE = 65536;
-const MAX_PAGES = 65536; // 4 GiB, the wasm32 limit (issue 5 brings several memories for larger models)
+export const PAGE = 65536;
+/** 4 GiB, the wasm32 limit: every memory is created with this maximum (address space only; pages
+ * are committed as the memory grows). */
+export const MAX_PAGES = 65536;
+export const MAX_MEMORY_BYTES = MAX_PAGES * PAGE;
 
 /** build/ holds the .wasm files; this file runs from src/kernels (tests) or dist/src/kernels. */
 function buildFile(name: string): string {
@@ -70,7 +75,8 @@ export function chooseSimd(want?: SimdLevel): { level: SimdLevel; bytes?: Uint8A
   return { level: "simd128" };
 }
 
-async function compile(level: SimdLevel, bytes?: Uint8Array): Promise<WasmModule> {
+/** The compiled kernel module of a build (compiled once per process). */
+export async function compileKernels(level: SimdLevel, bytes?: Uint8Array): Promise<WasmModule> {
   let m = modules.get(level);
   if (m === undefined) {
     const b = bytes ?? readFileSync(buildFile(level === "relaxed-simd" ? "kernels-relaxed.wasm" : "kernels.wasm"));
@@ -78,6 +84,15 @@ async function compile(level: SimdLevel, bytes?: Uint8Array): Promise<WasmModule
     modules.set(level, m);
   }
   return m;
+}
+
+/** The kernel module over `memory`: a synchronous instantiation (the module is small), so a heap can be
+ * opened in the middle of a load; the worker threads do the same over the same memories. */
+export function instantiateKernels(module: WasmModule, memory: WasmMemory): KernelExports {
+  const k = new WA.Instance(module, { env: { memory } }).exports as unknown as KernelExports;
+  k.initConstants();
+  if (k.staticEnd() > PAGE) throw new Error("kernel module: static data beyond 64 KiB");
+  return k;
 }
 
 /** One memory, one instance, and the allocator that places bytes in the memory. */
@@ -90,24 +105,30 @@ export class WasmHeap {
   i32!: Int32Array;
   f32!: Float32Array;
 
-  private constructor(readonly memory: WasmMemory, readonly k: KernelExports, readonly simd: SimdLevel) {
+  /** Per-call working space in this memory (activations of the calls whose weights live here). */
+  readonly scratch: Scratch;
+
+  private constructor(readonly memory: WasmMemory, readonly k: KernelExports, readonly simd: SimdLevel,
+    /** this heap's place in its set of memories (memories.ts); the worker threads use the same numbers */
+    readonly index: number) {
     this.refresh();
+    this.scratch = new Scratch(this);
   }
 
-  static async create(want?: SimdLevel): Promise<WasmHeap> {
-    const { level, bytes } = chooseSimd(want);
-    const module = await compile(level, bytes);
+  /** A new memory and instance of `module` (a build of `level`). */
+  static create(module: WasmModule, level: SimdLevel, index: number): WasmHeap {
     const memory = new WA.Memory({ initial: 16, maximum: MAX_PAGES, shared: true });
-    const instance = await WA.instantiate(module, { env: { memory } });
-    const k = instance.exports as unknown as KernelExports;
-    k.initConstants();
-    if (k.staticEnd() > PAGE) throw new Error("kernel module: static data beyond 64 KiB");
-    const heap = new WasmHeap(memory, k, level);
+    const heap = new WasmHeap(memory, instantiateKernels(module, memory), level, index);
     if (!warmed.has(level)) {
       warmed.add(level);
       heap.warmUp();
     }
     return heap;
+  }
+
+  /** The buffer views of this memory are made from (after any growth). */
+  get buffer(): ArrayBufferLike {
+    return this.u8.buffer;
   }
 
   /** Bytes in use. */
@@ -123,7 +144,7 @@ export class WasmHeap {
     if (end > have) {
       const pages = Math.ceil((end - have) / PAGE);
       if (have / PAGE + pages > MAX_PAGES) {
-        throw new RangeError(`WebAssembly memory is limited to 4 GiB; ${end} bytes needed (models this large need several memories)`);
+        throw new RangeError(`WebAssembly memory ${this.index} is full: ${end} bytes needed, a memory holds at most 4 GiB`);
       }
       this.memory.grow(pages);
       this.refresh();
@@ -144,15 +165,15 @@ export class WasmHeap {
     for (let i = 0; i < 300; i++) {
       k.deinterleave(p(1), p(0), 2, 64, 32);
       k.bf16Matvec(p(2), p(1), p(3), 0, 16, 64);
-      k.bf16Matmul(p(2), p(1), p(3), p(4), 16, 64, 3, p(5));
+      k.bf16Matmul(p(2), p(1), p(3), p(4), 16, 64, 3, 16, p(5));
       k.quantize(p(6), p(7), p(8), p(0), 1, 64, 127);
-      k.mxfp4Up(p(9), p(6), p(7), p(8), p(10), p(11), p(12), 8, 64, 1, 7, 1.702, 1, p(13));
-      k.mxfp4Down(p(9), p(6), p(7), p(8), p(10), p(11), p(12), 8, 64, 1, p(14), 1, p(13));
+      k.mxfp4Up(p(9), p(6), p(7), p(8), p(10), p(11), p(12), 8, 64, 1, 7, 1.702, 1, p(13), 8);
+      k.mxfp4Down(p(9), p(6), p(7), p(8), p(10), p(11), p(12), 8, 64, 1, p(14), 1, p(13), 8);
       k.split(p(6), p(7), p(0), 1, 64);
-      k.mxfp4Up(p(9), p(6), p(7), p(8), p(10), p(11), p(12), 8, 64, 1, 7, 1.702, 0, p(13));
-      k.mxfp4Down(p(9), p(6), p(7), p(8), p(10), p(11), p(12), 8, 64, 1, p(14), 0, p(13));
-      k.mxfp4Up(p(9), p(1), p(7), p(8), p(10), p(11), p(12), 8, 64, 2, 7, 1.702, 0, p(13));
-      k.mxfp4Down(p(9), p(1), p(7), p(8), p(10), p(11), p(12), 8, 64, 2, p(14), 0, p(13));
+      k.mxfp4Up(p(9), p(6), p(7), p(8), p(10), p(11), p(12), 8, 64, 1, 7, 1.702, 0, p(13), 8);
+      k.mxfp4Down(p(9), p(6), p(7), p(8), p(10), p(11), p(12), 8, 64, 1, p(14), 0, p(13), 8);
+      k.mxfp4Up(p(9), p(1), p(7), p(8), p(10), p(11), p(12), 8, 64, 2, 7, 1.702, 0, p(13), 8);
+      k.mxfp4Down(p(9), p(1), p(7), p(8), p(10), p(11), p(12), 8, 64, 2, p(14), 0, p(13), 8);
       k.attention(p(2), p(0), p(1), p(3), 8, p(4), 4, 2, 16, p(5));
       k.rmsnorm(p(2), p(0), p(1), 1e-5, 2, 64);
       k.rope(p(2), p(0), p(1), 2, 2, 16);

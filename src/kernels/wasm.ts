@@ -1,16 +1,21 @@
-// The WebAssembly implementation of `Kernels`: each call places its activations in the kernel memory,
-// runs one AssemblyScript kernel (kernels/*.ts) and copies the result out. Weights are not copied: the
-// backend's allocator puts them in the same memory at load, and a kernel reads a weight at its view's
-// byteOffset. (Arrays that are not in the memory, e.g. weights loaded with another allocator, still
-// work: they are staged per call, which is slow for matrices but keeps every caller correct.)
+// The WebAssembly implementation of `Kernels`: each call places its activations in the kernel memory
+// that holds its weights, runs one AssemblyScript kernel (kernels/*.ts) there and copies the result
+// out. Weights are not copied: the backend's allocator (memories.ts) puts them in its memories at load,
+// and a kernel reads a weight at its view's byteOffset. (Arrays that are not in that memory, e.g.
+// weights loaded with another allocator, still work: they are staged per call, which is slow for
+// matrices but keeps every caller correct.) Calls that read many weight bytes (the matmuls, the
+// experts) run on every thread of the pool (threads.ts), each thread a band of output rows (jobs.ts).
 //
 // Precisions (README "Precision"): "exact" keeps activations in f32 (the MXFP4 decode kernels split
 // them exactly into two int16). "fast" quantizes the activations of the MXFP4 expert matmuls per
 // 32-block (int8 in the relaxed build, int16 in the baseline build) so one integer dot product does the
 // work; the bf16 matmuls stay f32 in both (their weights are not integers, and decode is bandwidth-bound).
 import type { Bf16Matrix, Mxfp4Experts, WeightAllocator } from "../checkpoint/weights.js";
+import { MAX_ARGS, OP, PANEL_BYTES, runSlice } from "./jobs.js";
 import type { Kernels } from "./kernels.js";
-import { Scratch, WasmHeap, type SimdLevel } from "./wasm-heap.js";
+import { DEFAULT_WEIGHT_BYTES_PER_MEMORY, WasmMemories } from "./memories.js";
+import { defaultThreads, ThreadPool } from "./threads.js";
+import { chooseSimd, compileKernels, type SimdLevel, type WasmHeap } from "./wasm-heap.js";
 
 export type Precision = "exact" | "fast";
 export const PRECISIONS: readonly Precision[] = ["exact", "fast"];
@@ -25,10 +30,34 @@ export interface WasmOptions {
   fastBits?: 8 | 16;
   /** which build to run; by default the best one this runtime validates */
   simd?: SimdLevel;
+  /** threads running each large kernel call, this one included (default 1; "auto": the number of cores) */
+  threads?: number | "auto";
+  /**
+   * Most weight bytes placed in one WebAssembly memory (default 4 GiB less a 256 MiB scratch reserve).
+   * Tests set it low to spread a small model over several memories.
+   */
+  weightBytesPerMemory?: number;
+  /**
+   * Calls that read fewer weight bytes than this run on the calling thread alone (waking the others
+   * costs more than it saves). Default 256 KiB; tests set 0 to split every call.
+   */
+  parallelMinBytes?: number;
 }
+
+/** What every WasmKernels made from one `create` shares: the memories (so the weights) and the threads. */
+interface Backend {
+  memories: WasmMemories;
+  threads: ThreadPool | null;
+  parallelMinBytes: number;
+}
+
+// Stops the worker threads of a backend nobody holds any more (a model dropped without dispose()).
+const finalizer = new FinalizationRegistry<ThreadPool>((pool) => pool.dispose());
 
 /** Pointers (byte offsets in the kernel memory) of one expert call. */
 interface ExpertCall {
+  /** the heap the call runs in (its blocks') */
+  heap: WasmHeap;
   /** the kernel's output */
   out: number;
   /** the f32 input rows, [n, cols] */
@@ -52,35 +81,36 @@ interface ExpertCall {
 
 /** Output bytes above which a matmul is split into token chunks (bounds the scratch block). */
 const MAX_OUT_BYTES = 16 << 20;
-/** Scratch of the prefill kernel (gemm.ts): a 4 x 256 f32 panel. */
-const PANEL_BYTES = 4096;
+/** Tokens per expert kernel call in prefill (bounds the scratch; each thread keeps n * 2I floats). */
+const EXPERT_CHUNK = 128;
 
 export class WasmKernels implements Kernels {
   readonly name = "wasm";
   readonly allocator: WeightAllocator;
-  private readonly scratch: Scratch;
 
   /** Largest quantized activation magnitude in `fast`: 127 (int8) or 32767 (int16). */
   private readonly qmax: number;
 
-  private constructor(readonly heap: WasmHeap, readonly precision: Precision, fastBits?: 8 | 16) {
-    this.qmax = heap.simd === "relaxed-simd" || fastBits === 8 ? 127 : 32767;
-    this.scratch = new Scratch(heap);
-    this.allocator = {
-      allocate: (n) => {
-        const p = heap.alloc(n); // may grow the memory: take .buffer after it
-        return new Uint8Array(heap.memory.buffer, p, n);
-      },
-    };
+  private constructor(private readonly backend: Backend, readonly precision: Precision, fastBits?: 8 | 16) {
+    this.qmax = backend.memories.simd === "relaxed-simd" || fastBits === 8 ? 127 : 32767;
+    this.allocator = backend.memories;
   }
 
   static async create(options: WasmOptions = {}): Promise<WasmKernels> {
-    return new WasmKernels(await WasmHeap.create(options.simd), options.precision ?? "exact", options.fastBits);
+    const { level, bytes } = chooseSimd(options.simd);
+    const module = await compileKernels(level, bytes);
+    const memories = new WasmMemories(module, level, options.weightBytesPerMemory ?? DEFAULT_WEIGHT_BYTES_PER_MEMORY);
+    const n = options.threads === "auto" ? defaultThreads() : options.threads ?? 1;
+    if (!Number.isInteger(n) || n < 1) throw new RangeError(`threads must be a whole number >= 1, got ${String(options.threads)}`);
+    const threads = n > 1 ? await ThreadPool.start(n, module, memories) : null;
+    const backend: Backend = { memories, threads, parallelMinBytes: options.parallelMinBytes ?? 256 << 10 };
+    if (threads) finalizer.register(backend, threads, backend);
+    return new WasmKernels(backend, options.precision ?? "exact", options.fastBits);
   }
 
-  /** The same kernels and memory (so the same weights) at another precision. */
+  /** The same kernels, memories (so the same weights) and threads at another precision. */
   withPrecision(precision: Precision, fastBits?: 8 | 16): WasmKernels {
-    return new WasmKernels(this.heap, precision, fastBits);
+    return new WasmKernels(this.backend, precision, fastBits);
   }
 
   /** Bits of the quantized activations in `fast`. */
@@ -90,90 +120,135 @@ export class WasmKernels implements Kernels {
 
   /** "simd128" or "relaxed-simd": the build this instance runs. */
   get simd(): SimdLevel {
-    return this.heap.simd;
+    return this.backend.memories.simd;
+  }
+
+  /** Threads that run each large call (1 when there is no pool). */
+  get threads(): number {
+    return this.backend.threads?.size ?? 1;
+  }
+
+  /** The WebAssembly memories holding the weights. */
+  get memories(): WasmMemories {
+    return this.backend.memories;
+  }
+
+  /** The first memory (where calls without weights run). */
+  get heap(): WasmHeap {
+    return this.backend.memories.primary;
+  }
+
+  /** Stops the worker threads; later calls run on the calling thread alone. */
+  dispose(): void {
+    const t = this.backend.threads;
+    if (!t) return;
+    this.backend.threads = null;
+    finalizer.unregister(this.backend);
+    t.dispose();
+  }
+
+  /**
+   * Sums the f32 values of `view` (which must lie in one of the kernel memories) with the streaming
+   * read probe, on every thread: timing it gives the read bandwidth the kernels can hope for.
+   */
+  streamSum(view: ArrayBufferView): number {
+    const h = this.backend.memories.heapOf(view);
+    if (!h) throw new Error("streamSum: the view is not in a kernel memory");
+    const floats = Math.floor(view.byteLength / 4), t = this.backend.threads;
+    if (!t) return h.k.streamSum(view.byteOffset, floats);
+    t.run(h, OP.stream, [view.byteOffset, floats]);
+    let sum = 0;
+    for (let i = 0; i < t.size; i++) sum += t.result(i);
+    return sum;
   }
 
   // ---- placing arrays ----
 
-  /** Scratch bytes `a` needs: none when it already lives in the kernel memory. */
-  private need(a: ArrayBufferView | null, bytes = a?.byteLength ?? 0): number {
-    return a && !this.heap.owns(a) ? bytes : 0;
+  /** The heap holding `w` (the call runs there), or the primary one for weights from elsewhere. */
+  private heapFor(w: ArrayBufferView | null): WasmHeap {
+    return (w && this.backend.memories.heapOf(w)) || this.backend.memories.primary;
   }
 
-  /** The pointer of `a` (or 0 for null): its own place in the memory, else a copy at `at`. */
-  private place(a: ArrayBufferView | null, at: number, bytes = a?.byteLength ?? 0): number {
-    if (!a) return 0;
-    if (this.heap.owns(a)) return a.byteOffset;
-    this.heap.u8.set(new Uint8Array(a.buffer, a.byteOffset, bytes), at);
-    return at;
+  /** Runs a job on every thread when it reads at least `bytes` of weights, else on this one. */
+  private exec(h: WasmHeap, op: number, bytes: number, args: number[]): void {
+    const t = this.backend.threads;
+    if (t && bytes >= this.backend.parallelMinBytes) return t.run(h, op, args);
+    for (let i = 0; i < args.length; i++) {
+      ONE.u32[i] = args[i];
+      ONE.f32[i] = args[i];
+    }
+    runSlice(h.k, op, ONE.u32, ONE.f32, 0, 1, ONE.f32);
   }
 
-  private put(src: Float32Array, n: number, at: number): void {
-    this.heap.f32.set(src.length === n ? src : src.subarray(0, n), at >>> 2);
-  }
-
-  private get(dst: Float32Array, at: number, n: number, dstOffset = 0): void {
-    dst.set(this.heap.f32.subarray(at >>> 2, (at >>> 2) + n), dstOffset);
+  /** Threads a call on `bytes` of weights runs on (for sizing per-thread scratch). */
+  private threadsFor(bytes: number): number {
+    const t = this.backend.threads;
+    return t && bytes >= this.backend.parallelMinBytes ? t.size : 1;
   }
 
   // ---- Kernels ----
 
   embed(out: Float32Array, table: Bf16Matrix, tokens: ArrayLike<number>): void {
     const T = tokens.length, H = table.cols;
-    const [po, pt, pw] = this.scratch.take(T * H * 4, T * 4, this.need(table.data));
-    const w = this.place(table.data, pw);
-    for (let t = 0; t < T; t++) this.heap.i32[(pt >>> 2) + t] = tokens[t];
-    this.heap.k.bf16Embed(po, w, pt, T, H);
-    this.get(out, po, T * H);
+    const h = this.heapFor(table.data);
+    const [po, pt, pw] = h.scratch.take(T * H * 4, T * 4, need(h, table.data));
+    const w = place(h, table.data, pw);
+    for (let t = 0; t < T; t++) h.i32[(pt >>> 2) + t] = tokens[t];
+    h.k.bf16Embed(po, w, pt, T, H);
+    get(h, out, po, T * H);
   }
 
   rmsnorm(out: Float32Array, x: Float32Array, scale: Float32Array, eps: number, T: number, n: number): void {
-    const [px, ps] = this.scratch.take(T * n * 4, this.need(scale, n * 4));
-    this.put(x, T * n, px);
-    const s = this.place(scale, ps, n * 4);
-    this.heap.k.rmsnorm(px, px, s, eps, T, n);
-    this.get(out, px, T * n);
+    const h = this.heapFor(scale);
+    const [px, ps] = h.scratch.take(T * n * 4, need(h, scale, n * 4));
+    put(h, x, T * n, px);
+    const s = place(h, scale, ps, n * 4);
+    h.k.rmsnorm(px, px, s, eps, T, n);
+    get(h, out, px, T * n);
   }
 
   matmul(out: Float32Array, x: Float32Array, w: Bf16Matrix, bias: Float32Array | null, T: number): void {
     const { rows, cols } = w;
+    const h = this.heapFor(w.data);
+    const bytes = rows * cols * 2, nt = this.threadsFor(bytes);
     const chunk = Math.max(1, Math.min(T, Math.floor(MAX_OUT_BYTES / (rows * 4))));
     const Tc = Math.min(T, chunk);
-    const [px, pd, po, pw, pb] = this.scratch.take(Tc * cols * 4, T > 1 ? PANEL_BYTES : cols * 4, Tc * rows * 4,
-      this.need(w.data), this.need(bias, rows * 4));
-    const wp = this.place(w.data, pw), bp = this.place(bias, pb, rows * 4);
-    const k = this.heap.k;
+    const [px, pd, po, pw, pb] = h.scratch.take(Tc * cols * 4, T > 1 ? PANEL_BYTES * nt : cols * 4, Tc * rows * 4,
+      need(h, w.data), need(h, bias, rows * 4));
+    const wp = place(h, w.data, pw), bp = place(h, bias, pb, rows * 4);
     for (let t0 = 0; t0 < T; t0 += Tc) {
       const n = Math.min(Tc, T - t0);
-      this.put(x.subarray(t0 * cols), n * cols, px);
+      put(h, x.subarray(t0 * cols), n * cols, px);
       if (n === 1) {
-        k.deinterleave(pd, px, 1, cols, 8); // the decode kernel's column order
-        k.bf16Matvec(po, pd, wp, bp, rows, cols);
+        h.k.deinterleave(pd, px, 1, cols, 8); // the decode kernel's column order
+        this.exec(h, OP.matvec, bytes, [po, pd, wp, bp, rows, cols]);
       } else {
-        k.bf16Matmul(po, px, wp, bp, rows, cols, n, pd);
+        this.exec(h, OP.matmul, bytes, [po, px, wp, bp, rows, cols, n, pd]);
       }
-      this.get(out, po, n * rows, t0 * rows);
+      get(h, out, po, n * rows, t0 * rows);
     }
   }
 
   rope(x: Float32Array, cos: Float32Array, sin: Float32Array, T: number, heads: number, d: number): void {
-    const n = T * heads * d, h = (T * d) / 2;
-    const [px, pc, ps] = this.scratch.take(n * 4, h * 4, h * 4);
-    this.put(x, n, px);
-    this.put(cos, h, pc);
-    this.put(sin, h, ps);
-    this.heap.k.rope(px, pc, ps, T, heads, d);
-    this.get(x, px, n);
+    const h = this.backend.memories.primary;
+    const n = T * heads * d, half = (T * d) / 2;
+    const [px, pc, ps] = h.scratch.take(n * 4, half * 4, half * 4);
+    put(h, x, n, px);
+    put(h, cos, half, pc);
+    put(h, sin, half, ps);
+    h.k.rope(px, pc, ps, T, heads, d);
+    get(h, x, px, n);
   }
 
   attention(out: Float32Array, q: Float32Array, k: Float32Array, v: Float32Array, capacity: number,
     first: number, last: number, sinks: Float32Array, nq: number, nkv: number, d: number): void {
+    const h = this.heapFor(sinks);
     const n = last - first + 1, row = nkv * d;
-    const [pq, pk, pv, ps, po, psc] = this.scratch.take(nq * d * 4, n * row * 4, n * row * 4,
-      this.need(sinks, nq * 4), nq * d * 4, n * 4);
-    this.put(q, nq * d, pq);
+    const [pq, pk, pv, ps, po, psc] = h.scratch.take(nq * d * 4, n * row * 4, n * row * 4,
+      need(h, sinks, nq * 4), nq * d * 4, n * 4);
+    put(h, q, nq * d, pq);
     // The visible positions, in order, out of the ring (at most two runs).
-    const f32 = this.heap.f32;
+    const f32 = h.f32;
     for (let p = first, at = 0; p <= last;) {
       const r = p % capacity;
       const len = Math.min(last - p + 1, capacity - r);
@@ -182,48 +257,59 @@ export class WasmKernels implements Kernels {
       p += len;
       at += len;
     }
-    const s = this.place(sinks, ps, nq * 4);
-    this.heap.k.attention(po, pq, pk, pv, n, s, nq, nkv, d, psc);
-    this.get(out, po, nq * d);
+    const s = place(h, sinks, ps, nq * 4);
+    h.k.attention(po, pq, pk, pv, n, s, nq, nkv, d, psc);
+    get(h, out, po, nq * d);
   }
 
   topk(index: Int32Array, weight: Float32Array, logits: Float32Array, T: number, E: number, k: number): void {
-    const [pl, pi, pw] = this.scratch.take(T * E * 4, T * k * 4, T * k * 4);
-    this.put(logits, T * E, pl);
-    this.heap.k.topk(pi, pw, pl, T, E, k);
-    index.set(this.heap.i32.subarray(pi >>> 2, (pi >>> 2) + T * k));
-    this.get(weight, pw, T * k);
+    const h = this.backend.memories.primary;
+    const [pl, pi, pw] = h.scratch.take(T * E * 4, T * k * 4, T * k * 4);
+    put(h, logits, T * E, pl);
+    h.k.topk(pi, pw, pl, T, E, k);
+    index.set(h.i32.subarray(pi >>> 2, (pi >>> 2) + T * k));
+    get(h, weight, pw, T * k);
   }
 
   expertUp(act: Float32Array, x: Float32Array, w: Mxfp4Experts, bias: Float32Array, expert: number,
     rows: Int32Array, n: number, swigluLimit: number, swigluAlpha: number): void {
     const H = w.cols, I = w.rows / 2;
-    const s = this.stageExpert(w, bias, expert, n, I * 4, n * w.rows * 4 + PANEL_BYTES, 0);
-    for (let i = 0; i < n; i++) this.put(x.subarray(rows[i] * H), H, s.raw + i * H * 4); // gather the routed rows
-    this.prepare(s, n, H);
-    this.heap.k.mxfp4Up(s.out, s.input, s.xs, s.qs, s.blocks, s.scales, s.bias, I, H, n,
-      swigluLimit, swigluAlpha, this.precision === "fast" ? 1 : 0, s.kernel);
-    this.get(act, s.out, n * I);
+    for (let i0 = 0; i0 < n; i0 += EXPERT_CHUNK) {
+      const m = Math.min(EXPERT_CHUNK, n - i0);
+      const nt = this.threadsFor(expertBytes(w)), stride = m > 1 ? m * w.rows * 4 + PANEL_BYTES : 64;
+      const s = this.stageExpert(w, bias, expert, m, I * 4, nt * stride, 0);
+      const h = s.heap;
+      for (let i = 0; i < m; i++) put(h, x.subarray(rows[i0 + i] * H), H, s.raw + i * H * 4); // gather the routed rows
+      this.prepare(s, m, H);
+      this.exec(h, OP.up, expertBytes(w), [s.out, s.input, s.xs, s.qs, s.blocks, s.scales, s.bias, I, H, m,
+        swigluLimit, swigluAlpha, this.precision === "fast" ? 1 : 0, s.kernel, stride]);
+      get(h, act, s.out, m * I, i0 * I);
+    }
   }
 
   expertDown(out: Float32Array, act: Float32Array, w: Mxfp4Experts, bias: Float32Array, expert: number,
     rows: Int32Array, weight: Float32Array, n: number): void {
     const H = w.rows, I = w.cols;
-    const s = this.stageExpert(w, bias, expert, n, H * 4, PANEL_BYTES, n * 4);
-    this.put(act, n * I, s.raw);
-    this.put(weight, n, s.extra);
-    this.prepare(s, n, I);
-    this.heap.k.mxfp4Down(s.out, s.input, s.xs, s.qs, s.blocks, s.scales, s.bias, H, I, n, s.extra,
-      this.precision === "fast" ? 1 : 0, s.kernel);
-    // out[rows[i], :] += y[i, :]  (the kernel already applied the routing weight)
-    const y = this.heap.f32, y0 = s.out >>> 2;
-    for (let i = 0; i < n; i++) {
-      const o = rows[i] * H, yi = y0 + i * H;
-      for (let r = 0; r < H; r++) out[o + r] += y[yi + r];
+    for (let i0 = 0; i0 < n; i0 += EXPERT_CHUNK) {
+      const m = Math.min(EXPERT_CHUNK, n - i0);
+      const nt = this.threadsFor(expertBytes(w));
+      const s = this.stageExpert(w, bias, expert, m, H * 4, nt * PANEL_BYTES, m * 4);
+      const h = s.heap;
+      put(h, act.subarray(i0 * I), m * I, s.raw);
+      put(h, weight.subarray(i0), m, s.extra);
+      this.prepare(s, m, I);
+      this.exec(h, OP.down, expertBytes(w), [s.out, s.input, s.xs, s.qs, s.blocks, s.scales, s.bias, H, I, m, s.extra,
+        this.precision === "fast" ? 1 : 0, s.kernel, PANEL_BYTES]);
+      // out[rows[i], :] += y[i, :]  (the kernel already applied the routing weight)
+      const y = h.f32, y0 = s.out >>> 2;
+      for (let i = 0; i < m; i++) {
+        const o = rows[i0 + i] * H, yi = y0 + i * H;
+        for (let r = 0; r < H; r++) out[o + r] += y[yi + r];
+      }
     }
   }
 
-  /** Scratch and weight pointers for one expert call with n tokens (see ExpertCall). */
+  /** Scratch and weight pointers for one expert call with n tokens (see ExpertCall), in the heap of its blocks. */
   private stageExpert(w: Mxfp4Experts, bias: Float32Array, e: number, n: number, outBytesPerToken: number,
     kernelBytes: number, extraBytes: number): ExpertCall {
     const cols = w.cols, nb = cols / 32;
@@ -231,11 +317,12 @@ export class WasmKernels implements Kernels {
     const blocks = w.blocks.subarray(e * w.rows * nb * 16, (e + 1) * w.rows * nb * 16);
     const scales = w.scales.subarray(e * w.rows * nb, (e + 1) * w.rows * nb);
     const b = bias.subarray(e * w.rows, (e + 1) * w.rows);
-    const [out, raw, input, tmp, xs, qs, kernel, extra, pbl, psc, pb] = this.scratch.take(n * outBytesPerToken, n * cols * 4,
+    const h = this.heapFor(blocks);
+    const [out, raw, input, tmp, xs, qs, kernel, extra, pbl, psc, pb] = h.scratch.take(n * outBytesPerToken, n * cols * 4,
       n * cols * 4, n * cols * 2, n * nb * 4, n * nb * 4, kernelBytes, extraBytes,
-      this.need(blocks), this.need(scales), this.need(b));
-    return { out, raw, input, tmp, xs, qs, kernel, extra,
-      blocks: this.place(blocks, pbl), scales: this.place(scales, psc), bias: this.place(b, pb) };
+      need(h, blocks), need(h, scales), need(h, b));
+    return { heap: h, out, raw, input, tmp, xs, qs, kernel, extra,
+      blocks: place(h, blocks, pbl), scales: place(h, scales, psc), bias: place(h, b, pb) };
   }
 
   /**
@@ -244,7 +331,7 @@ export class WasmKernels implements Kernels {
    * 32; in fast, the quantized values (so prefill and decode see the same activations).
    */
   private prepare(s: ExpertCall, n: number, cols: number): void {
-    const k = this.heap.k;
+    const k = s.heap.k;
     if (this.precision === "fast") {
       k.quantize(n > 1 ? s.tmp : s.input, s.xs, s.qs, s.raw, n, cols, this.qmax);
       if (n > 1) k.dequantize(s.input, s.tmp, s.xs, n, cols);
@@ -254,4 +341,33 @@ export class WasmKernels implements Kernels {
       k.split(s.input, s.xs, s.raw, n, cols);
     }
   }
+}
+
+/** Arguments of a job run on the calling thread alone (read as u32 or f32, as jobs.ts says). */
+const ONE = { u32: new Uint32Array(MAX_ARGS), f32: new Float32Array(MAX_ARGS) };
+
+/** Weight bytes of one expert matrix (blocks and scales). */
+function expertBytes(w: Mxfp4Experts): number {
+  return (w.rows * w.cols * 17) / 32;
+}
+
+/** Scratch bytes `a` needs in heap h: none when it already lives there. */
+function need(h: WasmHeap, a: ArrayBufferView | null, bytes = a?.byteLength ?? 0): number {
+  return a && !h.owns(a) ? bytes : 0;
+}
+
+/** The pointer of `a` in h (or 0 for null): its own place when it lives there, else a copy at `at`. */
+function place(h: WasmHeap, a: ArrayBufferView | null, at: number, bytes = a?.byteLength ?? 0): number {
+  if (!a) return 0;
+  if (h.owns(a)) return a.byteOffset;
+  h.u8.set(new Uint8Array(a.buffer, a.byteOffset, bytes), at);
+  return at;
+}
+
+function put(h: WasmHeap, src: Float32Array, n: number, at: number): void {
+  h.f32.set(src.length === n ? src : src.subarray(0, n), at >>> 2);
+}
+
+function get(h: WasmHeap, dst: Float32Array, at: number, n: number, dstOffset = 0): void {
+  dst.set(h.f32.subarray(at >>> 2, (at >>> 2) + n), dstOffset);
 }

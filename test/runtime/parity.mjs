@@ -1,11 +1,12 @@
 // The golden parity check as a plain script, for runtimes other than the one vitest runs on (Deno 2,
 // Node 24). Imports the built package (dist/), compares logits and every intermediate of the dev
-// goldens, and the greedy decode with the KV cache. Prints "N passed, N failed".
+// goldens, and the greedy decode with the KV cache; with the wasm backend, the same again on 2 worker
+// threads with every call split and the weights over several memories. Prints "N passed, N failed".
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
-const { loadModel, SafetensorsFile, argmax } = await import(join(root, "dist", "src", "index.js"));
+const { loadModel, createKernels, SafetensorsFile, argmax } = await import(join(root, "dist", "src", "index.js"));
 const dev = join(root, "test", "fixtures", "dev");
 const runtime = globalThis.Deno ? `Deno ${Deno.version.deno}` : `Node ${process.version}`;
 const backend = process.env.GPT_OSS_TS_BACKEND ?? "wasm";
@@ -30,7 +31,7 @@ const check = (name, ok, detail = "") => {
   console.log(`${ok ? "ok  " : "FAIL"} ${name}${detail ? `  (${detail})` : ""}`);
 };
 
-const model = await loadModel(join(dev, "checkpoint"), { backend, precision: "exact" });
+async function parity(label, model) {
 for (const seq of ["seq0", "seq1", "seq2"]) {
   const ids = Array.from(read(`${seq}.input_ids`));
   let worst = 0, compared = 0, topkOk = true;
@@ -45,15 +46,23 @@ for (const seq of ["seq0", "seq1", "seq2"]) {
     },
   });
   worst = Math.max(worst, ratio(logits, read(`${seq}.logits`)));
-  check(`${seq}: ${compared} intermediates and logits within 1e-4 + 1e-4|g|`, worst <= 1 && compared > 10, `worst ${worst.toFixed(3)} of tolerance`);
-  check(`${seq}: top-k experts identical`, topkOk);
+  check(`${label}${seq}: ${compared} intermediates and logits within 1e-4 + 1e-4|g|`, worst <= 1 && compared > 10, `worst ${worst.toFixed(3)} of tolerance`);
+  check(`${label}${seq}: top-k experts identical`, topkOk);
 }
 
 const prompt = [410, 664, 47, 164, 663, 868, 985, 687, 404, 508, 758, 52];
 const want = [8, 777, 664, 731, 508, 342, 297, 508, 225, 872, 391, 106, 802, 711, 515, 95];
 const got = [];
 for await (const { token } of model.generate(prompt, { temperature: 0, maxTokens: 16 })) got.push(token);
-check("greedy decode with the KV cache equals the reference's 16 tokens", got.join() === want.join(), got.join(","));
+check(`${label}greedy decode with the KV cache equals the reference's 16 tokens`, got.join() === want.join(), got.join(","));
+model.dispose();
+}
+
+await parity("", await loadModel(join(dev, "checkpoint"), { backend, precision: "exact" }));
+if (backend === "wasm") {
+  const kernels = await createKernels("wasm", { threads: 2, parallelMinBytes: 0, weightBytesPerMemory: 200_000 });
+  await parity("2 threads, several memories: ", await loadModel(join(dev, "checkpoint"), { kernels }));
+}
 check("argmax helper", argmax([0, 3, 3, 1]) === 1);
 
 console.log(`${runtime} (backend ${backend}): ${passed} passed, ${failed} failed`);

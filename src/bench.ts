@@ -1,0 +1,189 @@
+// The whole-model benchmark behind `gpt-oss-ts bench`: load (time and MB/s), prefill of a random prompt,
+// greedy decode, peak resident memory, and the decode's effective bandwidth (weight bytes one decode
+// step reads x steps per second) beside a read-bandwidth probe run in the same process on the same
+// threads (the WebAssembly streaming sum over a buffer larger than the caches).
+import type { ModelWeights, Mxfp4Experts } from "./checkpoint/weights.js";
+import type { Precision } from "./kernels/index.js";
+import { WasmKernels } from "./kernels/wasm.js";
+import { loadModel, type GptOssModel, type LoadOptions } from "./model.js";
+import { Xoshiro128 } from "./prng.js";
+import { argmax } from "./sampling.js";
+
+export interface BenchOptions {
+  /** prompt length of the prefill (default 512) */
+  promptTokens?: number;
+  /** greedy decode steps after it (default 128) */
+  genTokens?: number;
+  /** kernel threads (default: the number of cores) */
+  threads?: number;
+  precision?: Precision;
+  /** seed of the random prompt (default 1) */
+  seed?: number;
+  /** passes of the read probe; the best counts (default 5) */
+  probePasses?: number;
+  onLoadProgress?: LoadOptions["onProgress"];
+  /** progress of the long phases: prefill (layers done), decode (tokens done) */
+  onPhase?: (phase: "prefill" | "decode" | "probe", done: number, total: number) => void;
+}
+
+export interface BenchResult {
+  model: { dir: string; layers: number; experts: number; expertsPerToken: number; vocab: number; hidden: number };
+  runtime: string;
+  simd: string | null;
+  threads: number;
+  precision: string;
+  load: { seconds: number; bytes: number; mbPerS: number };
+  prefill: { tokens: number; seconds: number; tokensPerS: number };
+  decode: {
+    tokens: number; seconds: number; tokensPerS: number; msPerToken: number;
+    /** weight bytes one decode step reads: dense attention, router, unembedding, the k chosen experts */
+    bytesPerToken: number;
+    /** bytesPerToken x tokens/s */
+    effectiveGBps: number;
+  };
+  /** the streaming sum (null on the ts backend) */
+  probe: { bytes: number; passes: number; gbPerS: number } | null;
+  /** process peak resident memory (null where the runtime cannot tell) */
+  peakRssBytes: number | null;
+}
+
+const now = () => performance.now();
+
+/** Loads `dir` and measures it. The model is disposed at the end. */
+export async function benchModel(dir: string, options: BenchOptions = {}): Promise<BenchResult> {
+  const promptTokens = options.promptTokens ?? 512, genTokens = options.genTokens ?? 128;
+  if (!(Number.isInteger(promptTokens) && promptTokens >= 1)) throw new RangeError(`prompt tokens must be an integer >= 1, got ${promptTokens}`);
+  if (!(Number.isInteger(genTokens) && genTokens >= 1)) throw new RangeError(`gen tokens must be an integer >= 1, got ${genTokens}`);
+
+  const t0 = now();
+  const model = await loadModel(dir, { threads: options.threads, precision: options.precision, onProgress: options.onLoadProgress });
+  const loadSeconds = (now() - t0) / 1000;
+  try {
+    const c = model.config;
+    if (promptTokens + genTokens > c.maxPositionEmbeddings) {
+      throw new RangeError(`prompt tokens + gen tokens is ${promptTokens + genTokens}, beyond the model's context of ${c.maxPositionEmbeddings}`);
+    }
+    const loadBytes = model.checkpoint.weightBytes;
+    const kernels = model.kernels instanceof WasmKernels ? model.kernels : null;
+
+    // A few tokens first, so that nothing below pays for first-time costs.
+    const warm = model.newCache();
+    model.transformer.forward([1, 2], warm);
+    model.transformer.forward([3], warm);
+
+    const rng = new Xoshiro128(options.seed ?? 1);
+    const prompt = Array.from({ length: promptTokens }, () => Math.floor(rng.float() * c.vocabSize));
+    const cache = model.newCache();
+    options.onPhase?.("prefill", 0, c.numLayers);
+    const t1 = now();
+    let logits = model.transformer.forward(prompt, cache, {
+      observe: (name, layer) => {
+        if (name === "block_out") options.onPhase?.("prefill", layer + 1, c.numLayers);
+      },
+    });
+    let token = argmax(logits);
+    const prefillSeconds = (now() - t1) / 1000;
+
+    const t2 = now();
+    for (let i = 0; i < genTokens; i++) {
+      logits = model.transformer.forward([token], cache);
+      token = argmax(logits);
+      options.onPhase?.("decode", i + 1, genTokens);
+    }
+    const decodeSeconds = (now() - t2) / 1000;
+    const bytesPerToken = decodeBytesPerToken(model.transformer.weights, c.expertsPerToken);
+
+    let probe: BenchResult["probe"] = null;
+    if (kernels) probe = readProbe(kernels, model.transformer.weights, options.probePasses ?? 5, options.onPhase);
+
+    const decodeTps = genTokens / decodeSeconds;
+    return {
+      model: { dir, layers: c.numLayers, experts: c.numExperts, expertsPerToken: c.expertsPerToken, vocab: c.vocabSize, hidden: c.hiddenSize },
+      runtime: runtimeName(),
+      simd: kernels?.simd ?? null,
+      threads: kernels?.threads ?? 1,
+      precision: kernels?.precision ?? "exact",
+      load: { seconds: loadSeconds, bytes: loadBytes, mbPerS: loadBytes / loadSeconds / 1e6 },
+      prefill: { tokens: promptTokens, seconds: prefillSeconds, tokensPerS: promptTokens / prefillSeconds },
+      decode: {
+        tokens: genTokens, seconds: decodeSeconds, tokensPerS: decodeTps, msPerToken: (1000 * decodeSeconds) / genTokens,
+        bytesPerToken, effectiveGBps: (bytesPerToken * decodeTps) / 1e9,
+      },
+      probe,
+      peakRssBytes: peakRss(),
+    };
+  } finally {
+    model.dispose();
+  }
+}
+
+/** Weight bytes one decode step reads: per layer the dense attention (qkv, out), the router and the k
+ * chosen experts' blocks, scales and biases, the small vectors; then the unembedding and one embedding row. */
+export function decodeBytesPerToken(w: ModelWeights, k: number): number {
+  const expert = (m: Mxfp4Experts) => (m.rows * m.cols) / 2 + (m.rows * m.cols) / 32 + m.rows * 4;
+  let bytes = w.unembedding.data.byteLength + w.norm.byteLength + w.embedding.cols * 2;
+  for (const l of w.layers) {
+    bytes += l.qkv.data.byteLength + l.out.data.byteLength + l.gate.data.byteLength;
+    bytes += l.attnNorm.byteLength + l.qkvBias.byteLength + l.outBias.byteLength + l.sinks.byteLength + l.mlpNorm.byteLength + l.gateBias.byteLength;
+    bytes += k * (expert(l.mlp1) + expert(l.mlp2));
+  }
+  return bytes;
+}
+
+/** Probe buffers smaller than this could sit in the caches: a dedicated one is made instead. */
+const PROBE_MIN_BYTES = 256 << 20;
+
+/**
+ * The best of `passes` streaming sums on the kernels' threads, over the unembedding (the largest
+ * matrix: 1.16 GB at 20b; its bf16 pairs read as f32 are ordinary numbers, so the sum runs at full
+ * speed) or, for a small model, over a 512 MiB buffer of its own.
+ */
+function readProbe(k: WasmKernels, w: ModelWeights, passes: number, onPhase: BenchOptions["onPhase"]): BenchResult["probe"] {
+  let view: ArrayBufferView = w.unembedding.data;
+  if (view.byteLength < PROBE_MIN_BYTES) {
+    const b = k.allocator.allocate(2 * PROBE_MIN_BYTES, "read probe");
+    new Float32Array(b.buffer, b.byteOffset, b.byteLength / 4).fill(1);
+    view = b;
+  }
+  let best = Infinity;
+  for (let i = 0; i < passes; i++) {
+    const t = now();
+    k.streamSum(view);
+    best = Math.min(best, now() - t);
+    onPhase?.("probe", i + 1, passes);
+  }
+  return { bytes: view.byteLength, passes, gbPerS: view.byteLength / best / 1e6 };
+}
+
+function peakRss(): number | null {
+  try {
+    return process.resourceUsage().maxRSS * 1024; // kilobytes on every platform Node reports
+  } catch {
+    return null;
+  }
+}
+
+function runtimeName(): string {
+  const deno = (globalThis as { Deno?: { version: { deno: string } } }).Deno;
+  return deno ? `Deno ${deno.version.deno}` : `Node ${process.version}`;
+}
+
+/** A plain-text report of a bench result. */
+export function formatBench(r: BenchResult): string {
+  const gib = (b: number) => `${(b / 2 ** 30).toFixed(2)} GiB`;
+  const lines = [
+    `${r.model.dir}: ${r.model.layers} layers, ${r.model.experts} experts (${r.model.expertsPerToken} per token), vocabulary ${r.model.vocab}`,
+    `${r.runtime}, ${r.simd ?? "ts backend"}, ${r.precision}, ${r.threads} thread${r.threads === 1 ? "" : "s"}`,
+    "",
+    `load      ${(r.load.bytes / 1e9).toFixed(2)} GB in ${r.load.seconds.toFixed(1)} s: ${r.load.mbPerS.toFixed(0)} MB/s`,
+    `prefill   ${r.prefill.tokens} tokens in ${r.prefill.seconds.toFixed(2)} s: ${r.prefill.tokensPerS.toFixed(2)} tokens/s`,
+    `decode    ${r.decode.tokens} tokens in ${r.decode.seconds.toFixed(2)} s: ${r.decode.tokensPerS.toFixed(2)} tokens/s (${r.decode.msPerToken.toFixed(1)} ms/token)`,
+    `          ${(r.decode.bytesPerToken / 1e9).toFixed(3)} GB of weights per token: ${r.decode.effectiveGBps.toFixed(1)} GB/s effective`,
+  ];
+  if (r.probe) {
+    lines.push(`read      streaming sum over ${(r.probe.bytes / 1e9).toFixed(2)} GB on ${r.threads} thread${r.threads === 1 ? "" : "s"}, best of ${r.probe.passes}: ` +
+      `${r.probe.gbPerS.toFixed(1)} GB/s (decode reaches ${((100 * r.decode.effectiveGBps) / r.probe.gbPerS).toFixed(0)}% of it)`);
+  }
+  if (r.peakRssBytes !== null) lines.push(`peak RSS  ${gib(r.peakRssBytes)}`);
+  return lines.join("\n");
+}

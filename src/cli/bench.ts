@@ -1,0 +1,78 @@
+// `gpt-oss-ts bench`: load, prefill and decode speed of one model, peak memory, and the decode's
+// effective bandwidth beside the machine's read bandwidth measured in the same process.
+import { benchModel, formatBench } from "../bench.js";
+import { optionalNumber, parseArgs, requireString } from "./args.js";
+import { loadProgress, precisionOf, threadsOf } from "./common.js";
+
+export const summary = "load time, prefill and decode tokens/s, peak memory, decode bandwidth vs a read probe";
+
+const HELP = `usage: gpt-oss-ts bench --model DIR [--prompt-tokens 512] [--gen-tokens 128] [--threads N] [--json]
+
+Loads the model (progress on stderr), runs a random prompt (seeded) as one prefill, then decodes greedily,
+and reports: load time and MB/s, prefill tokens/s, decode tokens/s, the process's peak resident memory,
+and the weight bytes one decode step reads (dense attention, router, unembedding and the chosen experts)
+times the decode rate, beside a streaming read of a buffer larger than the caches on the same threads.
+
+  --model DIR          checkpoint folder
+  --prompt-tokens N    prefill length (default 512)
+  --gen-tokens N       decode steps (default 128)
+  --threads N          kernel threads (default: the number of cores)
+  --precision P        exact (default) or fast (README "Precision")
+  --seed S             seed of the random prompt (default 1)
+  --json               print the result as JSON`;
+
+export async function run(argv: string[]): Promise<number> {
+  const args = parseArgs(argv, {
+    model: "string", "prompt-tokens": "string", "gen-tokens": "string", threads: "string", precision: "string",
+    seed: "string", json: "boolean", help: "boolean",
+  });
+  if (args.flags.help) return void console.log(HELP), 0;
+  const dir = requireString(args, "model");
+  const promptTokens = optionalNumber(args, "prompt-tokens", 512, (n) => Number.isInteger(n) && n >= 1);
+  const genTokens = optionalNumber(args, "gen-tokens", 128, (n) => Number.isInteger(n) && n >= 1);
+  const seed = optionalNumber(args, "seed", 1, Number.isInteger);
+  const progress = loadProgress();
+  const status = new PhaseStatus();
+  const result = await benchModel(dir, {
+    promptTokens, genTokens, seed, threads: threadsOf(args), precision: precisionOf(args, "exact"),
+    onLoadProgress: progress.onProgress,
+    onPhase: (phase, done, total) => {
+      if (phase === "prefill" && done === 0) progress.finish();
+      status.update(phase, done, total);
+    },
+  });
+  status.finish();
+  console.log(args.flags.json ? JSON.stringify(result, null, 2) : formatBench(result));
+  return 0;
+}
+
+/** One status line per phase on stderr: redrawn in place on a terminal, written once at its end elsewhere. */
+class PhaseStatus {
+  private phase = "";
+  private started = 0;
+  private lastDraw = 0;
+  private readonly tty = process.stderr.isTTY === true;
+
+  update(phase: string, done: number, total: number): void {
+    const t = performance.now();
+    if (phase !== this.phase) {
+      this.finish();
+      this.phase = phase;
+      this.started = t;
+    }
+    const line = `${phase} ${done}/${total}  ${((t - this.started) / 1000).toFixed(1)} s`;
+    if (this.tty && (t - this.lastDraw > 100 || done === total)) {
+      this.lastDraw = t;
+      process.stderr.write(`\r\x1b[2K${line}`);
+    }
+    if (done === total) {
+      process.stderr.write(this.tty ? "\n" : `${line}\n`);
+      this.phase = "";
+    }
+  }
+
+  finish(): void {
+    if (this.phase && this.tty) process.stderr.write("\n");
+    this.phase = "";
+  }
+}
