@@ -3,7 +3,8 @@ import type { AddressInfo } from "node:net";
 import { basename, resolve } from "node:path";
 import { checkChatModel } from "../chat.js";
 import { createServer } from "../server.js";
-import { optionalNumber, parseArgs, UsageError } from "./args.js";
+import type { GptOssModel } from "../model.js";
+import { optionalNumber, parseArgs, UsageError, type ParsedArgs } from "./args.js";
 import { loadFromArgs, MODEL_FLAGS, precisionOf, backendOf } from "./common.js";
 
 export const summary = "OpenAI-style HTTP server: /v1/chat/completions and /v1/models";
@@ -19,7 +20,8 @@ One line per request is logged on stderr. Ctrl-C stops the server.
   --max-tokens N                max tokens of a reply when the request sets none (default: the context)
   --date YYYY-MM-DD|none        "Current date:" in the system message (default today)
   --backend wasm|ts             kernel backend (default wasm)
-  --precision exact|fast        wasm kernels' precision (default exact)`;
+  --precision exact|fast        wasm kernels' precision (default exact)
+  --threads N                   threads for the wasm kernels (default: the number of cores)`;
 
 export async function run(argv: string[]): Promise<number> {
   const args = parseArgs(argv, { ...MODEL_FLAGS, host: "string", port: "string", "max-tokens": "string", date: "string", help: "boolean" });
@@ -34,7 +36,15 @@ export async function run(argv: string[]): Promise<number> {
   precisionOf(args);
 
   const model = await loadFromArgs(args);
-  checkChatModel(model);
+  try {
+    checkChatModel(model);
+    return await serve(model, args, host, port, maxTokens, date);
+  } finally {
+    model.dispose(); // stops the kernel threads
+  }
+}
+
+async function serve(model: GptOssModel, args: ParsedArgs, host: string, port: number, maxTokens: number | undefined, date: string | undefined): Promise<number> {
   const modelId = basename(resolve(args.flags.model as string));
   const server = createServer(model, { modelId, maxTokens, ...(date !== undefined ? { date: date === "none" ? null : date } : {}) });
 
