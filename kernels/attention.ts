@@ -1,15 +1,17 @@
 // Attention of one query position over n cached positions, with per-head sinks (gpt-oss).
 //
-// Layout: q, out [nq, d]; k, v [n, nkv * d], the visible positions in order (the caller copies the
-// window out of its ring). Query head h reads KV head h / (nq / nkv). Scores are q.k / sqrt(d); the
-// sink logit of head h joins only the softmax denominator. scores: scratch of n f32.
+// Layout: q, out [nq, d]; k, v [n, stride floats], the visible positions in order (the caller copies
+// the window out of its ring); KV head g of position j at k + (j * stride + g * d) floats. Query head h
+// reads KV head h / (nq / nkv). Scores are q.k / sqrt(d); the sink logit of head h joins only the
+// softmax denominator. scores: scratch of n f32. A thread given a band of KV heads passes pointers
+// offset to its first head, its own head counts, and the full row `stride` (>= nkv * d).
 // Vectorized over the head dimension (d = 64 in gpt-oss); d % 4 columns are done in scalar code.
 import { hsum, madd } from "./simd";
 
 export function attention(out: usize, q: usize, k: usize, v: usize, n: i32, sinks: usize,
-  nq: i32, nkv: i32, d: i32, scores: usize): void {
+  nq: i32, nkv: i32, d: i32, scores: usize, stride: i32): void {
   const group = nq / nkv;
-  const row = <usize>(nkv * d) << 2;
+  const row = <usize>stride << 2;
   const d4 = d & ~3;
   const scale = <f32>1 / Mathf.sqrt(<f32>d);
   for (let h = 0; h < nq; h++) {

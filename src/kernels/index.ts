@@ -39,6 +39,8 @@ export interface KernelOptions {
   weightBytesPerMemory?: number;
   /** wasm only: calls reading fewer weight bytes run on one thread (default 256 KiB; tests set 0) */
   parallelMinBytes?: number;
+  /** wasm only: how long idle workers spin before sleeping, in ms (default 2) */
+  spinMs?: number;
 }
 
 export async function createKernels(backend: Backend, options: KernelOptions = {}): Promise<Kernels> {

@@ -17,6 +17,8 @@ export const OP = {
   down: 4,
   /** streaming read probe: [ptr, floats]; each thread's sum in the result slots */
   stream: 5,
+  /** attention of one query: [out, q, k, v, n, sinks, nq, nkv, d, scores] (n floats of scores per thread) */
+  attention: 7,
   /** worker threads leave their loop */
   stop: 6,
 } as const;
@@ -88,6 +90,17 @@ export function runSlice(k: KernelExports, op: number, a: Uint32Array, f: Float3
       if (r1 > r0) {
         k.mxfp4Down(y + 4 * r0, x, xs, qs, blocks + r0 * nb * 16, scales + r0 * nb, bias + 4 * r0, r1 - r0, cols, tokens, weight, fast,
           scratch + tid * stride, rows);
+      }
+      return;
+    }
+    case OP.attention: {
+      // A band of KV heads with the query heads that read them.
+      const [out, q, keys, values, positions, sinks, nq, nkv, d, scores] = [a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9]];
+      const [g0, g1] = band(nkv, tid, n, 1);
+      const group = nq / nkv, h0 = g0 * group;
+      if (g1 > g0) {
+        k.attention(out + 4 * h0 * d, q + 4 * h0 * d, keys + 4 * g0 * d, values + 4 * g0 * d, positions, sinks + 4 * h0,
+          (g1 - g0) * group, g1 - g0, d, scores + 4 * tid * positions, nkv * d);
       }
       return;
     }

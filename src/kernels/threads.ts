@@ -3,7 +3,8 @@
 // written to a small shared control block, and every thread runs its band of the output rows
 // (jobs.ts). Synchronisation is Atomics on that block, not a message per call: the caller bumps a
 // sequence number and wakes the workers, runs band 0 itself, and waits for a counter to reach zero.
-// Workers spin a little before sleeping, because the next job usually follows within microseconds.
+// Workers spin a little (2 ms) before sleeping, because the next job usually follows within
+// microseconds and waking a sleeping thread takes tens of microseconds (more on a VM).
 //
 // One worker file serves Node and Deno: both provide node:worker_threads (Deno maps it onto its Web
 // Workers), which posts WebAssembly modules and shared memories, lets a worker take a message
@@ -63,7 +64,7 @@ export class ThreadPool {
   }
 
   /** Starts threads - 1 workers (the calling thread is the first thread) over every memory of `memories`. */
-  static async start(threads: number, module: WasmModule, memories: WasmMemories, spinMs = 0.5): Promise<ThreadPool> {
+  static async start(threads: number, module: WasmModule, memories: WasmMemories, spinMs = 2): Promise<ThreadPool> {
     if (!Number.isInteger(threads) || threads < 2 || threads > MAX_THREADS) {
       throw new RangeError(`a thread pool needs 2 to ${MAX_THREADS} threads, got ${threads}`);
     }

@@ -42,6 +42,9 @@ export interface WasmOptions {
    * costs more than it saves). Default 256 KiB; tests set 0 to split every call.
    */
   parallelMinBytes?: number;
+  /** How long an idle worker spins for the next call before it sleeps, in ms (default 2: a sleeping
+   * worker takes tens of microseconds to wake, more on a VM). */
+  spinMs?: number;
 }
 
 /** What every WasmKernels made from one `create` shares: the memories (so the weights) and the threads. */
@@ -102,7 +105,7 @@ export class WasmKernels implements Kernels {
     const memories = new WasmMemories(module, level, options.weightBytesPerMemory ?? DEFAULT_WEIGHT_BYTES_PER_MEMORY);
     const n = options.threads === "auto" ? defaultThreads() : options.threads ?? 1;
     if (!Number.isInteger(n) || n < 1) throw new RangeError(`threads must be a whole number >= 1, got ${String(options.threads)}`);
-    const threads = n > 1 ? await ThreadPool.start(n, module, memories) : null;
+    const threads = n > 1 ? await ThreadPool.start(n, module, memories, options.spinMs ?? 2) : null;
     const backend: Backend = { memories, threads, parallelMinBytes: options.parallelMinBytes ?? 256 << 10 };
     if (threads) finalizer.register(backend, threads, backend);
     return new WasmKernels(backend, options.precision ?? "exact", options.fastBits);
@@ -169,7 +172,7 @@ export class WasmKernels implements Kernels {
     return (w && this.backend.memories.heapOf(w)) || this.backend.memories.primary;
   }
 
-  /** Runs a job on every thread when it reads at least `bytes` of weights, else on this one. */
+  /** Runs a job on every thread when it reads at least `bytes` (of weights; of KV cache for attention), else on this one. */
   private exec(h: WasmHeap, op: number, bytes: number, args: number[]): void {
     const t = this.backend.threads;
     if (t && bytes >= this.backend.parallelMinBytes) return t.run(h, op, args);
@@ -243,9 +246,9 @@ export class WasmKernels implements Kernels {
   attention(out: Float32Array, q: Float32Array, k: Float32Array, v: Float32Array, capacity: number,
     first: number, last: number, sinks: Float32Array, nq: number, nkv: number, d: number): void {
     const h = this.heapFor(sinks);
-    const n = last - first + 1, row = nkv * d;
+    const n = last - first + 1, row = nkv * d, kvBytes = 2 * n * row * 4;
     const [pq, pk, pv, ps, po, psc] = h.scratch.take(nq * d * 4, n * row * 4, n * row * 4,
-      need(h, sinks, nq * 4), nq * d * 4, n * 4);
+      need(h, sinks, nq * 4), nq * d * 4, n * 4 * this.threadsFor(kvBytes));
     put(h, q, nq * d, pq);
     // The visible positions, in order, out of the ring (at most two runs).
     const f32 = h.f32;
@@ -258,7 +261,7 @@ export class WasmKernels implements Kernels {
       at += len;
     }
     const s = place(h, sinks, ps, nq * 4);
-    h.k.attention(po, pq, pk, pv, n, s, nq, nkv, d, psc);
+    this.exec(h, OP.attention, kvBytes, [po, pq, pk, pv, n, s, nq, nkv, d, psc]); // split by KV heads
     get(h, out, po, nq * d);
   }
 
