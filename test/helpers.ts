@@ -3,6 +3,8 @@ import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import type { GptOssModel } from "../src/model.js";
+import { argmax } from "../src/sampling.js";
 import { SafetensorsFile } from "../src/safetensors.js";
 
 export const FIXTURES = join(fileURLToPath(new URL(".", import.meta.url)), "fixtures");
@@ -62,4 +64,17 @@ export function sameBits(a: ArrayBufferView[], b: ArrayBufferView[]): boolean {
   if (a.length !== b.length) return false;
   return a.every((x, i) => Buffer.compare(new Uint8Array(x.buffer, x.byteOffset, x.byteLength),
     new Uint8Array(b[i].buffer, b[i].byteOffset, b[i].byteLength)) === 0);
+}
+
+/** Logits of every position of `seq` from an empty context, then of `steps` greedy decode steps after
+ * `prompt` with the KV cache: what the multi-memory and thread tests compare bit for bit. */
+export function logitsTrail(model: GptOssModel, seq: number[], prompt: number[], steps: number): Float32Array[] {
+  const out = [model.forward(seq)];
+  const cache = model.newCache();
+  let logits = model.transformer.forward(prompt, cache);
+  for (let i = 0; i < steps; i++) {
+    out.push(logits);
+    logits = model.transformer.forward([argmax(logits)], cache);
+  }
+  return out;
 }

@@ -6,23 +6,12 @@ import { Checkpoint } from "../src/checkpoint/checkpoint.js";
 import { createKernels } from "../src/kernels/index.js";
 import { WasmKernels } from "../src/kernels/wasm.js";
 import { loadModel, type GptOssModel } from "../src/model.js";
-import { DEV_CKPT, DECODE_PROMPT, sameBits } from "./helpers.js";
+import { DEV_CKPT, DECODE_PROMPT, logitsTrail, sameBits } from "./helpers.js";
 
 const SEQ = [410, 664, 47, 164, 663, 868, 985, 687, 404, 508, 758, 52, 3, 99, 1000, 5, 17];
 
-/** Logits of every position of SEQ, then 12 greedy decode steps' logits, concatenated. */
-function run(model: GptOssModel): Float32Array[] {
-  const out = [model.forward(SEQ)];
-  const cache = model.newCache();
-  let logits = model.transformer.forward(DECODE_PROMPT, cache);
-  for (let i = 0; i < 12; i++) {
-    out.push(logits);
-    let best = 0;
-    for (let j = 1; j < logits.length; j++) if (logits[j] > logits[best]) best = j;
-    logits = model.transformer.forward([best], cache);
-  }
-  return out;
-}
+/** Logits of every position of SEQ, then 12 greedy decode steps' logits. */
+const run = (model: GptOssModel) => logitsTrail(model, SEQ, DECODE_PROMPT, 12);
 
 const models: GptOssModel[] = [];
 async function load(options: Parameters<typeof createKernels>[1]): Promise<GptOssModel> {

@@ -7,21 +7,9 @@ import { createKernels } from "../src/kernels/index.js";
 import { WasmKernels } from "../src/kernels/wasm.js";
 import { loadModel, type GptOssModel, type LoadOptions } from "../src/model.js";
 import { synthesize } from "../src/synth.js";
-import { DEV_CKPT, DECODE_PROMPT, sameBits, tempDir } from "./helpers.js";
+import { DEV_CKPT, DECODE_PROMPT, logitsTrail, sameBits, tempDir } from "./helpers.js";
 
-/** Logits of every position of `seq`, then `steps` greedy decode steps' logits. */
-function run(model: GptOssModel, seq: number[], prompt: number[], steps: number): Float32Array[] {
-  const out = [model.forward(seq)];
-  const cache = model.newCache();
-  let logits = model.transformer.forward(prompt, cache);
-  for (let i = 0; i < steps; i++) {
-    out.push(logits);
-    let best = 0;
-    for (let j = 1; j < logits.length; j++) if (logits[j] > logits[best]) best = j;
-    logits = model.transformer.forward([best], cache);
-  }
-  return out;
-}
+const run = logitsTrail;
 
 const models: GptOssModel[] = [];
 async function load(dir: string, options: Parameters<typeof createKernels>[1], extra: LoadOptions = {}): Promise<GptOssModel> {
