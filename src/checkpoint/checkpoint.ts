@@ -192,7 +192,7 @@ export class Checkpoint {
     };
     const vector = (parts: string[]): Float32Array => {
       const infos = parts.map((p) => this.tensor(p));
-      const n = infos.reduce((s, t) => s + t.info.byteLength / (t.info.dtype === "F32" ? 4 : 2), 0);
+      const n = infos.reduce((s, t) => s + floats(t.info), 0);
       // Through the allocator too: biases, norm scales and sinks are weights the kernels read.
       const place = alloc.allocate(n * 4, parts[0]);
       const out = new Float32Array(place.buffer, place.byteOffset, n);
@@ -200,7 +200,7 @@ export class Checkpoint {
       for (const { info } of infos) {
         const raw = new Uint8Array(info.byteLength), to = at;
         read(info.name, raw, () => void widen(raw, info.dtype, out, to));
-        at += info.byteLength / (info.dtype === "F32" ? 4 : 2);
+        at += floats(info);
       }
       return out;
     };
@@ -220,7 +220,7 @@ export class Checkpoint {
       let n = 0;
       for (const name of tensorNames) {
         const info = this.tensor(name).info;
-        n += (kinds.get(name) === "vector" ? (4 * info.byteLength) / (info.dtype === "F32" ? 4 : 2) : info.byteLength) + 64;
+        n += (kinds.get(name) === "vector" ? 4 * floats(info) : info.byteLength) + 64;
       }
       alloc.group?.(n, what);
     };
@@ -257,6 +257,11 @@ export class Checkpoint {
   close(): void {
     for (const f of this.files) f.close();
   }
+}
+
+/** Elements of a float vector tensor (F32, or a 16-bit float type). */
+function floats(info: TensorInfo): number {
+  return info.byteLength / (info.dtype === "F32" ? 4 : 2);
 }
 
 /** Decodes a little-endian float vector into `out` at `at`; returns the element count. */

@@ -10,7 +10,7 @@ import { runOneShot } from "./run.js";
 export const summary = "one-shot chat on the small model in weights/ (what npm start runs)";
 
 /** weights/tiny inside the package, wherever it is run from. */
-export const DEMO_MODEL = join(fileURLToPath(new URL("../../../weights/tiny", import.meta.url)));
+export const DEMO_MODEL = fileURLToPath(new URL("../../../weights/tiny", import.meta.url));
 
 export async function ensureDemoModel(dir = DEMO_MODEL): Promise<string> {
   if (!existsSync(join(dir, "config.json"))) {
