@@ -29,15 +29,43 @@ import { gemm, MXFP4 } from "./gemm";
 // @ts-ignore: decorator
 @inline const QB: usize = RELAXED ? 32 : 64;
 
-/** Integer partial sums (i32x4) of one block: weights from codes, activations quantized at xq. */
+// ---- decode: four rows per pass, one block per step ----
+// Four rows share the activation loads, and their four integer block sums are reduced together into
+// one vector [row 0, row 1, row 2, row 3] (`sum4`), so converting, scaling by the block scales and
+// accumulating cost one vector instruction each per four rows, and no horizontal sum is left at the
+// end. Within a block the integer sums are exact, so the result of a row does not depend on which
+// rows it was grouped with (threads may split bands anywhere on a multiple of 4).
+
+/** The four lane sums of each of d0..d3, as one vector [sum d0, sum d1, sum d2, sum d3]. */
+// @ts-ignore: decorator
+@inline function sum4(d0: v128, d1: v128, d2: v128, d3: v128): v128 {
+  const a = i32x4.add(i32x4.shuffle(d0, d1, 0, 4, 1, 5), i32x4.shuffle(d0, d1, 2, 6, 3, 7));
+  const b = i32x4.add(i32x4.shuffle(d2, d3, 0, 4, 1, 5), i32x4.shuffle(d2, d3, 2, 6, 3, 7));
+  return i32x4.add(i32x4.shuffle(a, b, 0, 1, 4, 5), i32x4.shuffle(a, b, 2, 3, 6, 7));
+}
+
+/** 2^(s - 127) of the block-b scales of four rows (s0 and rowS apart), as f32x4. */
+// @ts-ignore: decorator
+@inline function scales4(s0: usize, rowS: usize): v128 {
+  let v = i32x4.splat(load<u8>(s0));
+  v = i32x4.replace_lane(v, 1, load<u8>(s0 + rowS));
+  v = i32x4.replace_lane(v, 2, load<u8>(s0 + 2 * rowS));
+  v = i32x4.replace_lane(v, 3, load<u8>(s0 + 3 * rowS));
+  return i32x4.shl(v, 23);
+}
+
+/**
+ * One block of one row against quantized activations at xq, as partial sums: relaxed build, i16x8
+ * (pair sums of i8 x u7 products, with the +12 offset of the weights); baseline, i32x4.
+ */
 // @ts-ignore: decorator
 @inline function blockFast(bp: usize, xq: usize, nib: v128, table: v128): v128 {
   const b = v128.load(bp);
   const lo = lookup(table, v128.and(b, nib)), hi = lookup(table, v128.and(i16x8.shr_u(b, 4), nib));
   if (RELAXED) {
-    // table: 2 * value + 12, non-negative as the second operand must be
-    return i32x4.relaxed_dot_i8x16_i7x16_add_s(v128.load(xq), lo,
-      i32x4.relaxed_dot_i8x16_i7x16_add_s(v128.load(xq, 16), hi, i32x4.splat(0)));
+    // table: 2 * value + 12, non-negative as the second operand must be. Each i16 lane is at most
+    // 2 * 127 * 24 = 6096 in magnitude, 12192 after adding the low and high nibbles.
+    return i16x8.add(i16x8.relaxed_dot_i8x16_i7x16_s(v128.load(xq), lo), i16x8.relaxed_dot_i8x16_i7x16_s(v128.load(xq, 16), hi));
   }
   const a = i32x4.add(i32x4.dot_i16x8_s(i16x8.extend_low_i8x16_s(lo), v128.load(xq)),
     i32x4.dot_i16x8_s(i16x8.extend_high_i8x16_s(lo), v128.load(xq, 16)));
@@ -46,65 +74,135 @@ import { gemm, MXFP4 } from "./gemm";
   return i32x4.add(a, c);
 }
 
-// ---- decode: two rows per pass, one block per step ----
-// One block per loop step keeps few vectors live (TurboFan hoists loads, so wider steps spill), two
-// rows share the activation loads, and each block's partial sums are scaled and added at once.
+/** sum4 for four blockFast results: in the relaxed build the i16 pair sums are first folded once in
+ * i16 (at most 24384, no overflow), then widened with one pmaddwd per two rows instead of per row. */
+// @ts-ignore: decorator
+@inline function sum4Fast(d0: v128, d1: v128, d2: v128, d3: v128): v128 {
+  if (!RELAXED) return sum4(d0, d1, d2, d3);
+  const a = i32x4.extadd_pairwise_i16x8_s(i16x8.add(i32x4.shuffle(d0, d1, 0, 4, 1, 5), i32x4.shuffle(d0, d1, 2, 6, 3, 7)));
+  const b = i32x4.extadd_pairwise_i16x8_s(i16x8.add(i32x4.shuffle(d2, d3, 0, 4, 1, 5), i32x4.shuffle(d2, d3, 2, 6, 3, 7)));
+  return i32x4.add(i32x4.shuffle(a, b, 0, 1, 4, 5), i32x4.shuffle(a, b, 2, 3, 6, 7));
+}
+
+/** The two integer partial sums (hi, lo) of one block of one row against exactly split activations at q. */
+// @ts-ignore: decorator
+@inline function blockExact(bp: usize, q: usize, nib: v128, table: v128, lo32: bool): v128 {
+  const v = v128.load(bp);
+  const lo = lookup(table, v128.and(v, nib)), hi = lookup(table, v128.and(i16x8.shr_u(v, 4), nib));
+  const o: usize = lo32 ? 64 : 0;
+  return i32x4.add(i32x4.add(i32x4.dot_i16x8_s(i16x8.extend_low_i8x16_s(lo), v128.load(q + o)),
+    i32x4.dot_i16x8_s(i16x8.extend_high_i8x16_s(lo), v128.load(q + o, 16))),
+    i32x4.add(i32x4.dot_i16x8_s(i16x8.extend_low_i8x16_s(hi), v128.load(q + o, 32)),
+      i32x4.dot_i16x8_s(i16x8.extend_high_i8x16_s(hi), v128.load(q + o, 48))));
+}
 
 /**
- * res[0], res[1] = rows (b0, s0) and (b1, s1) dotted with activations split exactly into two i16
- * (quant.ts `split`: xq [nb][hi 32, lo 32], block scales xs): integer products, f32 sums.
+ * Rows b0, b0 + rowB, b0 + 2 rowB, b0 + 3 rowB (scales s0, rowS apart) dotted with activations split
+ * exactly into two i16 (quant.ts `split`: xq [nb][hi 32, lo 32], block scales xs): [4] f32.
  */
-function dot2Exact(res: usize, b0: usize, s0: usize, b1: usize, s1: usize, xq: usize, xs: usize, nb: i32): void {
+function dot4Exact(b0: usize, s0: usize, rowB: usize, rowS: usize, xq: usize, xs: usize, nb: i32): v128 {
   const nib = v128.load(C_NIBBLE), table = v128.load(C_FP4X2);
   const k = f32x4.splat(65534);
-  let a0 = f32x4.splat(0), a1 = f32x4.splat(0);
+  let acc = f32x4.splat(0);
   for (let b = 0; b < nb; b++) {
-    const q = xq + (<usize>b << 7), o = <usize>b << 4;
-    const dx = load<f32>(xs + (<usize>b << 2));
-    let v = v128.load(b0 + o);
-    let lo = lookup(table, v128.and(v, nib)), hi = lookup(table, v128.and(i16x8.shr_u(v, 4), nib));
-    let w0 = i16x8.extend_low_i8x16_s(lo), w1 = i16x8.extend_high_i8x16_s(lo);
-    let w2 = i16x8.extend_low_i8x16_s(hi), w3 = i16x8.extend_high_i8x16_s(hi);
-    let dh = i32x4.add(i32x4.add(i32x4.dot_i16x8_s(w0, v128.load(q)), i32x4.dot_i16x8_s(w1, v128.load(q, 16))),
-      i32x4.add(i32x4.dot_i16x8_s(w2, v128.load(q, 32)), i32x4.dot_i16x8_s(w3, v128.load(q, 48))));
-    let dl = i32x4.add(i32x4.add(i32x4.dot_i16x8_s(w0, v128.load(q, 64)), i32x4.dot_i16x8_s(w1, v128.load(q, 80))),
-      i32x4.add(i32x4.dot_i16x8_s(w2, v128.load(q, 96)), i32x4.dot_i16x8_s(w3, v128.load(q, 112))));
-    a0 = madd(madd(f32x4.convert_i32x4_s(dh), k, f32x4.convert_i32x4_s(dl)), f32x4.splat(e8m0(load<u8>(s0 + b)) * dx), a0);
-    v = v128.load(b1 + o);
-    lo = lookup(table, v128.and(v, nib));
-    hi = lookup(table, v128.and(i16x8.shr_u(v, 4), nib));
-    w0 = i16x8.extend_low_i8x16_s(lo);
-    w1 = i16x8.extend_high_i8x16_s(lo);
-    w2 = i16x8.extend_low_i8x16_s(hi);
-    w3 = i16x8.extend_high_i8x16_s(hi);
-    dh = i32x4.add(i32x4.add(i32x4.dot_i16x8_s(w0, v128.load(q)), i32x4.dot_i16x8_s(w1, v128.load(q, 16))),
-      i32x4.add(i32x4.dot_i16x8_s(w2, v128.load(q, 32)), i32x4.dot_i16x8_s(w3, v128.load(q, 48))));
-    dl = i32x4.add(i32x4.add(i32x4.dot_i16x8_s(w0, v128.load(q, 64)), i32x4.dot_i16x8_s(w1, v128.load(q, 80))),
-      i32x4.add(i32x4.dot_i16x8_s(w2, v128.load(q, 96)), i32x4.dot_i16x8_s(w3, v128.load(q, 112))));
-    a1 = madd(madd(f32x4.convert_i32x4_s(dh), k, f32x4.convert_i32x4_s(dl)), f32x4.splat(e8m0(load<u8>(s1 + b)) * dx), a1);
+    const q = xq + (<usize>b << 7), o = b0 + (<usize>b << 4);
+    const dh = sum4(blockExact(o, q, nib, table, false), blockExact(o + rowB, q, nib, table, false),
+      blockExact(o + 2 * rowB, q, nib, table, false), blockExact(o + 3 * rowB, q, nib, table, false));
+    const dl = sum4(blockExact(o, q, nib, table, true), blockExact(o + rowB, q, nib, table, true),
+      blockExact(o + 2 * rowB, q, nib, table, true), blockExact(o + 3 * rowB, q, nib, table, true));
+    const d = madd(f32x4.convert_i32x4_s(dh), k, f32x4.convert_i32x4_s(dl));
+    acc = madd(d, f32x4.mul(scales4(s0 + b, rowS), v128.load32_splat(xs + (<usize>b << 2))), acc);
   }
-  store<f32>(res, hsum(a0));
-  store<f32>(res, hsum(a1), 4);
+  return acc;
 }
 
 /** The same with quantized activations (xq, block scales xs, relaxed offsets qs). */
-function dot2Fast(res: usize, b0: usize, s0: usize, b1: usize, s1: usize, xq: usize, xs: usize, qs: usize, nb: i32): void {
+function dot4Fast(b0: usize, s0: usize, rowB: usize, rowS: usize, xq: usize, xs: usize, qs: usize, nb: i32): v128 {
   const nib = v128.load(C_NIBBLE), table = v128.load(RELAXED ? C_FP4X2P12 : C_FP4X2);
-  let a0 = f32x4.splat(0), a1 = f32x4.splat(0);
+  let acc = f32x4.splat(0);
   for (let b = 0; b < nb; b++) {
-    const q = xq + <usize>b * QB, o = <usize>b << 4;
-    const dx = load<f32>(xs + (<usize>b << 2));
-    let d0 = blockFast(b0 + o, q, nib, table), d1 = blockFast(b1 + o, q, nib, table);
-    if (RELAXED) {
-      const off = v128.load32_zero(qs + (<usize>b << 2)); // 12 * sum(q), in lane 0
-      d0 = i32x4.sub(d0, off);
-      d1 = i32x4.sub(d1, off);
-    }
-    a0 = madd(f32x4.convert_i32x4_s(d0), f32x4.splat(e8m0(load<u8>(s0 + b)) * dx), a0);
-    a1 = madd(f32x4.convert_i32x4_s(d1), f32x4.splat(e8m0(load<u8>(s1 + b)) * dx), a1);
+    const q = xq + <usize>b * QB, o = b0 + (<usize>b << 4);
+    let d = sum4Fast(blockFast(o, q, nib, table), blockFast(o + rowB, q, nib, table),
+      blockFast(o + 2 * rowB, q, nib, table), blockFast(o + 3 * rowB, q, nib, table));
+    if (RELAXED) d = i32x4.sub(d, v128.load32_splat(qs + (<usize>b << 2))); // 12 * sum(q): the weights' offset
+    acc = madd(f32x4.convert_i32x4_s(d), f32x4.mul(scales4(s0 + b, rowS), v128.load32_splat(xs + (<usize>b << 2))), acc);
   }
-  store<f32>(res, hsum(a0));
-  store<f32>(res, hsum(a1), 4);
+  return acc;
+}
+
+/**
+ * Prefill in the relaxed build, fast: rows b0 + i rowB (i < 4) dotted with n tokens of quantized
+ * activations (xq [n][nb][32] i8, xs and qs [n][nb]), into acc [n] f32x4 (lane i = row i). Each block
+ * of the four rows is decoded once into registers and used for every token, so the weights cost their
+ * decode once per call as in gemm.ts, and the products are int8 dot products instead of f32 ones.
+ */
+function tile4Fast(acc: usize, b0: usize, s0: usize, rowB: usize, rowS: usize, xq: usize, xs: usize, qs: usize, nb: i32, n: i32): void {
+  const nib = v128.load(C_NIBBLE), table = v128.load(C_FP4X2P12);
+  memory.fill(acc, 0, <usize>n << 4);
+  const tq = <usize>nb << 5, ts = <usize>nb << 2; // one token's stride in xq, and in xs and qs
+  for (let b = 0; b < nb; b++) {
+    const o = b0 + (<usize>b << 4);
+    let v = v128.load(o);
+    const l0 = lookup(table, v128.and(v, nib)), h0 = lookup(table, v128.and(i16x8.shr_u(v, 4), nib));
+    v = v128.load(o + rowB);
+    const l1 = lookup(table, v128.and(v, nib)), h1 = lookup(table, v128.and(i16x8.shr_u(v, 4), nib));
+    v = v128.load(o + 2 * rowB);
+    const l2 = lookup(table, v128.and(v, nib)), h2 = lookup(table, v128.and(i16x8.shr_u(v, 4), nib));
+    v = v128.load(o + 3 * rowB);
+    const l3 = lookup(table, v128.and(v, nib)), h3 = lookup(table, v128.and(i16x8.shr_u(v, 4), nib));
+    const ws = scales4(s0 + b, rowS);
+    let q = xq + (<usize>b << 5), p = <usize>b << 2, a = acc;
+    for (let t = 0; t < n; t++) {
+      const x0 = v128.load(q), x1 = v128.load(q, 16);
+      const d = i32x4.sub(sum4Fast(
+        i16x8.add(i16x8.relaxed_dot_i8x16_i7x16_s(x0, l0), i16x8.relaxed_dot_i8x16_i7x16_s(x1, h0)),
+        i16x8.add(i16x8.relaxed_dot_i8x16_i7x16_s(x0, l1), i16x8.relaxed_dot_i8x16_i7x16_s(x1, h1)),
+        i16x8.add(i16x8.relaxed_dot_i8x16_i7x16_s(x0, l2), i16x8.relaxed_dot_i8x16_i7x16_s(x1, h2)),
+        i16x8.add(i16x8.relaxed_dot_i8x16_i7x16_s(x0, l3), i16x8.relaxed_dot_i8x16_i7x16_s(x1, h3))),
+        v128.load32_splat(qs + p));
+      v128.store(a, madd(f32x4.convert_i32x4_s(d), f32x4.mul(ws, v128.load32_splat(xs + p)), v128.load(a)));
+      q += tq;
+      p += ts;
+      a += 16;
+    }
+  }
+}
+
+/** tile4Fast for rows r..r+3 (a last group of 1 to 3 rows one row at a time, in lanes 0 to 2). */
+function tile4(acc: usize, blocks: usize, scales: usize, r: i32, rows: i32, rowB: usize, rowS: usize,
+  xq: usize, xs: usize, qs: usize, nb: i32, n: i32): void {
+  if (r + 4 <= rows) {
+    tile4Fast(acc, blocks + <usize>r * rowB, scales + <usize>r * rowS, rowB, rowS, xq, xs, qs, nb, n);
+    return;
+  }
+  const one = acc + (<usize>n << 4); // scratch for one row's pass
+  for (let i = 0; r + i < rows; i++) {
+    tile4Fast(one, blocks + <usize>(r + i) * rowB, scales + <usize>(r + i) * rowS, 0, 0, xq, xs, qs, nb, n);
+    for (let t = 0; t < n; t++) store<f32>(acc + (<usize>t << 4) + (<usize>i << 2), load<f32>(one + (<usize>t << 4)));
+  }
+}
+
+/** Four rows from row r (rows past the last repeat it: pointers stay inside the matrix). */
+// @ts-ignore: decorator
+@inline function dot4(blocks: usize, scales: usize, r: i32, rows: i32, rowB: usize, rowS: usize,
+  x: usize, xs: usize, qs: usize, nb: i32, fast: bool): v128 {
+  if (r + 4 > rows) return dot4Tail(blocks, scales, r, rows, rowB, rowS, x, xs, qs, nb, fast);
+  const bp = blocks + <usize>r * rowB, sp = scales + <usize>r * rowS;
+  return fast ? dot4Fast(bp, sp, rowB, rowS, x, xs, qs, nb) : dot4Exact(bp, sp, rowB, rowS, x, xs, nb);
+}
+
+/** The last 1 to 3 rows, one at a time (rowB = 0: all four lanes the same row), in lanes 0 to 2. */
+function dot4Tail(blocks: usize, scales: usize, r: i32, rows: i32, rowB: usize, rowS: usize,
+  x: usize, xs: usize, qs: usize, nb: i32, fast: bool): v128 {
+  let res = f32x4.splat(0);
+  for (let i = 0; r + i < rows; i++) {
+    const bp = blocks + <usize>(r + i) * rowB, sp = scales + <usize>(r + i) * rowS;
+    const v = f32x4.extract_lane(fast ? dot4Fast(bp, sp, 0, 0, x, xs, qs, nb) : dot4Exact(bp, sp, 0, 0, x, xs, nb), 0);
+    if (i == 0) res = f32x4.replace_lane(res, 0, v);
+    else if (i == 1) res = f32x4.replace_lane(res, 1, v);
+    else res = f32x4.replace_lane(res, 2, v);
+  }
+  return res;
 }
 
 // ---- the expert kernels ----
@@ -133,12 +231,27 @@ export function mxfp4Up(act: usize, x: usize, xs: usize, qs: usize, blocks: usiz
   const nb = cols >> 5;
   const rowB = <usize>nb << 4, rowS = <usize>nb;
   if (n == 1) {
-    for (let j = 0; j < I; j++) {
-      const bg = blocks + <usize>(2 * j) * rowB, sg = scales + <usize>(2 * j) * rowS;
-      if (fast) dot2Fast(scratch, bg, sg, bg + rowB, sg + rowS, x, xs, qs, nb);
-      else dot2Exact(scratch, bg, sg, bg + rowB, sg + rowS, x, xs, nb);
+    // weight rows 2j..2j+3 give [gate j, linear j, gate j+1, linear j+1]
+    for (let j = 0; j < I; j += 2) {
+      const v = dot4(blocks, scales, 2 * j, 2 * I, rowB, rowS, x, xs, qs, nb, fast);
       const o = bias + (<usize>j << 3);
-      store<f32>(act + (<usize>j << 2), swiglu(load<f32>(scratch) + load<f32>(o), load<f32>(scratch, 4) + load<f32>(o, 4), limit, alpha));
+      store<f32>(act + (<usize>j << 2), swiglu(f32x4.extract_lane(v, 0) + load<f32>(o), f32x4.extract_lane(v, 1) + load<f32>(o, 4), limit, alpha));
+      if (j + 1 < I) {
+        store<f32>(act + (<usize>j << 2), swiglu(f32x4.extract_lane(v, 2) + load<f32>(o, 8), f32x4.extract_lane(v, 3) + load<f32>(o, 12), limit, alpha), 4);
+      }
+    }
+    return;
+  }
+  if (RELAXED && fast) {
+    const acc = scratch; // [n] f32x4, and as much again for tile4's last rows
+    for (let j = 0; j < I; j += 2) {
+      tile4(acc, blocks, scales, 2 * j, 2 * I, rowB, rowS, x, xs, qs, nb, n);
+      const o = bias + (<usize>j << 3);
+      for (let t = 0; t < n; t++) {
+        const v = v128.load(acc + (<usize>t << 4)), at = act + (<usize>(t * astride + j) << 2);
+        store<f32>(at, swiglu(f32x4.extract_lane(v, 0) + load<f32>(o), f32x4.extract_lane(v, 1) + load<f32>(o, 4), limit, alpha));
+        if (j + 1 < I) store<f32>(at, swiglu(f32x4.extract_lane(v, 2) + load<f32>(o, 8), f32x4.extract_lane(v, 3) + load<f32>(o, 12), limit, alpha), 4);
+      }
     }
     return;
   }
@@ -164,14 +277,35 @@ export function mxfp4Down(y: usize, a: usize, as: usize, qs: usize, blocks: usiz
   const rowB = <usize>nb << 4, rowS = <usize>nb;
   if (n == 1) {
     const w = load<f32>(weight);
-    for (let r = 0; r < rows; r += 2) {
-      const r1 = min(r + 1, rows - 1); // an odd last row is paired with itself
-      const bp = blocks + <usize>r * rowB, sp = scales + <usize>r * rowS;
-      const bq = blocks + <usize>r1 * rowB, sq = scales + <usize>r1 * rowS;
-      if (fast) dot2Fast(scratch, bp, sp, bq, sq, a, as, qs, nb);
-      else dot2Exact(scratch, bp, sp, bq, sq, a, as, nb);
-      store<f32>(y + (<usize>r << 2), w * (load<f32>(scratch) + load<f32>(bias + (<usize>r << 2))));
-      if (r1 > r) store<f32>(y + (<usize>r1 << 2), w * (load<f32>(scratch, 4) + load<f32>(bias + (<usize>r1 << 2))));
+    for (let r = 0; r < rows; r += 4) {
+      const v = dot4(blocks, scales, r, rows, rowB, rowS, a, as, qs, nb, fast);
+      const yr = y + (<usize>r << 2), br = bias + (<usize>r << 2);
+      if (r + 4 <= rows) {
+        v128.store(yr, f32x4.mul(f32x4.splat(w), f32x4.add(v, v128.load(br))));
+      } else {
+        store<f32>(yr, w * (f32x4.extract_lane(v, 0) + load<f32>(br)));
+        if (r + 1 < rows) store<f32>(yr, w * (f32x4.extract_lane(v, 1) + load<f32>(br, 4)), 4);
+        if (r + 2 < rows) store<f32>(yr, w * (f32x4.extract_lane(v, 2) + load<f32>(br, 8)), 8);
+      }
+    }
+    return;
+  }
+  if (RELAXED && fast) {
+    const acc = scratch;
+    for (let r = 0; r < rows; r += 4) {
+      tile4(acc, blocks, scales, r, rows, rowB, rowS, a, as, qs, nb, n);
+      const br = bias + (<usize>r << 2);
+      for (let t = 0; t < n; t++) {
+        const w = load<f32>(weight + (<usize>t << 2)), v = v128.load(acc + (<usize>t << 4));
+        const yt = y + (<usize>(t * ystride + r) << 2);
+        if (r + 4 <= rows) {
+          v128.store(yt, f32x4.mul(f32x4.splat(w), f32x4.add(v, v128.load(br))));
+        } else {
+          store<f32>(yt, w * (f32x4.extract_lane(v, 0) + load<f32>(br)));
+          if (r + 1 < rows) store<f32>(yt, w * (f32x4.extract_lane(v, 1) + load<f32>(br, 4)), 4);
+          if (r + 2 < rows) store<f32>(yt, w * (f32x4.extract_lane(v, 2) + load<f32>(br, 8)), 8);
+        }
+      }
     }
     return;
   }

@@ -331,13 +331,16 @@ export class WasmKernels implements Kernels {
   /**
    * The expert kernels' input form of n rows of `cols` f32 at src (see kernels/mxfp4.ts). Decode
    * (n = 1): exact = an exact two-i16 split, fast = quantized. Prefill (n > 1): f32 deinterleaved by
-   * 32; in fast, the quantized values (so prefill and decode see the same activations).
+   * 32; in fast, quantized as in decode (relaxed build) or those quantized values as f32 (baseline), so
+   * prefill and decode see the same activations.
    */
   private prepare(s: ExpertCall, n: number, cols: number): void {
     const k = s.heap.k;
     if (this.precision === "fast") {
-      k.quantize(n > 1 ? s.tmp : s.input, s.xs, s.qs, s.raw, n, cols, this.qmax);
-      if (n > 1) k.dequantize(s.input, s.tmp, s.xs, n, cols);
+      // The relaxed build multiplies int8 in prefill too; the baseline's prefill is f32 (gemm.ts).
+      const f32 = n > 1 && this.simd !== "relaxed-simd";
+      k.quantize(f32 ? s.tmp : s.input, s.xs, s.qs, s.raw, n, cols, this.qmax);
+      if (f32) k.dequantize(s.input, s.tmp, s.xs, n, cols);
     } else if (n > 1) {
       k.deinterleave(s.input, s.raw, n, cols, 32);
     } else {
