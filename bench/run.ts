@@ -72,7 +72,10 @@ function mxfp4(alloc: WeightAllocator, experts: number, rows: number, cols: numb
   const scales = alloc.allocate((experts * rows * cols) / 32, "scales");
   fillRandom(blocks, "bytes");
   fillRandom(scales, "scales");
-  return { experts, rows, cols, blocks, scales };
+  // in the layout the loader gives the allocator's kernels (random bytes, but placed as real ones are)
+  alloc.interleaveMxfp4?.(blocks, experts, rows, cols / 32, 16);
+  alloc.interleaveMxfp4?.(scales, experts, rows, cols / 32, 1);
+  return { experts, rows, cols, blocks, scales, rowGroup: alloc.interleaveMxfp4 ? 4 : 1 };
 }
 
 const vec = (n: number, scale = 1) => {

@@ -9,8 +9,9 @@
 //
 // Weight formats (`kind`):
 //   BF16:  w = bf16 rows [rows, cols]; x in natural column order; cols % 4 columns are the caller's.
-//   MXFP4: w = blocks [rows, cols/32, 16], s = scales [rows, cols/32]; x deinterleaved by 32 (evens
-//          then odds per block, the order the codes decode in); cols % 32 == 0.
+//   MXFP4: w = blocks [rows, cols/32, 16], s = scales [rows, cols/32] in the kernel layout of mxfp4.ts
+//          (rows in block-interleaved groups of four); x deinterleaved by 32 (evens then odds per
+//          block, the order the codes decode in); cols % 32 == 0.
 import { e8m0, hsum, lookup, madd } from "./simd";
 import { C_FP4X2, C_NIBBLE } from "./consts";
 
@@ -40,9 +41,13 @@ function decodePanel(p: usize, kind: i32, w: usize, s: usize, r0: i32, rows: i32
     } else {
       const nib = v128.load(C_NIBBLE), table = v128.load(C_FP4X2);
       const nb = cols >> 5;
+      // MXFP4 rows are in the kernel layout (mxfp4.ts): groups of four block-interleaved, the last
+      // rows % 4 row-major. u: the index of (row r, block b) in 16-byte blocks and in scale bytes.
+      const full = r0 + 4 <= rows;
       for (let b = k0 >> 5; b < k1 >> 5; b++) {
-        const v = v128.load(w + ((<usize>r * nb + b) << 4));
-        const sc = f32x4.splat(e8m0(load<u8>(s + <usize>r * nb + b)) * 0.5);
+        const u = full ? (<usize>r0 * nb + (<usize>b << 2) + i) : <usize>r * nb + b;
+        const v = v128.load(w + (u << 4));
+        const sc = f32x4.splat(e8m0(load<u8>(s + u)) * 0.5);
         const lo = lookup(table, v128.and(v, nib)), hi = lookup(table, v128.and(i16x8.shr_u(v, 4), nib));
         const l0 = i16x8.extend_low_i8x16_s(lo), l1 = i16x8.extend_high_i8x16_s(lo);
         const h0 = i16x8.extend_low_i8x16_s(hi), h1 = i16x8.extend_high_i8x16_s(hi);

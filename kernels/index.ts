@@ -4,7 +4,7 @@
 export { initConstants, staticEnd } from "./consts";
 export { deinterleave } from "./simd";
 export { bf16Matvec, bf16Matmul, bf16Embed } from "./bf16";
-export { mxfp4Up, mxfp4Down } from "./mxfp4";
+export { mxfp4Up, mxfp4Down, interleave4 } from "./mxfp4";
 export { quantize, split, dequantize } from "./quant";
 export { attention } from "./attention";
 export { rmsnorm, rope, topk } from "./norm";

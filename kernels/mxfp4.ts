@@ -1,23 +1,28 @@
-// MXFP4 expert matrix products, straight from the checkpoint's blocks and scales (no repacking).
+// MXFP4 expert matrix products, straight from the checkpoint's blocks and scales.
 //
-// Layout (one expert): blocks U8 [rows, nb, 16] and scales U8 [rows, nb], nb = cols / 32. Byte j of a
-// 16-byte block holds column 2j in its low nibble and 2j + 1 in its high nibble; a 4-bit code c means
-// sign (c & 8) and magnitude [0, .5, 1, 1.5, 2, 3, 4, 6][c & 7], times 2^(scale - 127).
+// Checkpoint layout (one expert): blocks U8 [rows, nb, 16] and scales U8 [rows, nb], nb = cols / 32.
+// Byte j of a 16-byte block holds column 2j in its low nibble and 2j + 1 in its high nibble; a 4-bit
+// code c means sign (c & 8) and magnitude [0, .5, 1, 1.5, 2, 3, 4, 6][c & 7], times 2^(scale - 127).
+//
+// Kernel layout (`interleave4`, applied once at load): each group of four rows is block-interleaved,
+// blocks [nb][4 rows][16] and scales [nb][4 rows], so a pass over four rows reads one sequential
+// stream (64 bytes of blocks and one u32 of scales per step) instead of four streams 1440 bytes
+// apart, which the hardware prefetchers follow badly. The last rows % 4 rows stay row-major.
 //
 // Decoding: one table lookup (swizzle) maps 16 codes to twice their value as i8 (-12..12, integers),
 // so the factor 1/2 joins the block scale. The low nibbles give the even columns and the high nibbles
 // the odd ones, so the activations are split the same way per 32-block (simd.ts `deinterleave`).
 //
-// Decode (one token for the expert) streams the expert's rows once, two rows per pass, with integer
+// Decode (one token for the expert) streams the expert's rows once, four rows per pass, with integer
 // dot products (i16 weights from the table, widened) against an integer form of the activations:
 //  exact: f32 activations split exactly into two i16 per value (quant.ts `split`, ~31 bits per
 //         32-block): two dot products per block, f32 sums; within ~1e-7 of an all-f32 kernel.
 //  fast:  activations quantized per 32-block (quant.ts `quantize`): one dot product per block
 //         (i16 pairs with `i32x4.dot_i16x8_s` in the baseline build; in the relaxed build i8 x u7 with
-//         `relaxed_dot_i8x16_i7x16_add_s`, the weights offset by +12 to be non-negative and the offset
+//         `relaxed_dot_i8x16_i7x16_s`, the weights offset by +12 to be non-negative and the offset
 //         removed with the block's precomputed 12 * sum(q)).
-// Prefill (n > 1 tokens routed to the expert) is gemm.ts with f32 activations in both precisions: it
-// decodes each weight once per call and is compute-bound on the f32 products, so int8 would not help.
+// Prefill (n > 1 tokens routed to the expert): in the relaxed build with fast, int8 tiles (`tile4Fast`);
+// otherwise gemm.ts with f32 activations, which decodes each weight once per call.
 import { e8m0, hsum, lookup, madd } from "./simd";
 import { C_FP4X2, C_FP4X2P12, C_NIBBLE } from "./consts";
 import { gemm, MXFP4 } from "./gemm";
@@ -44,15 +49,22 @@ import { gemm, MXFP4 } from "./gemm";
   return i32x4.add(i32x4.shuffle(a, b, 0, 1, 4, 5), i32x4.shuffle(a, b, 2, 3, 6, 7));
 }
 
-/** 2^(s - 127) of the block-b scales of four rows (s0 and rowS apart), as f32x4. */
+/** 2^(s - 127) of one block's scales of a group of four rows (four bytes at p), or of one row four
+ * times (`one`: a row-major last row), as f32x4. */
 // @ts-ignore: decorator
-@inline function scales4(s0: usize, rowS: usize): v128 {
-  let v = i32x4.splat(load<u8>(s0));
-  v = i32x4.replace_lane(v, 1, load<u8>(s0 + rowS));
-  v = i32x4.replace_lane(v, 2, load<u8>(s0 + 2 * rowS));
-  v = i32x4.replace_lane(v, 3, load<u8>(s0 + 3 * rowS));
+@inline function scales4(p: usize, one: bool): v128 {
+  const v = one ? i32x4.splat(load<u8>(p)) : i32x4.extend_low_i16x8_u(i16x8.extend_low_i8x16_u(v128.load32_zero(p)));
   return i32x4.shl(v, 23);
 }
+
+/** Byte strides of the kernel layout: rows within a group, blocks, scales; `one`: a single row-major
+ * row read as four identical rows (the last rows % 4 rows). */
+// @ts-ignore: decorator
+@inline function rowStride(one: bool): usize { return one ? 0 : 16; }
+// @ts-ignore: decorator
+@inline function blockStride(one: bool): usize { return one ? 16 : 64; }
+// @ts-ignore: decorator
+@inline function scaleStride(one: bool): usize { return one ? 1 : 4; }
 
 /**
  * One block of one row against quantized activations at xq, as partial sums: relaxed build, i16x8
@@ -97,35 +109,38 @@ import { gemm, MXFP4 } from "./gemm";
 }
 
 /**
- * Rows b0, b0 + rowB, b0 + 2 rowB, b0 + 3 rowB (scales s0, rowS apart) dotted with activations split
- * exactly into two i16 (quant.ts `split`: xq [nb][hi 32, lo 32], block scales xs): [4] f32.
+ * The four rows of the group at b0 (scales s0; `one`: one row-major row four times) dotted with
+ * activations split exactly into two i16 (quant.ts `split`: xq [nb][hi 32, lo 32], block scales xs):
+ * [4] f32.
  */
-function dot4Exact(b0: usize, s0: usize, rowB: usize, rowS: usize, xq: usize, xs: usize, nb: i32): v128 {
+function dot4Exact(b0: usize, s0: usize, one: bool, xq: usize, xs: usize, nb: i32): v128 {
+  const rowB = rowStride(one), blockB = blockStride(one), blockS = scaleStride(one);
   const nib = v128.load(C_NIBBLE), table = v128.load(C_FP4X2);
   const k = f32x4.splat(65534);
   let acc = f32x4.splat(0);
   for (let b = 0; b < nb; b++) {
-    const q = xq + (<usize>b << 7), o = b0 + (<usize>b << 4);
+    const q = xq + (<usize>b << 7), o = b0 + <usize>b * blockB;
     const dh = sum4(blockExact(o, q, nib, table, false), blockExact(o + rowB, q, nib, table, false),
       blockExact(o + 2 * rowB, q, nib, table, false), blockExact(o + 3 * rowB, q, nib, table, false));
     const dl = sum4(blockExact(o, q, nib, table, true), blockExact(o + rowB, q, nib, table, true),
       blockExact(o + 2 * rowB, q, nib, table, true), blockExact(o + 3 * rowB, q, nib, table, true));
     const d = madd(f32x4.convert_i32x4_s(dh), k, f32x4.convert_i32x4_s(dl));
-    acc = madd(d, f32x4.mul(scales4(s0 + b, rowS), v128.load32_splat(xs + (<usize>b << 2))), acc);
+    acc = madd(d, f32x4.mul(scales4(s0 + <usize>b * blockS, one), v128.load32_splat(xs + (<usize>b << 2))), acc);
   }
   return acc;
 }
 
 /** The same with quantized activations (xq, block scales xs, relaxed offsets qs). */
-function dot4Fast(b0: usize, s0: usize, rowB: usize, rowS: usize, xq: usize, xs: usize, qs: usize, nb: i32): v128 {
+function dot4Fast(b0: usize, s0: usize, one: bool, xq: usize, xs: usize, qs: usize, nb: i32): v128 {
+  const rowB = rowStride(one), blockB = blockStride(one), blockS = scaleStride(one);
   const nib = v128.load(C_NIBBLE), table = v128.load(RELAXED ? C_FP4X2P12 : C_FP4X2);
   let acc = f32x4.splat(0);
   for (let b = 0; b < nb; b++) {
-    const q = xq + <usize>b * QB, o = b0 + (<usize>b << 4);
+    const q = xq + <usize>b * QB, o = b0 + <usize>b * blockB;
     let d = sum4Fast(blockFast(o, q, nib, table), blockFast(o + rowB, q, nib, table),
       blockFast(o + 2 * rowB, q, nib, table), blockFast(o + 3 * rowB, q, nib, table));
     if (RELAXED) d = i32x4.sub(d, v128.load32_splat(qs + (<usize>b << 2))); // 12 * sum(q): the weights' offset
-    acc = madd(f32x4.convert_i32x4_s(d), f32x4.mul(scales4(s0 + b, rowS), v128.load32_splat(xs + (<usize>b << 2))), acc);
+    acc = madd(f32x4.convert_i32x4_s(d), f32x4.mul(scales4(s0 + <usize>b * blockS, one), v128.load32_splat(xs + (<usize>b << 2))), acc);
   }
   return acc;
 }
@@ -136,12 +151,13 @@ function dot4Fast(b0: usize, s0: usize, rowB: usize, rowS: usize, xq: usize, xs:
  * of the four rows is decoded once into registers and used for every token, so the weights cost their
  * decode once per call as in gemm.ts, and the products are int8 dot products instead of f32 ones.
  */
-function tile4Fast(acc: usize, b0: usize, s0: usize, rowB: usize, rowS: usize, xq: usize, xs: usize, qs: usize, nb: i32, n: i32): void {
+function tile4Fast(acc: usize, b0: usize, s0: usize, one: bool, xq: usize, xs: usize, qs: usize, nb: i32, n: i32): void {
+  const rowB = rowStride(one), blockB = blockStride(one), blockS = scaleStride(one);
   const nib = v128.load(C_NIBBLE), table = v128.load(C_FP4X2P12);
   memory.fill(acc, 0, <usize>n << 4);
   const tq = <usize>nb << 5, ts = <usize>nb << 2; // one token's stride in xq, and in xs and qs
   for (let b = 0; b < nb; b++) {
-    const o = b0 + (<usize>b << 4);
+    const o = b0 + <usize>b * blockB;
     let v = v128.load(o);
     const l0 = lookup(table, v128.and(v, nib)), h0 = lookup(table, v128.and(i16x8.shr_u(v, 4), nib));
     v = v128.load(o + rowB);
@@ -150,7 +166,7 @@ function tile4Fast(acc: usize, b0: usize, s0: usize, rowB: usize, rowS: usize, x
     const l2 = lookup(table, v128.and(v, nib)), h2 = lookup(table, v128.and(i16x8.shr_u(v, 4), nib));
     v = v128.load(o + 3 * rowB);
     const l3 = lookup(table, v128.and(v, nib)), h3 = lookup(table, v128.and(i16x8.shr_u(v, 4), nib));
-    const ws = scales4(s0 + b, rowS);
+    const ws = scales4(s0 + <usize>b * blockS, one);
     let q = xq + (<usize>b << 5), p = <usize>b << 2, a = acc;
     for (let t = 0; t < n; t++) {
       const x0 = v128.load(q), x1 = v128.load(q, 16);
@@ -172,32 +188,32 @@ function tile4Fast(acc: usize, b0: usize, s0: usize, rowB: usize, rowS: usize, x
 function tile4(acc: usize, blocks: usize, scales: usize, r: i32, rows: i32, rowB: usize, rowS: usize,
   xq: usize, xs: usize, qs: usize, nb: i32, n: i32): void {
   if (r + 4 <= rows) {
-    tile4Fast(acc, blocks + <usize>r * rowB, scales + <usize>r * rowS, rowB, rowS, xq, xs, qs, nb, n);
+    tile4Fast(acc, blocks + <usize>r * rowB, scales + <usize>r * rowS, false, xq, xs, qs, nb, n);
     return;
   }
-  const one = acc + (<usize>n << 4); // scratch for one row's pass
+  const row = acc + (<usize>n << 4); // scratch for one row's pass
   for (let i = 0; r + i < rows; i++) {
-    tile4Fast(one, blocks + <usize>(r + i) * rowB, scales + <usize>(r + i) * rowS, 0, 0, xq, xs, qs, nb, n);
-    for (let t = 0; t < n; t++) store<f32>(acc + (<usize>t << 4) + (<usize>i << 2), load<f32>(one + (<usize>t << 4)));
+    tile4Fast(row, blocks + <usize>(r + i) * rowB, scales + <usize>(r + i) * rowS, true, xq, xs, qs, nb, n);
+    for (let t = 0; t < n; t++) store<f32>(acc + (<usize>t << 4) + (<usize>i << 2), load<f32>(row + (<usize>t << 4)));
   }
 }
 
-/** Four rows from row r (rows past the last repeat it: pointers stay inside the matrix). */
+/** Rows r..r+3 (r a multiple of 4), in the kernel layout. */
 // @ts-ignore: decorator
 @inline function dot4(blocks: usize, scales: usize, r: i32, rows: i32, rowB: usize, rowS: usize,
   x: usize, xs: usize, qs: usize, nb: i32, fast: bool): v128 {
   if (r + 4 > rows) return dot4Tail(blocks, scales, r, rows, rowB, rowS, x, xs, qs, nb, fast);
-  const bp = blocks + <usize>r * rowB, sp = scales + <usize>r * rowS;
-  return fast ? dot4Fast(bp, sp, rowB, rowS, x, xs, qs, nb) : dot4Exact(bp, sp, rowB, rowS, x, xs, nb);
+  const bp = blocks + <usize>r * rowB, sp = scales + <usize>r * rowS; // a group starts where its first row would
+  return fast ? dot4Fast(bp, sp, false, x, xs, qs, nb) : dot4Exact(bp, sp, false, x, xs, nb);
 }
 
-/** The last 1 to 3 rows, one at a time (rowB = 0: all four lanes the same row), in lanes 0 to 2. */
+/** The last 1 to 3 rows (row-major), one at a time, in lanes 0 to 2. */
 function dot4Tail(blocks: usize, scales: usize, r: i32, rows: i32, rowB: usize, rowS: usize,
   x: usize, xs: usize, qs: usize, nb: i32, fast: bool): v128 {
   let res = f32x4.splat(0);
   for (let i = 0; r + i < rows; i++) {
     const bp = blocks + <usize>(r + i) * rowB, sp = scales + <usize>(r + i) * rowS;
-    const v = f32x4.extract_lane(fast ? dot4Fast(bp, sp, 0, 0, x, xs, qs, nb) : dot4Exact(bp, sp, 0, 0, x, xs, nb), 0);
+    const v = f32x4.extract_lane(fast ? dot4Fast(bp, sp, true, x, xs, qs, nb) : dot4Exact(bp, sp, true, x, xs, nb), 0);
     if (i == 0) res = f32x4.replace_lane(res, 0, v);
     else if (i == 1) res = f32x4.replace_lane(res, 1, v);
     else res = f32x4.replace_lane(res, 2, v);
@@ -317,5 +333,29 @@ export function mxfp4Down(y: usize, a: usize, as: usize, qs: usize, blocks: usiz
     let r = 0;
     for (; r + 4 <= rows; r += 4) v128.store(yt + (<usize>r << 2), f32x4.mul(v128.load(yt + (<usize>r << 2)), w));
     for (; r < rows; r++) store<f32>(yt + (<usize>r << 2), load<f32>(yt + (<usize>r << 2)) * f32x4.extract_lane(w, 0));
+  }
+}
+
+/**
+ * Rearranges `experts` matrices of `rows` rows x nb units (16 bytes each for blocks, 1 for scales)
+ * at p from the checkpoint's row-major order into the kernel layout (see the top), in place. tmp:
+ * 4 * nb * unit bytes.
+ */
+export function interleave4(p: usize, experts: i32, rows: i32, nb: i32, unit: i32, tmp: usize): void {
+  const rowBytes = <usize>nb * unit, groupBytes = rowBytes << 2;
+  for (let e = 0; e < experts; e++) {
+    const m = p + <usize>e * rows * rowBytes;
+    for (let g = 0; g + 4 <= rows; g += 4) {
+      const src = m + <usize>g * rowBytes;
+      memory.copy(tmp, src, groupBytes);
+      for (let i = 0; i < 4; i++) {
+        const row = tmp + <usize>i * rowBytes;
+        if (unit == 16) {
+          for (let b = 0; b < nb; b++) v128.store(src + (<usize>(4 * b + i) << 4), v128.load(row + (<usize>b << 4)));
+        } else {
+          for (let b = 0; b < nb; b++) store<u8>(src + <usize>(4 * b + i), load<u8>(row + <usize>b));
+        }
+      }
+    }
   }
 }

@@ -5,7 +5,7 @@
 // `fast` is checked exactly too: the reference run on the activations that `fast` quantizes
 // (round(x * 127 / max|x|) per 32-block, dequantized) must give what the integer kernels give.
 import { describe, expect, it } from "vitest";
-import type { Bf16Matrix, Mxfp4Experts } from "../src/checkpoint/weights.js";
+import { mxfp4Unit, type Bf16Matrix, type Mxfp4Experts } from "../src/checkpoint/weights.js";
 import type { Kernels } from "../src/kernels/kernels.js";
 import { referenceKernels as ref } from "../src/kernels/reference.js";
 import { WasmKernels } from "../src/kernels/wasm.js";
@@ -34,13 +34,19 @@ function bf16Matrix(rows: number, cols: number, k?: Kernels): Bf16Matrix {
   return { rows, cols, data };
 }
 
-function experts(E: number, rows: number, cols: number, scaleLo: number, scaleHi: number, k?: Kernels): Mxfp4Experts {
-  const a = k?.allocator ?? ref.allocator;
+/** Random experts: in plain memory, or placed in k's memory in the checkpoint's row order, or placed
+ * and interleaved as the loader does for the wasm kernels (rowGroup 4). */
+type Placement = "plain" | "placed" | "interleaved";
+function experts(E: number, rows: number, cols: number, scaleLo: number, scaleHi: number, k?: Kernels, how: Placement = k ? "placed" : "plain"): Mxfp4Experts {
+  const a = how === "plain" || !k ? ref.allocator : k.allocator;
   const blocks = a.allocate((E * rows * cols) / 2, "blocks");
   const scales = a.allocate((E * rows * cols) / 32, "scales");
   for (let i = 0; i < blocks.length; i++) blocks[i] = Math.floor(rand() * 256);
   for (let i = 0; i < scales.length; i++) scales[i] = scaleLo + Math.floor(rand() * (scaleHi - scaleLo + 1));
-  return { experts: E, rows, cols, blocks, scales };
+  if (how !== "interleaved") return { experts: E, rows, cols, blocks, scales };
+  a.interleaveMxfp4!(blocks, E, rows, cols / 32, 16);
+  a.interleaveMxfp4!(scales, E, rows, cols / 32, 1);
+  return { experts: E, rows, cols, blocks, scales, rowGroup: 4 };
 }
 
 /** What `fast` does to activations: per 32-block round(x * qmax / max|x|) (ties to even), dequantized. */
@@ -201,8 +207,8 @@ describe.each(levels)("wasm kernels (%s)", (simd) => {
         [2, 4, 2880, [0, 2, 1]],
       ];
       for (const [E, I, H, routed] of cases) {
-        for (const placed of [true, false]) {
-          const w = experts(E, 2 * I, H, 120, 126, placed ? k : undefined);
+        for (const how of ["plain", "placed", "interleaved"] as const) {
+          const w = experts(E, 2 * I, H, 120, 126, k, how);
           const bias = f32s(E * 2 * I, 0.5);
           const T = Math.max(...routed) + 1, x = f32s(T * H), rows = Int32Array.from(routed), n = rows.length;
           for (let e = 0; e < E; e++) {
@@ -225,8 +231,8 @@ describe.each(levels)("wasm kernels (%s)", (simd) => {
         [3, 9, 2880, [1, 0]],
       ];
       for (const [E, H, I, routed] of cases) {
-        for (const placed of [true, false]) {
-          const w = experts(E, H, I, 116, 122, placed ? k : undefined);
+        for (const how of ["plain", "placed", "interleaved"] as const) {
+          const w = experts(E, H, I, 116, 122, k, how);
           const bias = f32s(E * H, 0.1);
           const n = routed.length, T = Math.max(...routed) + 1;
           const act = f32s(n * I, 2), rows = Int32Array.from(routed), weight = Float32Array.from(routed, () => rand());
@@ -240,5 +246,41 @@ describe.each(levels)("wasm kernels (%s)", (simd) => {
         }
       }
     });
+  });
+});
+
+describe("MXFP4 kernel layout (rows interleaved by four)", () => {
+  it("holds the same matrix: every (expert, row, block) found where mxfp4Unit says, the last rows % 4 row-major", async () => {
+    const k = await WasmKernels.create();
+    for (const [E, rows, cols] of [[2, 9, 96], [3, 4, 32], [1, 3, 64], [2, 12, 160]]) {
+      const nb = cols / 32;
+      const plain = experts(E, rows, cols, 100, 130);
+      const blocks = k.allocator.allocate(plain.blocks.length, "blocks"), scales = k.allocator.allocate(plain.scales.length, "scales");
+      blocks.set(plain.blocks);
+      scales.set(plain.scales);
+      k.allocator.interleaveMxfp4!(blocks, E, rows, nb, 16);
+      k.allocator.interleaveMxfp4!(scales, E, rows, nb, 1);
+      const inter: Mxfp4Experts = { experts: E, rows, cols, blocks, scales, rowGroup: 4 };
+      for (let e = 0; e < E; e++) {
+        for (let r = 0; r < rows; r++) {
+          for (let b = 0; b < nb; b++) {
+            const u = mxfp4Unit(inter, e, r, b), p = mxfp4Unit(plain, e, r, b);
+            expect(scales[u]).toBe(plain.scales[p]);
+            expect(Array.from(blocks.subarray(16 * u, 16 * u + 16))).toEqual(Array.from(plain.blocks.subarray(16 * p, 16 * p + 16)));
+          }
+        }
+      }
+      // and the reference reads both the same
+      const x = f32s(cols), a = new Float32Array(rows), b = new Float32Array(rows);
+      const one = Int32Array.of(0), w1 = Float32Array.of(1), bias = new Float32Array(E * rows);
+      for (let e = 0; e < E; e++) {
+        a.fill(0);
+        b.fill(0);
+        ref.expertDown(a, x, plain, bias, e, one, w1, 1);
+        ref.expertDown(b, x, inter, bias, e, one, w1, 1);
+        expect(b).toEqual(a);
+      }
+    }
+    k.dispose();
   });
 });

@@ -138,19 +138,22 @@ export class Checkpoint {
     const piece = options.pieceBytes ?? READ_PIECE;
     const { weights, reads } = this.place(options.allocator ?? heapAllocator);
     const progress = this.progress(options.onProgress);
-    const pieces: { read: PendingRead; at: number; bytes: number; last: boolean }[] = [];
+    const pieces: { read: PendingRead; at: number; bytes: number }[] = [];
+    const left = new Map<PendingRead, number>(); // pieces of each read not yet in place
     for (const read of reads) {
       for (let at = 0; at < read.target.byteLength || at === 0; at += piece) {
-        const bytes = Math.min(piece, read.target.byteLength - at);
-        pieces.push({ read, at, bytes, last: at + bytes >= read.target.byteLength });
+        pieces.push({ read, at, bytes: Math.min(piece, read.target.byteLength - at) });
+        left.set(read, (left.get(read) ?? 0) + 1);
       }
     }
     let next = 0;
     const lane = async () => {
       while (next < pieces.length) {
-        const { read, at, bytes, last } = pieces[next++];
+        const { read, at, bytes } = pieces[next++];
         await read.file.readRangeAsync(read.offset + at, read.target.subarray(at, at + bytes), read.name);
-        if (last) read.then?.();
+        const n = left.get(read)! - 1;
+        left.set(read, n);
+        if (n === 0) read.then?.(); // the other lane may still have been reading an earlier piece
         progress(read.name, bytes);
       }
     };
@@ -204,14 +207,22 @@ export class Checkpoint {
       }
       return out;
     };
-    const bytes = (name: string): Uint8Array => {
+    const bytes = (name: string, then?: (b: Uint8Array) => void): Uint8Array => {
       const b = alloc.allocate(this.tensor(name).info.byteLength, name);
-      read(name, b);
+      read(name, b, then && (() => then(b)));
       return b;
     };
-    const experts = (blocks: string, scales: string, rows: number, cols: number): Mxfp4Experts => ({
-      experts: c.numExperts, rows, cols, blocks: bytes(blocks), scales: bytes(scales),
-    });
+    // Rearranged as each tensor arrives when the allocator's kernels want another row order.
+    const interleave = alloc.interleaveMxfp4?.bind(alloc);
+    const experts = (blocks: string, scales: string, rows: number, cols: number): Mxfp4Experts => {
+      const E = c.numExperts, nb = cols / 32;
+      return {
+        experts: E, rows, cols,
+        blocks: bytes(blocks, interleave && ((b) => interleave(b, E, rows, nb, 16))),
+        scales: bytes(scales, interleave && ((b) => interleave(b, E, rows, nb, 1))),
+        rowGroup: interleave ? 4 : 1,
+      };
+    };
 
     // Bytes in memory of tensors used together (small vectors are widened to f32), announced to the
     // allocator so that it keeps them in one memory.

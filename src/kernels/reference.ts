@@ -1,6 +1,6 @@
 // The reference kernels: plain TypeScript, written to be read, and the oracle every faster kernel is
 // tested against. Sums run in float64 (JavaScript numbers) and are rounded once when stored.
-import { heapAllocator, type Bf16Matrix, type Mxfp4Experts } from "../checkpoint/weights.js";
+import { heapAllocator, mxfp4Unit, type Bf16Matrix, type Mxfp4Experts } from "../checkpoint/weights.js";
 import { bf16ToF32, E8M0_VALUES, FP4_VALUES } from "../numerics.js";
 import type { Kernels } from "./kernels.js";
 
@@ -132,11 +132,11 @@ export const referenceKernels: Kernels = {
 /** Row `row` of expert `e`, decoded from MXFP4, dotted with x. */
 function mxfp4Dot(w: Mxfp4Experts, e: number, row: number, x: Float32Array): number {
   const groups = w.cols / 32;
-  const g0 = (e * w.rows + row) * groups;
   let s = 0;
   for (let g = 0; g < groups; g++) {
-    const scale = E8M0_VALUES[w.scales[g0 + g]];
-    const b = (g0 + g) * 16;
+    const u = mxfp4Unit(w, e, row, g);
+    const scale = E8M0_VALUES[w.scales[u]];
+    const b = u * 16;
     let gs = 0;
     for (let j = 0; j < 16; j++) {
       const byte = w.blocks[b + j];

@@ -19,6 +19,7 @@ export interface KernelExports {
     I: number, cols: number, n: number, limit: number, alpha: number, fast: number, scratch: number, astride: number): void;
   mxfp4Down(y: number, a: number, as: number, qs: number, blocks: number, scales: number, bias: number,
     rows: number, cols: number, n: number, weight: number, fast: number, scratch: number, ystride: number): void;
+  interleave4(p: number, experts: number, rows: number, nb: number, unit: number, tmp: number): void;
   quantize(q: number, xs: number, qs: number, src: number, n: number, cols: number, qmax: number): void;
   split(q: number, xs: number, src: number, n: number, cols: number): void;
   dequantize(dst: number, q: number, xs: number, n: number, cols: number): void;

@@ -321,11 +321,19 @@ export class WasmKernels implements Kernels {
     const scales = w.scales.subarray(e * w.rows * nb, (e + 1) * w.rows * nb);
     const b = bias.subarray(e * w.rows, (e + 1) * w.rows);
     const h = this.heapFor(blocks);
-    const [out, raw, input, tmp, xs, qs, kernel, extra, pbl, psc, pb] = h.scratch.take(n * outBytesPerToken, n * cols * 4,
+    // Weights in the checkpoint's row order (not loaded through this backend) are staged in the kernel layout.
+    const inter = w.rowGroup === 4;
+    const [out, raw, input, tmp, xs, qs, kernel, extra, pbl, psc, pb, pt] = h.scratch.take(n * outBytesPerToken, n * cols * 4,
       n * cols * 4, n * cols * 2, n * nb * 4, n * nb * 4, kernelBytes, extraBytes,
-      need(h, blocks), need(h, scales), need(h, b));
-    return { heap: h, out, raw, input, tmp, xs, qs, kernel, extra,
-      blocks: place(h, blocks, pbl), scales: place(h, scales, psc), bias: place(h, b, pb) };
+      inter ? need(h, blocks) : blocks.byteLength, inter ? need(h, scales) : scales.byteLength, need(h, b), inter ? 0 : 64 * nb);
+    const call = { heap: h, out, raw, input, tmp, xs, qs, kernel, extra,
+      blocks: inter ? place(h, blocks, pbl) : copy(h, blocks, pbl), scales: inter ? place(h, scales, psc) : copy(h, scales, psc),
+      bias: place(h, b, pb) };
+    if (!inter) {
+      h.k.interleave4(call.blocks, 1, w.rows, nb, 16, pt);
+      h.k.interleave4(call.scales, 1, w.rows, nb, 1, pt);
+    }
+    return call;
   }
 
   /**
@@ -367,6 +375,12 @@ function place(h: WasmHeap, a: ArrayBufferView | null, at: number, bytes = a?.by
   if (!a) return 0;
   if (h.owns(a)) return a.byteOffset;
   h.u8.set(new Uint8Array(a.buffer, a.byteOffset, bytes), at);
+  return at;
+}
+
+/** A copy of `a` at `at` in h (even when h holds it). */
+function copy(h: WasmHeap, a: Uint8Array, at: number): number {
+  h.u8.set(a, at);
   return at;
 }
 
