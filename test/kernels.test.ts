@@ -173,6 +173,42 @@ describe.each(levels)("wasm kernels (%s)", (simd) => {
     }
   });
 
+  it("attendChunk: causal prefill after a cached prefix, windows that wrap the ring, any thread count", async () => {
+    const k1 = await make("exact"), k3 = await WasmKernels.create({ simd, threads: 3, parallelMinBytes: 0 });
+    const cases = [
+      // nq, nkv, d, window (0: full), capacity, pos0, T
+      [1, 1, 1, 0, 8, 0, 1],
+      [4, 2, 5, 0, 32, 0, 9],
+      [6, 3, 8, 0, 40, 13, 7],
+      [4, 2, 12, 5, 5, 0, 11],   // T > window: early queries need rows the chunk overwrites in the ring
+      [8, 2, 16, 6, 6, 9, 5],    // cached prefix in a wrapped ring
+      [6, 1, 19, 4, 4, 3, 2],
+      [64, 8, 64, 128, 128, 200, 33],
+    ];
+    for (const [nq, nkv, d, window, capacity, pos0, T] of cases) {
+      const kvw = nkv * d;
+      const q = f32s(T * nq * d), kNew = f32s(T * kvw), vNew = f32s(T * kvw), sinks = f32s(nq);
+      const kc = f32s(capacity * kvw), vc = f32s(capacity * kvw);
+      const e = new Float32Array(T * nq * d);
+      ref.attendChunk(e, q, kNew, vNew, kc, vc, capacity, pos0, T, window, sinks, nq, nkv, d);
+      for (const k of [k1, k3]) {
+        const a = new Float32Array(T * nq * d);
+        k.attendChunk(a, q, kNew, vNew, kc, vc, capacity, pos0, T, window, sinks, nq, nkv, d);
+        expectClose(a, e, TOL);
+      }
+      // the same as decoding the chunk one position at a time into the ring
+      const kr = kc.slice(), vr = vc.slice(), step = new Float32Array(T * nq * d);
+      for (let t = 0; t < T; t++) {
+        const p = pos0 + t, r = (p % capacity) * kvw;
+        kr.set(kNew.subarray(t * kvw, (t + 1) * kvw), r);
+        vr.set(vNew.subarray(t * kvw, (t + 1) * kvw), r);
+        ref.attention(step.subarray(t * nq * d), q.subarray(t * nq * d), kr, vr, capacity, window ? Math.max(0, p - window + 1) : 0, p, sinks, nq, nkv, d);
+      }
+      expectClose(e, step, 1e-6);
+    }
+    k3.dispose();
+  });
+
   it("topk: order, ties to the lower index, softmax over the k", async () => {
     const k = await make("exact");
     for (const [T, E, K] of [[1, 1, 1], [3, 5, 2], [2, 32, 4], [4, 7, 7]]) {

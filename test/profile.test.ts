@@ -41,7 +41,7 @@ describe("profile", () => {
     expect(p.decode.tokens).toBe(6);
     const calls = (ph: "prefill" | "decode", op: string) => p[ph].ops.find((r) => r.op === op)!.calls;
     for (const op of OPS) expect(calls("prefill", op), op).toBeGreaterThan(0);
-    expect(calls("prefill", "attention")).toBe(16 * c.numLayers); // one call per query position and layer
+    expect(calls("prefill", "attention")).toBe(c.numLayers); // one call per layer for the whole prompt
     expect(calls("decode", "attention")).toBe(6 * c.numLayers);
     expect(calls("prefill", "sampling")).toBe(1);
     expect(calls("decode", "sampling")).toBe(6);

@@ -19,6 +19,9 @@ export const OP = {
   stream: 5,
   /** attention of one query: [out, q, k, v, n, sinks, nq, nkv, d, scores] (n floats of scores per thread) */
   attention: 7,
+  /** causal attention of a chunk of queries: [out, q, k, v, T, cached, window, pos0, first0, sinks, nq, nkv, d, scores]
+   * (k, v: the cached rows from position first0, then the chunk's; scores: cached + T floats per thread) */
+  attendChunk: 8,
   /** worker threads leave their loop */
   stop: 6,
 } as const;
@@ -101,6 +104,21 @@ export function runSlice(k: KernelExports, op: number, a: Uint32Array, f: Float3
       if (g1 > g0) {
         k.attention(out + 4 * h0 * d, q + 4 * h0 * d, keys + 4 * g0 * d, values + 4 * g0 * d, positions, sinks + 4 * h0,
           (g1 - g0) * group, g1 - g0, d, scores + 4 * tid * positions, nkv * d);
+      }
+      return;
+    }
+    case OP.attendChunk: {
+      // Work items (query t, KV head g), dealt round-robin: later queries see more keys, so contiguous
+      // bands would be uneven. Each item is computed whole by one thread, so any split gives the same bits.
+      const [out, q, keys, values, T, cached, window, pos0, first0, sinks, nq, nkv, d, scores] =
+        [a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10], a[11], a[12], a[13]];
+      const group = nq / nkv, qw = nq * d, kvw = nkv * d;
+      for (let i = tid; i < T * nkv; i += n) {
+        const t = Math.floor(i / nkv), g = i - t * nkv, p = pos0 + t;
+        const lo = (window ? Math.max(0, p - window + 1) : 0) - first0; // rows lo .. cached + t
+        const h0 = g * group;
+        k.attention(out + 4 * (t * qw + h0 * d), q + 4 * (t * qw + h0 * d), keys + 4 * (lo * kvw + g * d), values + 4 * (lo * kvw + g * d),
+          cached + t - lo + 1, sinks + 4 * h0, group, 1, d, scores + 4 * tid * (cached + T), kvw);
       }
       return;
     }

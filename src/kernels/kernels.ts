@@ -38,6 +38,16 @@ export interface Kernels {
     first: number, last: number, sinks: Float32Array, nq: number, nkv: number, headDim: number): void;
 
   /**
+   * Causal attention of T consecutive queries at positions pos0 .. pos0 + T - 1 (prefill), with sinks.
+   * q: [T, nq * d]; the chunk's own keys and values are kNew, vNew [T, nkv * d]; positions before pos0
+   * come from the cache rows k, v (as in `attention`: position p in row p % capacity; the cache does
+   * not hold this chunk yet). Query t sees positions first(p) .. p, p = pos0 + t, first(p) =
+   * max(0, p - window + 1) with a sliding `window`, 0 with window 0 (full attention). out: [T, nq * d].
+   */
+  attendChunk(out: Float32Array, q: Float32Array, kNew: Float32Array, vNew: Float32Array, k: Float32Array, v: Float32Array,
+    capacity: number, pos0: number, T: number, window: number, sinks: Float32Array, nq: number, nkv: number, headDim: number): void;
+
+  /**
    * Router selection per token: the k largest logits in descending order (ties to the lower index),
    * and the softmax over those k only. logits: [T, E]; index, weight: [T, k].
    */

@@ -90,6 +90,22 @@ export const referenceKernels: Kernels = {
     }
   },
 
+  attendChunk(out, q, kNew, vNew, k, v, capacity, pos0, T, window, sinks, nq, nkv, d) {
+    // Each query as a decode step would see it: the cache's rows, then the chunk's own rows, in order.
+    const kvw = nkv * d, first0 = window ? Math.max(0, pos0 - window + 1) : 0;
+    const n = pos0 - first0 + T;
+    const keys = new Float32Array(n * kvw), values = new Float32Array(n * kvw);
+    for (let p = first0; p < pos0 + T; p++) {
+      const [src, row] = p < pos0 ? [[k, v], p % capacity] : [[kNew, vNew], p - pos0];
+      keys.set(src[0].subarray(row * kvw, (row + 1) * kvw), (p - first0) * kvw);
+      values.set(src[1].subarray(row * kvw, (row + 1) * kvw), (p - first0) * kvw);
+    }
+    for (let t = 0; t < T; t++) {
+      const p = pos0 + t, first = window ? Math.max(0, p - window + 1) : 0;
+      referenceKernels.attention(out.subarray(t * nq * d), q.subarray(t * nq * d), keys, values, n, first - first0, p - first0, sinks, nq, nkv, d);
+    }
+  },
+
   topk(index, weight, logits, T, E, k) {
     for (let t = 0; t < T; t++) {
       const row = logits.subarray(t * E, (t + 1) * E);

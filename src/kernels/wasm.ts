@@ -265,6 +265,32 @@ export class WasmKernels implements Kernels {
     get(h, out, po, nq * d);
   }
 
+  attendChunk(out: Float32Array, q: Float32Array, kNew: Float32Array, vNew: Float32Array, k: Float32Array, v: Float32Array,
+    capacity: number, pos0: number, T: number, window: number, sinks: Float32Array, nq: number, nkv: number, d: number): void {
+    const h = this.heapFor(sinks);
+    const row = nkv * d, first0 = window ? Math.max(0, pos0 - window + 1) : 0;
+    const cached = pos0 - first0, n = cached + T;
+    const [pq, pk, pv, ps, po, psc] = h.scratch.take(T * nq * d * 4, n * row * 4, n * row * 4,
+      need(h, sinks, nq * 4), T * nq * d * 4, n * 4 * this.threadsFor(2 * n * row * 4));
+    put(h, q, T * nq * d, pq);
+    // The rows every query of the chunk may see, once, in position order: the cache's (at most two
+    // runs of its ring), then the chunk's own.
+    const f32 = h.f32;
+    for (let p = first0, at = 0; p < pos0;) {
+      const r = p % capacity;
+      const len = Math.min(pos0 - p, capacity - r);
+      f32.set(k.subarray(r * row, (r + len) * row), (pk >>> 2) + at * row);
+      f32.set(v.subarray(r * row, (r + len) * row), (pv >>> 2) + at * row);
+      p += len;
+      at += len;
+    }
+    f32.set(kNew.subarray(0, T * row), (pk >>> 2) + cached * row);
+    f32.set(vNew.subarray(0, T * row), (pv >>> 2) + cached * row);
+    const s = place(h, sinks, ps, nq * 4);
+    this.exec(h, OP.attendChunk, 2 * n * row * 4, [po, pq, pk, pv, T, cached, window, pos0, first0, s, nq, nkv, d, psc]);
+    get(h, out, po, T * nq * d);
+  }
+
   topk(index: Int32Array, weight: Float32Array, logits: Float32Array, T: number, E: number, k: number): void {
     const h = this.backend.memories.primary;
     const [pl, pi, pw] = h.scratch.take(T * E * 4, T * k * 4, T * k * 4);

@@ -81,12 +81,14 @@ export class Transformer {
       observe?.("q_rope", l, s.q, qw);
       observe?.("k_rope", l, s.k, kvw);
       const lc = cache.layers[l];
-      for (let t = 0; t < T; t++) {
-        // Store this position, then attend over the visible window (which includes itself).
-        const pos = pos0 + t;
-        cache.store(l, pos, s.k.subarray(t * kvw), s.v.subarray(t * kvw));
-        K.attention(s.ctx.subarray(t * qw, (t + 1) * qw), s.q.subarray(t * qw, (t + 1) * qw), lc.k, lc.v,
-          lc.capacity, cache.firstVisible(l, pos), pos, lw.sinks, nq, nkv, d); // ctx [T, qw]
+      if (T === 1) {
+        // Decode: store this position, then attend over the visible window (which includes itself).
+        cache.store(l, pos0, s.k, s.v);
+        K.attention(s.ctx, s.q, lc.k, lc.v, lc.capacity, cache.firstVisible(l, pos0), pos0, lw.sinks, nq, nkv, d); // ctx [1, qw]
+      } else {
+        // Prefill: every query at once, causal, its own chunk's keys from k and v; then store them all.
+        K.attendChunk(s.ctx, s.q, s.k, s.v, lc.k, lc.v, lc.capacity, pos0, T, cache.window(l), lw.sinks, nq, nkv, d); // ctx [T, qw]
+        for (let t = 0; t < T; t++) cache.store(l, pos0 + t, s.k.subarray(t * kvw), s.v.subarray(t * kvw));
       }
       observe?.("attn_ctx", l, s.ctx, qw);
       K.matmul(s.proj, s.ctx, lw.out, lw.outBias, T);            // proj [T, H]

@@ -33,6 +33,11 @@ export class KVCache {
     return this.layers[layer].sliding ? Math.max(0, pos - this.config.slidingWindow + 1) : 0;
   }
 
+  /** How many positions a query in `layer` looks back over, itself included (0: all of them). */
+  window(layer: number): number {
+    return this.layers[layer].sliding ? this.config.slidingWindow : 0;
+  }
+
   /** Stores the key and value rows ([nkv * d] each) of position `pos`. */
   store(layer: number, pos: number, k: Float32Array, v: Float32Array): void {
     const c = this.layers[layer];

@@ -61,6 +61,13 @@ export class OpTimer {
         time("attention", 2 * n * nkvh * hd * 4, 4 * nqh * n * hd,
           () => inner.attention(out, q, k, v, capacity, first, last, sinks, nqh, nkvh, hd));
       },
+      attendChunk: (out, q, kNew, vNew, k, v, capacity, pos0, T, window, sinks, nqh, nkvh, hd) => {
+        // keys and values read per query (each sees up to pos0 + t + 1 positions, at most `window`)
+        let rows = 0;
+        for (let t = 0; t < T; t++) rows += window ? Math.min(window, pos0 + t + 1) : pos0 + t + 1;
+        time("attention", 2 * rows * nkvh * hd * 4, 4 * nqh * rows * hd,
+          () => inner.attendChunk(out, q, kNew, vNew, k, v, capacity, pos0, T, window, sinks, nqh, nkvh, hd));
+      },
       topk: (index, weight, logits, T, E, k) =>
         time("router", T * E * 4, 2 * T * E, () => inner.topk(index, weight, logits, T, E, k)),
       expertUp: (act, x, w, bias, expert, rows, n, limit, alpha) =>
