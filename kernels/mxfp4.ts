@@ -146,8 +146,9 @@ function dot4Fast(b0: usize, s0: usize, one: bool, xq: usize, xs: usize, qs: usi
 }
 
 /**
- * Prefill in the relaxed build, fast: rows b0 + i rowB (i < 4) dotted with n tokens of quantized
- * activations (xq [n][nb][32] i8, xs and qs [n][nb]), into acc [n] f32x4 (lane i = row i). Each block
+ * Prefill in the relaxed build, fast: the four rows of the group at b0 dotted with n tokens of quantized
+ * activations in token-minor order (`transposeQ`: xq [nb][n][32] i8, xs and qs [nb][n]), into
+ * acc [n] f32x4 (lane i = row i). Each block
  * of the four rows is decoded once into registers and used for every token, so the weights cost their
  * decode once per call as in gemm.ts, and the products are int8 dot products instead of f32 ones.
  */
@@ -155,7 +156,6 @@ function tile4Fast(acc: usize, b0: usize, s0: usize, one: bool, xq: usize, xs: u
   const rowB = rowStride(one), blockB = blockStride(one), blockS = scaleStride(one);
   const nib = v128.load(C_NIBBLE), table = v128.load(C_FP4X2P12);
   memory.fill(acc, 0, <usize>n << 4);
-  const tq = <usize>nb << 5, ts = <usize>nb << 2; // one token's stride in xq, and in xs and qs
   for (let b = 0; b < nb; b++) {
     const o = b0 + <usize>b * blockB;
     let v = v128.load(o);
@@ -167,7 +167,7 @@ function tile4Fast(acc: usize, b0: usize, s0: usize, one: bool, xq: usize, xs: u
     v = v128.load(o + 3 * rowB);
     const l3 = lookup(table, v128.and(v, nib)), h3 = lookup(table, v128.and(i16x8.shr_u(v, 4), nib));
     const ws = scales4(s0 + <usize>b * blockS, one);
-    let q = xq + (<usize>b << 5), p = <usize>b << 2, a = acc;
+    let q = xq + <usize>b * n * 32, p = <usize>(b * n) << 2, a = acc; // token-minor: block b of every token in a row
     for (let t = 0; t < n; t++) {
       const x0 = v128.load(q), x1 = v128.load(q, 16);
       const d = i32x4.sub(sum4Fast(
@@ -177,9 +177,27 @@ function tile4Fast(acc: usize, b0: usize, s0: usize, one: bool, xq: usize, xs: u
         i16x8.add(i16x8.relaxed_dot_i8x16_i7x16_s(x0, l3), i16x8.relaxed_dot_i8x16_i7x16_s(x1, h3))),
         v128.load32_splat(qs + p));
       v128.store(a, madd(f32x4.convert_i32x4_s(d), f32x4.mul(ws, v128.load32_splat(xs + p)), v128.load(a)));
-      q += tq;
-      p += ts;
+      q += 32;
+      p += 4;
       a += 16;
+    }
+  }
+}
+
+/**
+ * The quantized activations (quant.ts `quantize`: xq [n][nb][32] i8, xs and qs [n][nb]) in token-minor
+ * order at dst: xq [nb][n][32], then xs [nb][n], then qs [nb][n], so a tile reads the tokens of one
+ * block as one short sequential run. dst: `tileScratch` bytes less the accumulators.
+ */
+function transposeQ(dst: usize, xq: usize, xs: usize, qs: usize, n: i32, nb: i32): void {
+  const dxs = dst + (<usize>(n * nb) << 5), dqs = dxs + (<usize>(n * nb) << 2);
+  for (let t = 0; t < n; t++) {
+    for (let b = 0; b < nb; b++) {
+      const s = <usize>(t * nb + b), d = <usize>(b * n + t);
+      v128.store(dst + (d << 5), v128.load(xq + (s << 5)));
+      v128.store(dst + (d << 5), v128.load(xq + (s << 5), 16), 16);
+      store<f32>(dxs + (d << 2), load<f32>(xs + (s << 2)));
+      store<i32>(dqs + (d << 2), load<i32>(qs + (s << 2)));
     }
   }
 }
@@ -240,7 +258,7 @@ function fillBias(out: usize, bias: usize, rows: i32, n: i32, stride: i32): void
  * j < I, act[t, j] = swiglu(row 2j . x[t] + bias[2j], row 2j+1 . x[t] + bias[2j+1]).
  * Pointers are already offset to the expert. x: for n == 1, quant.ts's form (exact: `split`, fast:
  * `quantize`, with xs and qs); for n > 1, f32 [n, cols] deinterleaved by 32. act rows are `astride`
- * floats apart (>= I: a thread computes a band of a wider output). scratch: n * 2I * 4 + 4096 bytes.
+ * floats apart (>= I: a thread computes a band of a wider output). scratch: n * 2I * 4 + 4096 bytes, and at least n * (32 + 40 nb) + 256 (the relaxed prefill tiles).
  */
 export function mxfp4Up(act: usize, x: usize, xs: usize, qs: usize, blocks: usize, scales: usize, bias: usize,
   I: i32, cols: i32, n: i32, limit: f32, alpha: f32, fast: bool, scratch: usize, astride: i32): void {
@@ -259,9 +277,12 @@ export function mxfp4Up(act: usize, x: usize, xs: usize, qs: usize, blocks: usiz
     return;
   }
   if (RELAXED && fast) {
-    const acc = scratch; // [n] f32x4, and as much again for tile4's last rows
+    // scratch: acc [n] f32x4 and as much again for tile4's last rows, then the transposed activations
+    const acc = scratch, tq = scratch + (<usize>n << 5);
+    transposeQ(tq, x, xs, qs, n, nb);
+    const txs = tq + (<usize>(n * nb) << 5), tqs = txs + (<usize>(n * nb) << 2);
     for (let j = 0; j < I; j += 2) {
-      tile4(acc, blocks, scales, 2 * j, 2 * I, rowB, rowS, x, xs, qs, nb, n);
+      tile4(acc, blocks, scales, 2 * j, 2 * I, rowB, rowS, tq, txs, tqs, nb, n);
       const o = bias + (<usize>j << 3);
       for (let t = 0; t < n; t++) {
         const v = v128.load(acc + (<usize>t << 4)), at = act + (<usize>(t * astride + j) << 2);
@@ -285,7 +306,7 @@ export function mxfp4Up(act: usize, x: usize, xs: usize, qs: usize, blocks: usiz
 /**
  * Down projection of one expert, weighted: y[t, r] = weight[t] * (row r . a[t] + bias[r]) for n tokens,
  * r < rows. a as x in mxfp4Up. y: f32 [n, ystride floats] (ystride >= rows); weight: f32 [n].
- * scratch: 4096 bytes.
+ * scratch: 4096 bytes, and at least n * (32 + 40 nb) + 256 for n > 1 (the relaxed prefill tiles).
  */
 export function mxfp4Down(y: usize, a: usize, as: usize, qs: usize, blocks: usize, scales: usize, bias: usize,
   rows: i32, cols: i32, n: i32, weight: usize, fast: bool, scratch: usize, ystride: i32): void {
@@ -307,9 +328,11 @@ export function mxfp4Down(y: usize, a: usize, as: usize, qs: usize, blocks: usiz
     return;
   }
   if (RELAXED && fast) {
-    const acc = scratch;
+    const acc = scratch, tq = scratch + (<usize>n << 5); // as in mxfp4Up
+    transposeQ(tq, a, as, qs, n, nb);
+    const txs = tq + (<usize>(n * nb) << 5), tqs = txs + (<usize>(n * nb) << 2);
     for (let r = 0; r < rows; r += 4) {
-      tile4(acc, blocks, scales, r, rows, rowB, rowS, a, as, qs, nb, n);
+      tile4(acc, blocks, scales, r, rows, rowB, rowS, tq, txs, tqs, nb, n);
       const br = bias + (<usize>r << 2);
       for (let t = 0; t < n; t++) {
         const w = load<f32>(weight + (<usize>t << 2)), v = v128.load(acc + (<usize>t << 4));

@@ -305,7 +305,7 @@ export class WasmKernels implements Kernels {
     const H = w.cols, I = w.rows / 2;
     for (let i0 = 0; i0 < n; i0 += EXPERT_CHUNK) {
       const m = Math.min(EXPERT_CHUNK, n - i0);
-      const nt = this.threadsFor(expertBytes(w)), stride = m > 1 ? m * w.rows * 4 + PANEL_BYTES : 64;
+      const nt = this.threadsFor(expertBytes(w)), stride = m > 1 ? Math.max(m * w.rows * 4 + PANEL_BYTES, tileScratch(m, H)) : 64;
       const s = this.stageExpert(w, bias, expert, m, I * 4, nt * stride, 0);
       const h = s.heap;
       for (let i = 0; i < m; i++) put(h, x.subarray(rows[i0 + i] * H), H, s.raw + i * H * 4); // gather the routed rows
@@ -322,13 +322,14 @@ export class WasmKernels implements Kernels {
     for (let i0 = 0; i0 < n; i0 += EXPERT_CHUNK) {
       const m = Math.min(EXPERT_CHUNK, n - i0);
       const nt = this.threadsFor(expertBytes(w));
-      const s = this.stageExpert(w, bias, expert, m, H * 4, nt * PANEL_BYTES, m * 4);
+      const stride = m > 1 ? Math.max(PANEL_BYTES, tileScratch(m, I)) : PANEL_BYTES;
+      const s = this.stageExpert(w, bias, expert, m, H * 4, nt * stride, m * 4);
       const h = s.heap;
       put(h, act.subarray(i0 * I), m * I, s.raw);
       put(h, weight.subarray(i0), m, s.extra);
       this.prepare(s, m, I);
       this.exec(h, OP.down, expertBytes(w), [s.out, s.input, s.xs, s.qs, s.blocks, s.scales, s.bias, H, I, m, s.extra,
-        this.precision === "fast" ? 1 : 0, s.kernel, PANEL_BYTES]);
+        this.precision === "fast" ? 1 : 0, s.kernel, stride]);
       // out[rows[i], :] += y[i, :]  (the kernel already applied the routing weight)
       const y = h.f32, y0 = s.out >>> 2;
       for (let i = 0; i < m; i++) {
@@ -385,6 +386,11 @@ export class WasmKernels implements Kernels {
 
 /** Arguments of a job run on the calling thread alone (read as u32 or f32, as jobs.ts says). */
 const ONE = { u32: new Uint32Array(MAX_ARGS), f32: new Float32Array(MAX_ARGS) };
+
+/** Per-thread scratch of the int8 prefill tiles (kernels/mxfp4.ts `tileScratch`) for n tokens of `cols`. */
+function tileScratch(n: number, cols: number): number {
+  return n * (32 + (cols / 32) * 40) + 256;
+}
 
 /** Weight bytes of one expert matrix (blocks and scales). */
 function expertBytes(w: Mxfp4Experts): number {
