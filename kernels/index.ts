@@ -9,3 +9,4 @@ export { quantize, split, dequantize } from "./quant";
 export { attention } from "./attention";
 export { rmsnorm, rope, topk } from "./norm";
 export { streamSum } from "./stream";
+export { q8Matvec, q8Pack } from "./q8";

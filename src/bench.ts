@@ -2,7 +2,7 @@
 // greedy decode, peak resident memory, and the decode's effective bandwidth (weight bytes one decode
 // step reads x steps per second) beside a read-bandwidth probe run in the same process on the same
 // threads (the WebAssembly streaming sum over a buffer larger than the caches).
-import type { ModelWeights, Mxfp4Experts } from "./checkpoint/weights.js";
+import type { Bf16Matrix, ModelWeights, Mxfp4Experts } from "./checkpoint/weights.js";
 import type { Precision } from "./kernels/index.js";
 import { WasmKernels } from "./kernels/wasm.js";
 import { loadModel, type GptOssModel, type LoadOptions } from "./model.js";
@@ -91,7 +91,8 @@ export async function benchModel(dir: string, options: BenchOptions = {}): Promi
       options.onPhase?.("decode", i + 1, genTokens);
     }
     const decodeSeconds = (now() - t2) / 1000;
-    const bytesPerToken = decodeBytesPerToken(model.transformer.weights, c.expertsPerToken);
+    const bytesPerToken = decodeBytesPerToken(model.transformer.weights, c.expertsPerToken,
+      (m) => (model.kernels instanceof WasmKernels ? model.kernels.decodeBytes(m) : m.data.byteLength));
 
     let probe: BenchResult["probe"] = null;
     if (kernels) probe = readProbe(kernels, model.transformer.weights, options.probePasses ?? 5, options.onPhase);
@@ -118,10 +119,11 @@ export async function benchModel(dir: string, options: BenchOptions = {}): Promi
 }
 
 /** Weight bytes one decode step reads: per layer the dense attention (qkv, out), the router and the k
- * chosen experts' blocks, scales and biases, the small vectors; then the unembedding and one embedding row. */
-export function decodeBytesPerToken(w: ModelWeights, k: number): number {
+ * chosen experts' blocks, scales and biases, the small vectors; then the unembedding (what the kernels
+ * read for it: its int8 copy in `fast` on the relaxed build) and one embedding row. */
+export function decodeBytesPerToken(w: ModelWeights, k: number, matrixBytes = (m: Bf16Matrix) => m.data.byteLength): number {
   const expert = (m: Mxfp4Experts) => (m.rows * m.cols) / 2 + (m.rows * m.cols) / 32 + m.rows * 4;
-  let bytes = w.unembedding.data.byteLength + w.norm.byteLength + w.embedding.cols * 2;
+  let bytes = matrixBytes(w.unembedding) + w.norm.byteLength + w.embedding.cols * 2;
   for (const l of w.layers) {
     bytes += l.qkv.data.byteLength + l.out.data.byteLength + l.gate.data.byteLength;
     bytes += l.attnNorm.byteLength + l.qkvBias.byteLength + l.outBias.byteLength + l.sinks.byteLength + l.mlpNorm.byteLength + l.gateBias.byteLength;

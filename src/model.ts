@@ -70,7 +70,8 @@ export class GptOssModel {
     try {
       // Refuse up front, in a second, rather than fail after minutes of loading.
       const c = checkpoint.config;
-      const need = estimateMemory(c, expectedOf(checkpoint), options.contextLength ?? Math.min(4096, c.maxPositionEmbeddings));
+      const fast = (options.backend ?? DEFAULT_BACKEND) === "wasm" && (options.precision ?? DEFAULT_PRECISION) === "fast";
+      const need = estimateMemory(c, expectedOf(checkpoint), options.contextLength ?? Math.min(4096, c.maxPositionEmbeddings), 128, fast);
       const have = options.memoryLimit ?? availableMemory();
       if (need.total > have) {
         throw new OutOfMemoryError(`${checkpoint.dir}: the model needs about ${formatBytes(need.total, "binary")} (weights ${formatBytes(need.weights, "binary")}, KV cache ${formatBytes(need.kvCache, "binary")} at ${need.contextLength} tokens, activations ${formatBytes(need.activations, "binary")}) but only ${formatBytes(have, "binary")} is available`);
@@ -79,6 +80,7 @@ export class GptOssModel {
         { precision: options.precision ?? DEFAULT_PRECISION, threads: options.threads ?? "auto" });
       try {
         const weights = await checkpoint.loadAsync({ allocator: kernels.allocator, onProgress: options.onProgress });
+        kernels.prepare?.(weights);
         return new GptOssModel(checkpoint, kernels, new Transformer(checkpoint.config, weights, kernels));
       } catch (e) {
         kernels.dispose?.();

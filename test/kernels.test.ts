@@ -10,7 +10,7 @@ import type { Kernels } from "../src/kernels/kernels.js";
 import { referenceKernels as ref } from "../src/kernels/reference.js";
 import { WasmKernels } from "../src/kernels/wasm.js";
 import { chooseSimd, type SimdLevel } from "../src/kernels/wasm-heap.js";
-import { f32ToBf16 } from "../src/numerics.js";
+import { bf16ToF32, f32ToBf16 } from "../src/numerics.js";
 
 function rng(seed: number) {
   let s = seed >>> 0;
@@ -219,6 +219,38 @@ describe.each(levels)("wasm kernels (%s)", (simd) => {
       k.topk(ai, aw, logits, T, E, K);
       expect(Array.from(ai)).toEqual(Array.from(ei));
       expectClose(aw, ew, TOL);
+    }
+  });
+
+  it("int8 copy of a bf16 matrix (fast decode of the unembedding): the quantized matrix times the quantized vector", async () => {
+    for (const threads of [1, 2]) {
+      const k = (await WasmKernels.create({ simd, threads, parallelMinBytes: 0 })).withPrecision("fast", 8);
+      for (const [rows, cols] of [[1, 32], [7, 64], [13, 96], [66, 2880]]) {
+        const w = bf16Matrix(rows, cols, k), x = f32s(cols);
+        k.int8Copy(w);
+        const got = new Float32Array(rows), bias = f32s(rows);
+        k.matmul(got, x, w, bias, 1);
+        // the oracle: each 32-block of a row as round(w * 63 / max|w|) * max|w| / 63, times the vector
+        // quantized as the expert kernels quantize it (8 bits)
+        const xq = quantized(x, 127), want = new Float64Array(rows);
+        for (let r = 0; r < rows; r++) {
+          let y = 0;
+          for (let o = 0; o < cols; o += 32) {
+            let m = 0;
+            for (let i = 0; i < 32; i++) m = Math.max(m, Math.abs(bf16ToF32(w.data[r * cols + o + i])));
+            const inv = m > 0 ? Math.fround(63 / m) : 0;
+            for (let i = 0; i < 32; i++) {
+              const v = Math.fround(bf16ToF32(w.data[r * cols + o + i]) * inv);
+              let q = Math.round(v);
+              if (q - v === 0.5 && q % 2 !== 0) q -= 1;
+              y += ((q * 2 * m) / 63) * (xq[o + i] / 2);
+            }
+          }
+          want[r] = y + bias[r];
+        }
+        expectClose(got, Float32Array.from(want), TOL);
+      }
+      k.dispose();
     }
   });
 

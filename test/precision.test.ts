@@ -67,7 +67,9 @@ describe.each(variants)("fast vs exact ($simd, $bits-bit activations)", ({ simd,
     ckpt.close();
     const build = (kernels: Kernels) => new Transformer(ckpt.config, weights, kernels);
     exact = build(k);
-    fast = build(k.withPrecision("fast", bits));
+    const fk = k.withPrecision("fast", bits);
+    fk.prepare(weights); // as loadModel does (8-bit: the int8 unembedding for decode)
+    fast = build(fk);
   });
 
   it("within the documented tolerance on the dev sequences and a 64-token greedy decode", () => {

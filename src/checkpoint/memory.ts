@@ -15,8 +15,13 @@ export interface MemoryEstimate {
   contextLength: number;
 }
 
-export function estimateMemory(c: ModelConfig, tensors: ExpectedTensor[], contextLength: number, batchTokens = 128): MemoryEstimate {
-  let weights = 0;
+/**
+ * int8Unembedding: count the int8 copy of the unembedding that the wasm kernels make in `fast`
+ * (kernels/q8.ts: 1.125 bytes per weight).
+ */
+export function estimateMemory(c: ModelConfig, tensors: ExpectedTensor[], contextLength: number, batchTokens = 128,
+  int8Unembedding = false): MemoryEstimate {
+  let weights = int8Unembedding && c.hiddenSize % 32 === 0 ? Math.ceil(c.vocabSize / 4) * 4 * c.hiddenSize * 1.125 : 0;
   for (const t of tensors) {
     const n = t.shape.reduce((a, b) => a * b, 1);
     weights += t.kind === "vector" ? 4 * n : t.kind === "matrix" ? 2 * n : n;

@@ -22,6 +22,10 @@ export const OP = {
   /** causal attention of a chunk of queries: [out, q, k, v, T, cached, window, pos0, first0, sinks, nq, nkv, d, scores]
    * (k, v: the cached rows from position first0, then the chunk's; scores: cached + T floats per thread) */
   attendChunk: 8,
+  /** int8 copy x quantized vector (kernels/q8.ts): [out, xq, xs, sums, codes, scales, rows, cols] */
+  q8matvec: 9,
+  /** bf16 rows into the int8 layout: [codes, scales, w, rows, cols, groups] (groups of four rows) */
+  q8pack: 10,
   /** worker threads leave their loop */
   stop: 6,
 } as const;
@@ -120,6 +124,18 @@ export function runSlice(k: KernelExports, op: number, a: Uint32Array, f: Float3
         k.attention(out + 4 * (t * qw + h0 * d), q + 4 * (t * qw + h0 * d), keys + 4 * (lo * kvw + g * d), values + 4 * (lo * kvw + g * d),
           cached + t - lo + 1, sinks + 4 * h0, group, 1, d, scores + 4 * tid * (cached + T), kvw);
       }
+      return;
+    }
+    case OP.q8matvec: {
+      const [out, xq, xs, sums, codes, scales, rows, cols] = [a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7]];
+      const [r0, r1] = band(rows, tid, n, 4), nb = cols / 32;
+      if (r1 > r0) k.q8Matvec(out + 4 * r0, xq, xs, sums, codes + (r0 / 4) * nb * 128, scales + (r0 / 4) * nb * 16, r1 - r0, cols);
+      return;
+    }
+    case OP.q8pack: {
+      const [codes, scales, w, rows, cols, groups] = [a[0], a[1], a[2], a[3], a[4], a[5]];
+      const [g0, g1] = band(groups, tid, n, 1);
+      if (g1 > g0) k.q8Pack(codes, scales, w, rows, cols, g0, g1);
       return;
     }
     case OP.stream: {

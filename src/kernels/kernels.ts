@@ -1,7 +1,7 @@
 // The narrow interface between the model and the code it spends its time in. The model calls only these
 // functions; `reference.ts` implements them in plain TypeScript (the oracle), and faster backends
 // implement the same contract. All activations are float32, row-major.
-import type { Bf16Matrix, Mxfp4Experts, WeightAllocator } from "../checkpoint/weights.js";
+import type { Bf16Matrix, ModelWeights, Mxfp4Experts, WeightAllocator } from "../checkpoint/weights.js";
 
 export interface Kernels {
   readonly name: string;
@@ -11,6 +11,10 @@ export interface Kernels {
   /** Releases what the backend holds beyond memory (worker threads); the kernels keep working, on one
    * thread. Optional: the reference backend has nothing to release. */
   dispose?(): void;
+
+  /** Called once with the loaded weights: a backend may make forms of them it reads faster (the wasm
+   * backend in `fast`: an int8 copy of the unembedding). Optional. */
+  prepare?(weights: ModelWeights): void;
 
   /** out[t, :] = table[tokens[t], :]  (out: [T, cols]) */
   embed(out: Float32Array, table: Bf16Matrix, tokens: ArrayLike<number>): void;

@@ -20,6 +20,8 @@ export interface KernelExports {
   mxfp4Down(y: number, a: number, as: number, qs: number, blocks: number, scales: number, bias: number,
     rows: number, cols: number, n: number, weight: number, fast: number, scratch: number, ystride: number): void;
   interleave4(p: number, experts: number, rows: number, nb: number, unit: number, tmp: number): void;
+  q8Matvec(out: number, xq: number, xs: number, sums: number, codes: number, scales: number, rows: number, cols: number): void;
+  q8Pack(codes: number, scales: number, w: number, rows: number, cols: number, g0: number, g1: number): void;
   quantize(q: number, xs: number, qs: number, src: number, n: number, cols: number, qmax: number): void;
   split(q: number, xs: number, src: number, n: number, cols: number): void;
   dequantize(dst: number, q: number, xs: number, n: number, cols: number): void;

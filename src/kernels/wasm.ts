@@ -10,7 +10,7 @@
 // them exactly into two int16). "fast" quantizes the activations of the MXFP4 expert matmuls per
 // 32-block (int8 in the relaxed build, int16 in the baseline build) so one integer dot product does the
 // work; the bf16 matmuls stay f32 in both (their weights are not integers, and decode is bandwidth-bound).
-import type { Bf16Matrix, Mxfp4Experts, WeightAllocator } from "../checkpoint/weights.js";
+import type { Bf16Matrix, ModelWeights, Mxfp4Experts, WeightAllocator } from "../checkpoint/weights.js";
 import { MAX_ARGS, OP, PANEL_BYTES, runSlice } from "./jobs.js";
 import type { Kernels } from "./kernels.js";
 import { DEFAULT_WEIGHT_BYTES_PER_MEMORY, WasmMemories } from "./memories.js";
@@ -52,7 +52,23 @@ interface Backend {
   memories: WasmMemories;
   threads: ThreadPool | null;
   parallelMinBytes: number;
+  /** int8 copies of bf16 matrices (kernels/q8.ts), by their data: what decode reads in `fast` */
+  q8: WeakMap<Uint16Array, Q8Copy>;
 }
+
+/** An int8 copy of a bf16 matrix in the kernel layout of kernels/q8.ts. */
+interface Q8Copy {
+  heap: WasmHeap;
+  codes: number;
+  scales: number;
+  rows: number;
+  cols: number;
+  /** bytes a matrix x vector reads */
+  bytes: number;
+}
+
+/** Rows of a bf16 matrix packed per call when making an int8 copy (staged into the copy's memory). */
+const PACK_ROWS = 4096;
 
 // Stops the worker threads of a backend nobody holds any more (a model dropped without dispose()).
 const finalizer = new FinalizationRegistry<ThreadPool>((pool) => pool.dispose());
@@ -65,7 +81,7 @@ interface ExpertCall {
   out: number;
   /** the f32 input rows, [n, cols] */
   raw: number;
-  /** the input in the kernel's form (prepare) */
+  /** the input in the kernel's form (prepareInput) */
   input: number;
   /** quantized values on their way to `input` (fast prefill) */
   tmp: number;
@@ -106,7 +122,7 @@ export class WasmKernels implements Kernels {
     const n = options.threads === "auto" ? defaultThreads() : options.threads ?? 1;
     if (!Number.isInteger(n) || n < 1) throw new RangeError(`threads must be a whole number >= 1, got ${String(options.threads)}`);
     const threads = n > 1 ? await ThreadPool.start(n, module, memories, options.spinMs ?? 2) : null;
-    const backend: Backend = { memories, threads, parallelMinBytes: options.parallelMinBytes ?? 256 << 10 };
+    const backend: Backend = { memories, threads, parallelMinBytes: options.parallelMinBytes ?? 256 << 10, q8: new WeakMap() };
     if (threads) finalizer.register(backend, threads, backend);
     return new WasmKernels(backend, options.precision ?? "exact", options.fastBits);
   }
@@ -210,7 +226,54 @@ export class WasmKernels implements Kernels {
     get(h, out, px, T * n);
   }
 
+  /**
+   * In `fast` with 8-bit activations (the relaxed build's; `fastBits: 8`): an int8 copy of the
+   * unembedding (kernels/q8.ts; 0.65 GB at gpt-oss-20b, beside the 1.16 GB of bf16), which decode then
+   * reads instead: half the bytes of the largest matrix of a decode step. Its 7-bit codes would undo
+   * what 16-bit activations keep (logits within ~2e-4 of exact), so that precision goes without.
+   */
+  prepare(weights: ModelWeights): void {
+    if (this.precision === "fast" && this.fastBits === 8) this.int8Copy(weights.unembedding);
+  }
+
+  /** The int8 copy of w that decode reads in `fast`, made once (none when cols % 32 != 0). */
+  int8Copy(w: Bf16Matrix): Q8Copy | undefined {
+    const have = this.backend.q8.get(w.data);
+    if (have || w.cols % 32 !== 0) return have;
+    const nb = w.cols / 32, groups = Math.ceil(w.rows / 4);
+    const codeBytes = groups * nb * 128, scaleBytes = groups * nb * 16;
+    const mem = this.backend.memories;
+    mem.group(codeBytes + scaleBytes + 256);
+    const codes = mem.allocate(codeBytes, "int8 copy"), scales = mem.allocate(scaleBytes, "int8 copy scales");
+    const h = mem.heapOf(codes)!;
+    if (!h.owns(scales)) throw new Error("int8 copy: codes and scales landed in different memories");
+    // In chunks of rows, staged into the copy's memory when the bf16 rows live in another one.
+    for (let r0 = 0; r0 < w.rows; r0 += PACK_ROWS) {
+      const n = Math.min(PACK_ROWS, w.rows - r0), bytes = n * w.cols * 2;
+      const at = w.data.byteOffset + r0 * w.cols * 2;
+      let src = at;
+      if (!h.owns(w.data)) {
+        [src] = h.scratch.take(bytes);
+        h.u8.set(new Uint8Array(w.data.buffer, at, bytes), src);
+      }
+      this.exec(h, OP.q8pack, bytes, [codes.byteOffset + (r0 / 4) * nb * 128, scales.byteOffset + (r0 / 4) * nb * 16, src, n, w.cols, Math.ceil(n / 4)]);
+    }
+    const copy: Q8Copy = { heap: h, codes: codes.byteOffset, scales: scales.byteOffset, rows: w.rows, cols: w.cols, bytes: codeBytes + scaleBytes };
+    this.backend.q8.set(w.data, copy);
+    return copy;
+  }
+
+  /** Bytes a decode matmul with w reads at this precision (its int8 copy's in `fast`, when it has one). */
+  decodeBytes(w: Bf16Matrix): number {
+    const q = this.precision === "fast" ? this.backend.q8.get(w.data) : undefined;
+    return q ? q.bytes : w.data.byteLength;
+  }
+
   matmul(out: Float32Array, x: Float32Array, w: Bf16Matrix, bias: Float32Array | null, T: number): void {
+    if (T === 1 && this.precision === "fast") {
+      const q = this.backend.q8.get(w.data);
+      if (q) return this.q8Matvec(out, x, q, bias);
+    }
     const { rows, cols } = w;
     const h = this.heapFor(w.data);
     const bytes = rows * cols * 2, nt = this.threadsFor(bytes);
@@ -230,6 +293,20 @@ export class WasmKernels implements Kernels {
       }
       get(h, out, po, n * rows, t0 * rows);
     }
+  }
+
+  /** out = W x + bias from W's int8 copy: x quantized per 32-block as the expert kernels do. */
+  private q8Matvec(out: Float32Array, x: Float32Array, q: Q8Copy, bias: Float32Array | null): void {
+    const h = q.heap, nb = q.cols / 32;
+    const [px, pq, pxs, pqs, psum, po] = h.scratch.take(q.cols * 4, q.cols * 2, nb * 4, nb * 4, nb * 4, q.rows * 4);
+    put(h, x, q.cols, px);
+    h.k.quantize(pq, pxs, pqs, px, 1, q.cols, this.qmax);
+    // The codes carry +64: remove 64 * sum(q) per block (quantize stores 12 * sum(q), the MXFP4 offset).
+    const i32 = h.i32, s = pqs >>> 2, d = psum >>> 2;
+    for (let b = 0; b < nb; b++) i32[d + b] = (i32[s + b] / 12) * 64;
+    this.exec(h, OP.q8matvec, q.bytes, [po, pq, pxs, psum, q.codes, q.scales, q.rows, q.cols]);
+    get(h, out, po, q.rows);
+    if (bias) for (let r = 0; r < q.rows; r++) out[r] += bias[r];
   }
 
   rope(x: Float32Array, cos: Float32Array, sin: Float32Array, T: number, heads: number, d: number): void {
@@ -309,7 +386,7 @@ export class WasmKernels implements Kernels {
       const s = this.stageExpert(w, bias, expert, m, I * 4, nt * stride, 0);
       const h = s.heap;
       for (let i = 0; i < m; i++) put(h, x.subarray(rows[i0 + i] * H), H, s.raw + i * H * 4); // gather the routed rows
-      this.prepare(s, m, H);
+      this.prepareInput(s, m, H);
       this.exec(h, OP.up, expertBytes(w), [s.out, s.input, s.xs, s.qs, s.blocks, s.scales, s.bias, I, H, m,
         swigluLimit, swigluAlpha, this.precision === "fast" ? 1 : 0, s.kernel, stride]);
       get(h, act, s.out, m * I, i0 * I);
@@ -327,7 +404,7 @@ export class WasmKernels implements Kernels {
       const h = s.heap;
       put(h, act.subarray(i0 * I), m * I, s.raw);
       put(h, weight.subarray(i0), m, s.extra);
-      this.prepare(s, m, I);
+      this.prepareInput(s, m, I);
       this.exec(h, OP.down, expertBytes(w), [s.out, s.input, s.xs, s.qs, s.blocks, s.scales, s.bias, H, I, m, s.extra,
         this.precision === "fast" ? 1 : 0, s.kernel, stride]);
       // out[rows[i], :] += y[i, :]  (the kernel already applied the routing weight)
@@ -369,7 +446,7 @@ export class WasmKernels implements Kernels {
    * 32; in fast, quantized as in decode (relaxed build) or those quantized values as f32 (baseline), so
    * prefill and decode see the same activations.
    */
-  private prepare(s: ExpertCall, n: number, cols: number): void {
+  private prepareInput(s: ExpertCall, n: number, cols: number): void {
     const k = s.heap.k;
     if (this.precision === "fast") {
       // The relaxed build multiplies int8 in prefill too; the baseline's prefill is f32 (gemm.ts).

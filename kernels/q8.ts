@@ -1,0 +1,93 @@
+// int8 copies of bf16 matrices for decode in `fast` (the unembedding: the largest matrix a decode step
+// reads, 1.16 GB at gpt-oss-20b; its copy is 0.65 GB, so the step reads half the bytes for it).
+//
+// Layout (`q8Pack`): rows padded with zeros to a multiple of 4; each group of four rows is
+// block-interleaved like the MXFP4 kernel layout: codes [groups][nb][4 rows][32] u8 and scales
+// [groups][nb][4 rows] f32, nb = cols / 32. A code is round(w / m * 63) + 64, in 1..127 (7 bits, so it
+// is the unsigned operand of `relaxed_dot_i8x16_i7x16_s`), m = max |w| over the 32-block; each block's
+// 32 codes are stored evens then odds, the column order in which quant.ts `quantize` stores the
+// activations. A scale is 2 m / 63: the 2 undoes the 1/2 that `quantize` folds into its activation
+// scales for the MXFP4 table.
+//
+// Decode (`q8Matvec`): four rows per pass, one integer dot product per 32-block and row against the
+// quantized activations (int8 in the relaxed build, int16 in the baseline), the four rows' block sums
+// reduced together, the +64 offset removed with the block's 64 * sum(q) (`sums`, from the host).
+import { madd } from "./simd";
+
+/** The four lane sums of each of d0..d3, as [sum d0, sum d1, sum d2, sum d3] (i32). */
+// @ts-ignore: decorator
+@inline function sum4(d0: v128, d1: v128, d2: v128, d3: v128): v128 {
+  const a = i32x4.add(i32x4.shuffle(d0, d1, 0, 4, 1, 5), i32x4.shuffle(d0, d1, 2, 6, 3, 7));
+  const b = i32x4.add(i32x4.shuffle(d2, d3, 0, 4, 1, 5), i32x4.shuffle(d2, d3, 2, 6, 3, 7));
+  return i32x4.add(i32x4.shuffle(a, b, 0, 1, 4, 5), i32x4.shuffle(a, b, 2, 3, 6, 7));
+}
+
+/** Integer partial sums (i32x4) of one row's block (32 codes at c) with the quantized activations at q. */
+// @ts-ignore: decorator
+@inline function rowBlock(c: usize, q: usize): v128 {
+  const lo = v128.load(c), hi = v128.load(c, 16);
+  if (ASC_FEATURE_RELAXED_SIMD) {
+    // i16 pair sums of i8 x u7 products: at most 2 * 127 * 127 = 32258, no saturation; widened at once
+    return i32x4.add(i32x4.extadd_pairwise_i16x8_s(i16x8.relaxed_dot_i8x16_i7x16_s(v128.load(q), lo)),
+      i32x4.extadd_pairwise_i16x8_s(i16x8.relaxed_dot_i8x16_i7x16_s(v128.load(q, 16), hi)));
+  }
+  return i32x4.add(
+    i32x4.add(i32x4.dot_i16x8_s(i16x8.extend_low_i8x16_u(lo), v128.load(q)), i32x4.dot_i16x8_s(i16x8.extend_high_i8x16_u(lo), v128.load(q, 16))),
+    i32x4.add(i32x4.dot_i16x8_s(i16x8.extend_low_i8x16_u(hi), v128.load(q, 32)), i32x4.dot_i16x8_s(i16x8.extend_high_i8x16_u(hi), v128.load(q, 48))));
+}
+
+/**
+ * out[r] = W[r] . x for r < rows (a band: codes and scales point at its first group). x as quant.ts
+ * `quantize` leaves it: xq [nb][32] (i8 relaxed, i16 baseline), xs [nb]; sums [nb] i32 = 64 * sum(q).
+ */
+export function q8Matvec(out: usize, xq: usize, xs: usize, sums: usize, codes: usize, scales: usize, rows: i32, cols: i32): void {
+  const nb = cols >> 5;
+  const qb: usize = ASC_FEATURE_RELAXED_SIMD ? 32 : 64; // bytes of one quantized activation block
+  for (let r = 0; r < rows; r += 4) {
+    const cg = codes + <usize>(r >> 2) * nb * 128, sg = scales + <usize>(r >> 2) * nb * 16;
+    let acc = f32x4.splat(0);
+    for (let b = 0; b < nb; b++) {
+      const c = cg + (<usize>b << 7), q = xq + <usize>b * qb;
+      const d = i32x4.sub(sum4(rowBlock(c, q), rowBlock(c + 32, q), rowBlock(c + 64, q), rowBlock(c + 96, q)),
+        v128.load32_splat(sums + (<usize>b << 2)));
+      acc = madd(f32x4.convert_i32x4_s(d), f32x4.mul(v128.load(sg + (<usize>b << 4)), v128.load32_splat(xs + (<usize>b << 2))), acc);
+    }
+    const o = out + (<usize>r << 2);
+    if (r + 4 <= rows) {
+      v128.store(o, acc);
+    } else {
+      store<f32>(o, f32x4.extract_lane(acc, 0));
+      if (r + 1 < rows) store<f32>(o, f32x4.extract_lane(acc, 1), 4);
+      if (r + 2 < rows) store<f32>(o, f32x4.extract_lane(acc, 2), 8);
+    }
+  }
+}
+
+/** Packs bf16 rows g0 * 4 .. of w [rows, cols] (cols % 32 == 0), groups [g0, g1), into the layout above. */
+export function q8Pack(codes: usize, scales: usize, w: usize, rows: i32, cols: i32, g0: i32, g1: i32): void {
+  const nb = cols >> 5;
+  for (let g = g0; g < g1; g++) {
+    for (let b = 0; b < nb; b++) {
+      for (let i = 0; i < 4; i++) {
+        const u = <usize>((g * nb + b) * 4 + i);
+        const dst = codes + (u << 5), r = g * 4 + i;
+        if (r >= rows) {
+          v128.store(dst, i8x16.splat(64));
+          v128.store(dst, i8x16.splat(64), 16);
+          store<f32>(scales + (u << 2), 0);
+          continue;
+        }
+        const src = w + ((<usize>r * cols + (<usize>b << 5)) << 1);
+        let m: f32 = 0;
+        for (let c = 0; c < 32; c++) m = max(m, abs(reinterpret<f32>(<u32>load<u16>(src + (<usize>c << 1)) << 16)));
+        const inv: f32 = m > 0 ? 63 / m : 0;
+        for (let c = 0; c < 32; c++) {
+          const v = reinterpret<f32>(<u32>load<u16>(src + (<usize>c << 1)) << 16);
+          const q = <i32>nearest<f32>(v * inv) + 64; // ties to even
+          store<u8>(dst + <usize>((c & 1) * 16 + (c >> 1)), <u8>q);
+        }
+        store<f32>(scales + (u << 2), 2 * m / 63);
+      }
+    }
+  }
+}
