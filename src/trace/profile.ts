@@ -43,6 +43,9 @@ export class OpTimer {
       matOp.set(l.gate, "router");
     }
     const time = this.time.bind(this);
+    // what a decode matmul reads (the wasm backend's int8 copy of the unembedding in fast), when known
+    const decodeBytes = (inner as { decodeBytes?: (w: Bf16Matrix) => number }).decodeBytes;
+    const readBytes = decodeBytes ? (w: Bf16Matrix) => decodeBytes.call(inner, w) : null;
     this.kernels = {
       name: `${inner.name}+timing`,
       allocator: inner.allocator,
@@ -52,7 +55,7 @@ export class OpTimer {
         time("norms", (T + 1) * n * 4, 4 * T * n, () => inner.rmsnorm(out, x, scale, eps, T, n)),
       matmul: (out, x, w, bias, T) =>
         // (the model reads no other matrices; anything else would be filed with the output projection)
-        time(matOp.get(w) ?? "attn_out", w.rows * w.cols * 2 + (bias ? w.rows * 4 : 0), 2 * T * w.rows * w.cols,
+        time(matOp.get(w) ?? "attn_out", (T === 1 && readBytes ? readBytes(w) : w.rows * w.cols * 2) + (bias ? w.rows * 4 : 0), 2 * T * w.rows * w.cols,
           () => inner.matmul(out, x, w, bias, T)),
       rope: (x, cos, sin, T, heads, hd) =>
         time("rope", T * heads * hd * 4 * 2, T * heads * hd * 3, () => inner.rope(x, cos, sin, T, heads, hd)),
