@@ -23,10 +23,9 @@
 //         removed with the block's precomputed 12 * sum(q)).
 // Prefill (n > 1 tokens routed to the expert): in the relaxed build with fast, int8 tiles (`tile4Fast`);
 // otherwise gemm.ts with f32 activations, which decodes each weight once per call.
-import { e8m0, hsum, lookup, madd } from "./simd";
+import { lookup, madd, sum4 } from "./simd";
 import { C_FP4X2, C_FP4X2P12, C_NIBBLE } from "./consts";
 import { gemm, MXFP4 } from "./gemm";
-
 
 // @ts-ignore: decorator
 @inline const RELAXED = ASC_FEATURE_RELAXED_SIMD;
@@ -40,14 +39,6 @@ import { gemm, MXFP4 } from "./gemm";
 // accumulating cost one vector instruction each per four rows, and no horizontal sum is left at the
 // end. Within a block the integer sums are exact, so the result of a row does not depend on which
 // rows it was grouped with (threads may split bands anywhere on a multiple of 4).
-
-/** The four lane sums of each of d0..d3, as one vector [sum d0, sum d1, sum d2, sum d3]. */
-// @ts-ignore: decorator
-@inline function sum4(d0: v128, d1: v128, d2: v128, d3: v128): v128 {
-  const a = i32x4.add(i32x4.shuffle(d0, d1, 0, 4, 1, 5), i32x4.shuffle(d0, d1, 2, 6, 3, 7));
-  const b = i32x4.add(i32x4.shuffle(d2, d3, 0, 4, 1, 5), i32x4.shuffle(d2, d3, 2, 6, 3, 7));
-  return i32x4.add(i32x4.shuffle(a, b, 0, 1, 4, 5), i32x4.shuffle(a, b, 2, 3, 6, 7));
-}
 
 /** 2^(s - 127) of one block's scales of a group of four rows (four bytes at p), or of one row four
  * times (`one`: a row-major last row), as f32x4. */

@@ -12,15 +12,7 @@
 // Decode (`q8Matvec`): four rows per pass, one integer dot product per 32-block and row against the
 // quantized activations (int8 in the relaxed build, int16 in the baseline), the four rows' block sums
 // reduced together, the +64 offset removed with the block's 64 * sum(q) (`sums`, from the host).
-import { madd } from "./simd";
-
-/** The four lane sums of each of d0..d3, as [sum d0, sum d1, sum d2, sum d3] (i32). */
-// @ts-ignore: decorator
-@inline function sum4(d0: v128, d1: v128, d2: v128, d3: v128): v128 {
-  const a = i32x4.add(i32x4.shuffle(d0, d1, 0, 4, 1, 5), i32x4.shuffle(d0, d1, 2, 6, 3, 7));
-  const b = i32x4.add(i32x4.shuffle(d2, d3, 0, 4, 1, 5), i32x4.shuffle(d2, d3, 2, 6, 3, 7));
-  return i32x4.add(i32x4.shuffle(a, b, 0, 1, 4, 5), i32x4.shuffle(a, b, 2, 3, 6, 7));
-}
+import { madd, sum4 } from "./simd";
 
 /** Integer partial sums (i32x4) of one row's block (32 codes at c) with the quantized activations at q. */
 // @ts-ignore: decorator

@@ -16,6 +16,14 @@
   return i8x16.swizzle(table, idx);
 }
 
+/** The four lane sums of each of d0..d3, as one vector [sum d0, sum d1, sum d2, sum d3] (i32 lanes). */
+// @ts-ignore: decorator
+@inline export function sum4(d0: v128, d1: v128, d2: v128, d3: v128): v128 {
+  const a = i32x4.add(i32x4.shuffle(d0, d1, 0, 4, 1, 5), i32x4.shuffle(d0, d1, 2, 6, 3, 7));
+  const b = i32x4.add(i32x4.shuffle(d2, d3, 0, 4, 1, 5), i32x4.shuffle(d2, d3, 2, 6, 3, 7));
+  return i32x4.add(i32x4.shuffle(a, b, 0, 1, 4, 5), i32x4.shuffle(a, b, 2, 3, 6, 7));
+}
+
 /** The sum of the four f32 lanes. */
 // @ts-ignore: decorator
 @inline export function hsum(v: v128): f32 {
