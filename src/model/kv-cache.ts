@@ -2,6 +2,7 @@
 // `sliding_window` positions, so they keep a ring of that many rows (position p in row p % window);
 // full layers keep every position and grow by doubling, up to the model's context limit.
 import type { ModelConfig } from "../checkpoint/config.js";
+import { firstVisible } from "../kernels/kernels.js";
 
 export interface LayerCache {
   /** [capacity, nkv * d] */
@@ -30,7 +31,7 @@ export class KVCache {
 
   /** The first position a query at `pos` may see in layer `layer`. */
   firstVisible(layer: number, pos: number): number {
-    return this.layers[layer].sliding ? Math.max(0, pos - this.config.slidingWindow + 1) : 0;
+    return firstVisible(pos, this.window(layer));
   }
 
   /** How many positions a query in `layer` looks back over, itself included (0: all of them). */
