@@ -11,10 +11,10 @@
 import { Bench } from "tinybench";
 import type { ModelConfig } from "../src/checkpoint/config.js";
 import type { Bf16Matrix, LayerWeights, ModelWeights, Mxfp4Experts, WeightAllocator } from "../src/checkpoint/weights.js";
-import type { Kernels } from "../src/kernels/kernels.js";
-import { referenceKernels } from "../src/kernels/reference.js";
-import { WasmKernels } from "../src/kernels/wasm.js";
-import type { SimdLevel } from "../src/kernels/wasm-heap.js";
+import type { Kernels } from "../src/backends/kernels.js";
+import { referenceKernels } from "../src/backends/reference.js";
+import { WasmKernels } from "../src/backends/wasm/backend.js";
+import type { SimdLevel } from "../src/backends/wasm/heap.js";
 import { Transformer } from "../src/model/forward.js";
 
 const argv = process.argv.slice(2);

@@ -7,7 +7,7 @@
 import { readFileSync } from "node:fs";
 import { parseArgs } from "node:util";
 import { Transformer } from "../src/model/forward.js";
-import { loadModel } from "../src/model.js";
+import { loadModel } from "../src/model/model.js";
 import { Tracer } from "../src/trace/trace.js";
 
 const { values } = parseArgs({

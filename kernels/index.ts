@@ -1,6 +1,6 @@
 // The one WebAssembly module of gpt-oss-ts: every kernel, compiled twice by scripts/build-kernels.mjs
 // (plain simd128, and simd128 + relaxed SIMD). It imports one shared memory and owns no heap: all
-// pointers are byte offsets the host (src/kernels/wasm.ts) hands in; page 0 holds its constants.
+// pointers are byte offsets the host (src/backends/wasm/backend.ts) hands in; page 0 holds its constants.
 export { initConstants, staticEnd } from "./consts";
 export { deinterleave } from "./simd";
 export { bf16Matvec, bf16Matmul, bf16Embed } from "./bf16";

@@ -1,19 +1,19 @@
 // Public API of gpt-oss-ts.
-export { loadModel, GptOssModel, type LoadOptions, type GenerateOptions, type GeneratedToken } from "./model.js";
+export { loadModel, GptOssModel, type LoadOptions, type GenerateOptions, type GeneratedToken } from "./model/model.js";
 export { Checkpoint, CheckpointError } from "./checkpoint/checkpoint.js";
 export { parseConfig, ConfigError, type ModelConfig } from "./checkpoint/config.js";
 export type { ModelWeights, LayerWeights, Bf16Matrix, Mxfp4Experts } from "./checkpoint/weights.js";
-export { SafetensorsFile, SafetensorsError, writeSafetensors, writeSafetensorsStreaming, type StreamedTensor, type TensorInfo } from "./safetensors.js";
+export { SafetensorsFile, SafetensorsError, writeSafetensors, writeSafetensorsStreaming, type StreamedTensor, type TensorInfo } from "./checkpoint/safetensors.js";
 export { Transformer, InputError, type ActivationName, type Observer, type ForwardOptions } from "./model/forward.js";
 export { KVCache } from "./model/kv-cache.js";
 export { Rope } from "./model/rope.js";
-export type { Kernels } from "./kernels/kernels.js";
-export { referenceKernels } from "./kernels/reference.js";
-export { createKernels, BACKENDS, PRECISIONS, DEFAULT_BACKEND, DEFAULT_PRECISION, type Backend, type Precision, type KernelOptions } from "./kernels/index.js";
-export { WasmKernels } from "./kernels/wasm.js";
-export { Sampler, argmax, type SamplingOptions } from "./sampling.js";
-export { decodeMxfp4, bf16ToF32, f32ToBf16 } from "./numerics.js";
-export { Tokenizer, StreamDecoder, getTokenizer, TOKENS, SPECIAL_TOKENS, VOCAB_SIZE, STOP_TOKENS_FOR_ASSISTANT, MESSAGE_END_TOKENS, type EncodeOptions } from "./tokenizer.js";
+export type { Kernels } from "./backends/kernels.js";
+export { referenceKernels } from "./backends/reference.js";
+export { createKernels, BACKENDS, PRECISIONS, DEFAULT_BACKEND, DEFAULT_PRECISION, type Backend, type Precision, type KernelOptions } from "./backends/index.js";
+export { WasmKernels } from "./backends/wasm/backend.js";
+export { Sampler, argmax, type SamplingOptions } from "./generation/sampling.js";
+export { decodeMxfp4, bf16ToF32, f32ToBf16 } from "./checkpoint/numerics.js";
+export { Tokenizer, StreamDecoder, getTokenizer, TOKENS, SPECIAL_TOKENS, VOCAB_SIZE, STOP_TOKENS_FOR_ASSISTANT, MESSAGE_END_TOKENS, type EncodeOptions } from "./tokenizer/tokenizer.js";
 export {
   toConversation, toMessage, systemContent, developerContent, textMessage, messageText, ConversationError, ROLES, DEFAULT_CHANNELS,
   type Conversation, type Message, type Role, type Content, type TextContent, type SystemContent, type DeveloperContent,
@@ -30,18 +30,18 @@ export { zeroHeads, banExperts, forceExperts, zeroExpertOutput, type Hook, type 
 export { logitLens, type LensTrace } from "./trace/lens.js";
 export { attentionProbabilities, applyAttention } from "./trace/attention.js";
 export { renderReport, type ReportInfo } from "./trace/report.js";
-export { profileModel, formatProfile, OpTimer, OPS, type Op, type Profile, type PhaseProfile, type OpRow, type ProfileOptions } from "./trace/profile.js";
+export { profileModel, formatProfile, OpTimer, OPS, type Op, type Profile, type PhaseProfile, type OpRow, type ProfileOptions } from "./perf/profile.js";
 export { loadTokenText, idsOnly, HARMONY_VOCAB_SIZE, type TokenText } from "./trace/token-text.js";
-export { Progress, formatBytes, formatDuration } from "./progress.js";
-export { synthesize, planCheckpoint, PRESETS, type PresetName, type CheckpointPlan, type SynthesizeOptions } from "./synth.js";
-export { downloadRepo, listRepoFiles, selectFiles, verifyWeights, DownloadError, type DownloadOptions, type RepoFile } from "./download.js";
+export { Progress, formatBytes, formatDuration } from "./util/progress.js";
+export { synthesize, planCheckpoint, PRESETS, type PresetName, type CheckpointPlan, type SynthesizeOptions } from "./checkpoint/synth.js";
+export { downloadRepo, listRepoFiles, selectFiles, verifyWeights, DownloadError, type DownloadOptions, type RepoFile } from "./hub/download.js";
 export {
   chat, checkChatModel, chatMessages, ContextFullError, appendReply, pendingToolCalls, toolResultMessage, isToolCall, toToolDescriptions, today, ReplyReader,
   type ChatOptions, type ChatEvent, type ChatDone, type ToolCall, type StopReason,
-} from "./chat.js";
-export { PrefixCachedGenerator, type TokenSource } from "./prefix-cache.js";
-export { createServer, type ServerOptions } from "./server.js";
+} from "./chat/chat.js";
+export { PrefixCachedGenerator, type TokenSource } from "./generation/session.js";
+export { createServer, type ServerOptions } from "./server/server.js";
 export {
   parseChatRequest, toHarmonyMessages, DeltaStream, MessageBuilder, InvalidRequestError,
   type ChatRequest, type Delta, type AssistantMessage, type FinishReason, type Usage,
-} from "./openai-chat.js";
+} from "./server/openai-chat.js";

@@ -1,7 +1,7 @@
 // The KV cache: decoding one token at a time equals recomputing the whole sequence, past the sliding
 // window (sliding layers keep a ring of `sliding_window` rows), and prefill in chunks equals one prefill.
 import { describe, expect, it } from "vitest";
-import { loadModel } from "../src/model.js";
+import { loadModel } from "../src/model/model.js";
 import { DEV_CKPT, maxAbsDiff } from "./helpers.js";
 
 const model = await loadModel(DEV_CKPT);

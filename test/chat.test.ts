@@ -1,13 +1,13 @@
 // The chat event logic, driven by a scripted token source: the "generated" tokens are Harmony written by
 // hand and tokenised, so every case is deterministic and takes milliseconds.
 import { describe, expect, it } from "vitest";
-import { appendReply, chat, chatMessages, pendingToolCalls, ReplyReader, toolResultMessage, toToolDescriptions, type ChatDone, type ChatEvent, type TokenSource } from "../src/chat.js";
-import type { GenerateOptions } from "../src/model.js";
-import { loadModel } from "../src/model.js";
-import { PrefixCachedGenerator } from "../src/prefix-cache.js";
+import { appendReply, chat, chatMessages, pendingToolCalls, ReplyReader, toolResultMessage, toToolDescriptions, type ChatDone, type ChatEvent, type TokenSource } from "../src/chat/chat.js";
+import type { GenerateOptions } from "../src/model/model.js";
+import { loadModel } from "../src/model/model.js";
+import { PrefixCachedGenerator } from "../src/generation/session.js";
 import { render } from "../src/harmony/render.js";
 import { textMessage, type Message } from "../src/harmony/types.js";
-import { getTokenizer, TOKENS } from "../src/tokenizer.js";
+import { getTokenizer, TOKENS } from "../src/tokenizer/tokenizer.js";
 import { DEV_CKPT } from "./helpers.js";
 import { ChatPrinter } from "../src/cli/chat-printer.js";
 

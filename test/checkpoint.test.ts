@@ -6,8 +6,8 @@ import { afterAll, describe, expect, it } from "vitest";
 import { Checkpoint } from "../src/checkpoint/checkpoint.js";
 import { parseConfig } from "../src/checkpoint/config.js";
 import { HF_NAMES, ORIGINAL_NAMES } from "../src/checkpoint/layout.js";
-import { loadModel } from "../src/model.js";
-import { SafetensorsFile, writeSafetensors, type TensorToWrite } from "../src/safetensors.js";
+import { loadModel } from "../src/model/model.js";
+import { SafetensorsFile, writeSafetensors, type TensorToWrite } from "../src/checkpoint/safetensors.js";
 import { DEV_CKPT, DEV_SHARDED, tempDir } from "./helpers.js";
 
 const tmp = tempDir();

@@ -6,7 +6,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { runOneShot } from "../src/cli/run.js";
 import { DEV_CKPT, tempDir } from "./helpers.js";
-import { synthesize } from "../src/synth.js";
+import { synthesize } from "../src/checkpoint/synth.js";
 
 const tmp = tempDir();
 const ckpt = join(tmp, "real-vocab");

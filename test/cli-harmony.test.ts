@@ -6,7 +6,7 @@ import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { UsageError } from "../src/cli/args.js";
 import * as parseCli from "../src/cli/parse.js";
 import * as renderCli from "../src/cli/render.js";
-import { getTokenizer } from "../src/tokenizer.js";
+import { getTokenizer } from "../src/tokenizer/tokenizer.js";
 
 const harmonyDir = fileURLToPath(new URL("./fixtures/harmony/", import.meta.url));
 const templateDir = fileURLToPath(new URL("./fixtures/chat-template/", import.meta.url));

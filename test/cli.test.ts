@@ -3,7 +3,7 @@ import { spawnSync } from "node:child_process";
 import { rmSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { SafetensorsFile } from "../src/safetensors.js";
+import { SafetensorsFile } from "../src/checkpoint/safetensors.js";
 import { DECODE_PROMPT, DEV_CKPT, DEV_SHARDED, GOLDEN_DECODE, goldenFloat, goldenIds, readTensor, tempDir, toleranceRatio } from "./helpers.js";
 
 const tmp = tempDir();

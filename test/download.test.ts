@@ -3,8 +3,8 @@ import { tmpdir } from "node:os";
 import { join, relative, sep } from "node:path";
 import { afterAll, afterEach, describe, expect, it, vi } from "vitest";
 import { run as downloadCli } from "../src/cli/download.js";
-import { downloadRepo, DownloadError, selectFiles, type DownloadOptions } from "../src/download.js";
-import { loadModel } from "../src/model.js";
+import { downloadRepo, DownloadError, selectFiles, type DownloadOptions } from "../src/hub/download.js";
+import { loadModel } from "../src/model/model.js";
 import { startHubServer, type HubServer, type HubServerOptions } from "./hub-server.js";
 
 const DEV = join(import.meta.dirname, "fixtures", "dev");

@@ -2,10 +2,10 @@
 // within 1e-4 + 1e-4|g|, expert choices identical, and the greedy decode identical with the KV cache.
 import { describe, expect, it } from "vitest";
 import { Checkpoint } from "../src/checkpoint/checkpoint.js";
-import { referenceKernels } from "../src/kernels/reference.js";
+import { referenceKernels } from "../src/backends/reference.js";
 import { Transformer } from "../src/model/forward.js";
 import { Rope } from "../src/model/rope.js";
-import { argmax } from "../src/sampling.js";
+import { argmax } from "../src/generation/sampling.js";
 import { DECODE_PROMPT, DEV_CKPT, GOLDEN_DECODE, goldenF32, goldenFloat, goldenIds, readTensor, toleranceRatio } from "./helpers.js";
 
 const ckpt = Checkpoint.open(DEV_CKPT);

@@ -2,7 +2,7 @@ import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { HarmonyParser, parseHeader, parseMessages, parseTokens, type ParserEvent } from "../src/harmony/parser.js";
 import { renderConversation } from "../src/harmony/render.js";
-import { getTokenizer } from "../src/tokenizer.js";
+import { getTokenizer } from "../src/tokenizer/tokenizer.js";
 
 const dir = new URL("./fixtures/harmony/", import.meta.url);
 const cases = JSON.parse(readFileSync(new URL("cases.json", dir), "utf8")).cases as any[];

@@ -11,7 +11,7 @@ import {
   type RenderMode,
 } from "../src/harmony/render.js";
 import { developerContent, systemContent, textMessage, toConversation, type Message } from "../src/harmony/types.js";
-import { getTokenizer } from "../src/tokenizer.js";
+import { getTokenizer } from "../src/tokenizer/tokenizer.js";
 
 const dir = new URL("./fixtures/harmony/", import.meta.url);
 const cases = JSON.parse(readFileSync(new URL("cases.json", dir), "utf8")).cases as any[];

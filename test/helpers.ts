@@ -3,9 +3,9 @@ import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import type { GptOssModel } from "../src/model.js";
-import { argmax } from "../src/sampling.js";
-import { SafetensorsFile } from "../src/safetensors.js";
+import type { GptOssModel } from "../src/model/model.js";
+import { argmax } from "../src/generation/sampling.js";
+import { SafetensorsFile } from "../src/checkpoint/safetensors.js";
 
 export const FIXTURES = join(fileURLToPath(new URL(".", import.meta.url)), "fixtures");
 export const DEV = join(FIXTURES, "dev");

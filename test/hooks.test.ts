@@ -2,7 +2,7 @@
 import { beforeAll, describe, expect, it } from "vitest";
 import type { LayerWeights, ModelWeights, Mxfp4Experts } from "../src/checkpoint/weights.js";
 import { Transformer } from "../src/model/forward.js";
-import { loadModel, type GptOssModel } from "../src/model.js";
+import { loadModel, type GptOssModel } from "../src/model/model.js";
 import { banExperts, forceExperts, zeroExpertOutput, zeroHeads } from "../src/trace/hooks.js";
 import { traceForward } from "../src/trace/trace.js";
 import { DEV_CHECKPOINT, Golden, mismatch } from "./golden.js";

@@ -1,6 +1,6 @@
 // Bad input to a loaded model: a clear error, never a crash or a wrong answer.
 import { describe, expect, it } from "vitest";
-import { loadModel } from "../src/model.js";
+import { loadModel } from "../src/model/model.js";
 import { DEV_CKPT } from "./helpers.js";
 
 const model = await loadModel(DEV_CKPT);

@@ -6,11 +6,11 @@
 // (round(x * 127 / max|x|) per 32-block, dequantized) must give what the integer kernels give.
 import { describe, expect, it } from "vitest";
 import { mxfp4Unit, type Bf16Matrix, type Mxfp4Experts } from "../src/checkpoint/weights.js";
-import type { Kernels } from "../src/kernels/kernels.js";
-import { referenceKernels as ref } from "../src/kernels/reference.js";
-import { WasmKernels } from "../src/kernels/wasm.js";
-import { chooseSimd, type SimdLevel } from "../src/kernels/wasm-heap.js";
-import { bf16ToF32, f32ToBf16 } from "../src/numerics.js";
+import type { Kernels } from "../src/backends/kernels.js";
+import { referenceKernels as ref } from "../src/backends/reference.js";
+import { WasmKernels } from "../src/backends/wasm/backend.js";
+import { chooseSimd, type SimdLevel } from "../src/backends/wasm/heap.js";
+import { bf16ToF32, f32ToBf16 } from "../src/checkpoint/numerics.js";
 
 function rng(seed: number) {
   let s = seed >>> 0;

@@ -3,9 +3,9 @@
 // refused with a clear error.
 import { afterAll, describe, expect, it } from "vitest";
 import { Checkpoint } from "../src/checkpoint/checkpoint.js";
-import { createKernels } from "../src/kernels/index.js";
-import { WasmKernels } from "../src/kernels/wasm.js";
-import { loadModel, type GptOssModel } from "../src/model.js";
+import { createKernels } from "../src/backends/index.js";
+import { WasmKernels } from "../src/backends/wasm/backend.js";
+import { loadModel, type GptOssModel } from "../src/model/model.js";
 import { DEV_CKPT, DECODE_PROMPT, logitsTrail, sameBits } from "./helpers.js";
 
 const SEQ = [410, 664, 47, 164, 663, 868, 985, 687, 404, 508, 758, 52, 3, 99, 1000, 5, 17];

@@ -7,9 +7,9 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Checkpoint } from "../src/checkpoint/checkpoint.js";
 import { availableMemory } from "../src/checkpoint/memory.js";
-import { loadModel, OutOfMemoryError } from "../src/model.js";
-import { encodeSafetensorsHeader } from "../src/safetensors.js";
-import { planCheckpoint } from "../src/synth.js";
+import { loadModel, OutOfMemoryError } from "../src/model/model.js";
+import { encodeSafetensorsHeader } from "../src/checkpoint/safetensors.js";
+import { planCheckpoint } from "../src/checkpoint/synth.js";
 import { tempDir } from "./helpers.js";
 
 /** The files of a synthetic checkpoint, with every shard's data left as a hole. */

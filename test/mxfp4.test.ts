@@ -2,8 +2,8 @@
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { Checkpoint } from "../src/checkpoint/checkpoint.js";
-import { decodeMxfp4 } from "../src/numerics.js";
-import { SafetensorsFile } from "../src/safetensors.js";
+import { decodeMxfp4 } from "../src/checkpoint/numerics.js";
+import { SafetensorsFile } from "../src/checkpoint/safetensors.js";
 import { DEV, DEV_CKPT, FIXTURES, readTensor } from "./helpers.js";
 
 describe("MXFP4 decode", () => {

@@ -6,10 +6,10 @@ import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { expectedTensors } from "../src/checkpoint/layout.js";
 import { parseConfig } from "../src/checkpoint/config.js";
-import { loadModel } from "../src/model.js";
-import { bf16ToF32, decodeMxfp4, f32ToBf16 } from "../src/numerics.js";
-import { Xoshiro128 } from "../src/prng.js";
-import { SafetensorsFile, writeSafetensors } from "../src/safetensors.js";
+import { loadModel } from "../src/model/model.js";
+import { bf16ToF32, decodeMxfp4, f32ToBf16 } from "../src/checkpoint/numerics.js";
+import { Xoshiro128 } from "../src/util/prng.js";
+import { SafetensorsFile, writeSafetensors } from "../src/checkpoint/safetensors.js";
 import { maxAbsDiff, tempDir } from "./helpers.js";
 
 const tmp = tempDir();

@@ -11,9 +11,9 @@ import { readFileSync } from "node:fs";
 import { beforeAll, describe, expect, it } from "vitest";
 import { Checkpoint } from "../src/checkpoint/checkpoint.js";
 import type { ModelWeights } from "../src/checkpoint/weights.js";
-import type { Kernels } from "../src/kernels/kernels.js";
-import { WasmKernels } from "../src/kernels/wasm.js";
-import { chooseSimd } from "../src/kernels/wasm-heap.js";
+import type { Kernels } from "../src/backends/kernels.js";
+import { WasmKernels } from "../src/backends/wasm/backend.js";
+import { chooseSimd } from "../src/backends/wasm/heap.js";
 import { Transformer } from "../src/model/forward.js";
 
 const DEV = new URL("./fixtures/dev/", import.meta.url).pathname;

@@ -3,8 +3,8 @@
 import { afterEach, beforeAll, describe, expect, it, vi } from "vitest";
 import { run as profileCommand } from "../src/cli/profile.js";
 import { Transformer } from "../src/model/forward.js";
-import { loadModel, type GptOssModel } from "../src/model.js";
-import { formatProfile, OpTimer, OPS, profileModel, type Profile } from "../src/trace/profile.js";
+import { loadModel, type GptOssModel } from "../src/model/model.js";
+import { formatProfile, OpTimer, OPS, profileModel, type Profile } from "../src/perf/profile.js";
 import { DEV_CHECKPOINT } from "./golden.js";
 
 let model: GptOssModel;

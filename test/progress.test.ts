@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { formatBytes, formatDuration, Progress } from "../src/progress.js";
+import { formatBytes, formatDuration, Progress } from "../src/util/progress.js";
 
 function fakeStream(isTTY: boolean) {
   const out: string[] = [];

@@ -7,7 +7,7 @@ import { pathToFileURL } from "node:url";
 import { beforeAll, describe, expect, it } from "vitest";
 import { UsageError } from "../src/cli/args.js";
 import { run as traceCommand } from "../src/cli/trace.js";
-import { loadModel, type GptOssModel } from "../src/model.js";
+import { loadModel, type GptOssModel } from "../src/model/model.js";
 import { renderReport } from "../src/trace/report.js";
 import { HARMONY_VOCAB_SIZE, idsOnly, loadTokenText } from "../src/trace/token-text.js";
 import { traceGenerate } from "../src/trace/trace.js";

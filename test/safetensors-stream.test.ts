@@ -2,7 +2,7 @@ import { mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { SafetensorsFile, tensorByteLength, writeSafetensors, writeSafetensorsStreaming, type StreamedTensor } from "../src/safetensors.js";
+import { SafetensorsFile, tensorByteLength, writeSafetensors, writeSafetensorsStreaming, type StreamedTensor } from "../src/checkpoint/safetensors.js";
 
 const dir = mkdtempSync(join(tmpdir(), "gpt-oss-st-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));

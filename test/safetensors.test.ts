@@ -3,7 +3,7 @@
 import { closeSync, ftruncateSync, openSync, readFileSync, rmSync, writeFileSync, writeSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { DTYPE_BITS, SafetensorsFile, tensorByteLength, writeSafetensors } from "../src/safetensors.js";
+import { DTYPE_BITS, SafetensorsFile, tensorByteLength, writeSafetensors } from "../src/checkpoint/safetensors.js";
 import { tempDir } from "./helpers.js";
 
 const tmp = tempDir();

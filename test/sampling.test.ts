@@ -1,7 +1,7 @@
 // The sampler on hand-made logits: each filter and penalty does what its name says, and a seed
 // reproduces the same stream.
 import { describe, expect, it } from "vitest";
-import { argmax, Sampler, type SamplingOptions } from "../src/sampling.js";
+import { argmax, Sampler, type SamplingOptions } from "../src/generation/sampling.js";
 
 const logits = new Float32Array([2, 1, 0.5, 3, -1, 3]); // ids 3 and 5 tie for the top
 

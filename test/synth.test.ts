@@ -5,10 +5,10 @@ import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { parseConfig } from "../src/checkpoint/config.js";
 import { expectedTensors } from "../src/checkpoint/layout.js";
-import { loadModel } from "../src/model.js";
-import { pythonFloat, pythonJson } from "../src/pyjson.js";
-import { SafetensorsFile, tensorByteLength } from "../src/safetensors.js";
-import { planCheckpoint, PRESETS, synthesize, tensorStream } from "../src/synth.js";
+import { loadModel } from "../src/model/model.js";
+import { pythonFloat, pythonJson } from "../src/checkpoint/pyjson.js";
+import { SafetensorsFile, tensorByteLength } from "../src/checkpoint/safetensors.js";
+import { planCheckpoint, PRESETS, synthesize, tensorStream } from "../src/checkpoint/synth.js";
 
 const REAL = join(import.meta.dirname, "fixtures", "gpt-oss-20b-hf");
 const realText = (name: string) => readFileSync(join(REAL, name), "utf8");

@@ -3,10 +3,10 @@
 // precisions, across several memories; disposing stops them and the model keeps working.
 import { rmSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createKernels } from "../src/kernels/index.js";
-import { WasmKernels } from "../src/kernels/wasm.js";
-import { loadModel, type GptOssModel, type LoadOptions } from "../src/model.js";
-import { synthesize } from "../src/synth.js";
+import { createKernels } from "../src/backends/index.js";
+import { WasmKernels } from "../src/backends/wasm/backend.js";
+import { loadModel, type GptOssModel, type LoadOptions } from "../src/model/model.js";
+import { synthesize } from "../src/checkpoint/synth.js";
 import { DEV_CKPT, DECODE_PROMPT, logitsTrail, sameBits, tempDir } from "./helpers.js";
 
 const run = logitsTrail;

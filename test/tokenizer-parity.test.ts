@@ -4,7 +4,7 @@ import { readFileSync } from "node:fs";
 import { Tiktoken } from "js-tiktoken/lite";
 import o200kBase from "js-tiktoken/ranks/o200k_base";
 import { describe, expect, it } from "vitest";
-import { getTokenizer, mergeParts } from "../src/tokenizer.js";
+import { getTokenizer, mergeParts } from "../src/tokenizer/tokenizer.js";
 
 describe("BPE parity", () => {
   it("encodes like js-tiktoken's o200k_base (ordinary text)", () => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { getTokenizer, SPECIAL_TOKENS, StreamDecoder, TOKENS, VOCAB_SIZE } from "../src/tokenizer.js";
+import { getTokenizer, SPECIAL_TOKENS, StreamDecoder, TOKENS, VOCAB_SIZE } from "../src/tokenizer/tokenizer.js";
 
 const tok = getTokenizer();
 

@@ -2,7 +2,7 @@
 // the reference computed, attention probabilities must be a distribution (with the sink) that
 // reproduces the attention output, and a traced decode with a KV cache must line up with a prefill.
 import { beforeAll, describe, expect, it } from "vitest";
-import { loadModel, type GptOssModel } from "../src/model.js";
+import { loadModel, type GptOssModel } from "../src/model/model.js";
 import { applyAttention } from "../src/trace/attention.js";
 import { traceForward, traceGenerate, Tracer, type Trace } from "../src/trace/trace.js";
 import { DEV_CHECKPOINT, Golden, META, mismatch } from "./golden.js";

@@ -3,10 +3,10 @@
 // layer, at |a - g| <= 1e-4 + 1e-4 |g|; router choices and the greedy decode exactly.
 import { readFileSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createKernels, type KernelOptions } from "../src/kernels/index.js";
-import { loadModel, type GptOssModel } from "../src/model.js";
+import { createKernels, type KernelOptions } from "../src/backends/index.js";
+import { loadModel, type GptOssModel } from "../src/model/model.js";
 import type { ActivationName } from "../src/model/forward.js";
-import { SafetensorsFile } from "../src/safetensors.js";
+import { SafetensorsFile } from "../src/checkpoint/safetensors.js";
 
 const DEV = new URL("./fixtures/dev/", import.meta.url).pathname;
 const meta = JSON.parse(readFileSync(DEV + "meta.json", "utf8")) as {

@@ -2,8 +2,8 @@
 // index every tensor across files, check each one the config needs, then load them into place.
 import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { basename, join } from "node:path";
-import { bf16ToF32, f16ToF32 } from "../numerics.js";
-import { SafetensorsFile, type TensorInfo } from "../safetensors.js";
+import { bf16ToF32, f16ToF32 } from "./numerics.js";
+import { SafetensorsFile, type TensorInfo } from "./safetensors.js";
 import { parseConfig, type ModelConfig } from "./config.js";
 import { ACCEPTED_DTYPES, expectedTensors, NAMES, type ExpectedTensor, type Layout } from "./layout.js";
 import { heapAllocator, type Bf16Matrix, type LayerWeights, type ModelWeights, type Mxfp4Experts, type WeightAllocator } from "./weights.js";

@@ -1,6 +1,6 @@
 // `gpt-oss-ts bench`: load, prefill and decode speed of one model, peak memory, and the decode's
 // effective bandwidth beside the machine's read bandwidth measured in the same process.
-import { benchModel, formatBench } from "../bench.js";
+import { benchModel, formatBench } from "../perf/model-bench.js";
 import { optionalNumber, parseArgs, requireString } from "./args.js";
 import { loadProgress, precisionOf, threadsOf } from "./common.js";
 

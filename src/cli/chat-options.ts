@@ -1,6 +1,6 @@
 // Flags shared by `chat` and `run`: reasoning effort, tools, instructions, sampling, max tokens.
 import { readFileSync } from "node:fs";
-import { toToolDescriptions, type ChatOptions } from "../chat.js";
+import { toToolDescriptions, type ChatOptions } from "../chat/chat.js";
 import type { ReasoningEffort, ToolDescription } from "../harmony/types.js";
 import { optionalNumber, UsageError, type FlagSpec, type ParsedArgs } from "./args.js";
 

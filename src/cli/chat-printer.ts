@@ -1,6 +1,6 @@
 // Shows chat events in a terminal or a pipe: each kind of text in its own block, reasoning dimmed on a
 // terminal (or marked `[reasoning]` in plain text), tool calls and raw output labelled.
-import type { ChatDone, ChatEvent } from "../chat.js";
+import type { ChatDone, ChatEvent } from "../chat/chat.js";
 
 export interface Output {
   write(text: string): unknown;

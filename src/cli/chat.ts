@@ -1,9 +1,9 @@
 // gpt-oss-ts chat --model DIR: a multi-turn REPL. Replies stream with the reasoning apart from the answer;
 // tool calls are shown and their result is asked for; Ctrl-C stops a reply, not the program.
 import { createInterface, type Interface } from "node:readline";
-import { appendReply, chat, checkChatModel, pendingToolCalls, today, toolResultMessage, type ChatDone, type ChatOptions, type TokenSource } from "../chat.js";
+import { appendReply, chat, checkChatModel, pendingToolCalls, today, toolResultMessage, type ChatDone, type ChatOptions, type TokenSource } from "../chat/chat.js";
 import { textMessage, type Message } from "../harmony/types.js";
-import type { GptOssModel } from "../model.js";
+import type { GptOssModel } from "../model/model.js";
 import { parseArgs, UsageError } from "./args.js";
 import { CHAT_FLAGS, CHAT_FLAGS_HELP, chatOptionsFromArgs } from "./chat-options.js";
 import { ChatPrinter, type Output } from "./chat-printer.js";

@@ -1,7 +1,7 @@
 // Pieces shared by the commands that load a model.
-import { loadModel, type GptOssModel, type LoadOptions } from "../model.js";
-import { BACKENDS, DEFAULT_BACKEND, DEFAULT_PRECISION, PRECISIONS, type Backend, type Precision } from "../kernels/index.js";
-import { Progress } from "../progress.js";
+import { loadModel, type GptOssModel, type LoadOptions } from "../model/model.js";
+import { BACKENDS, DEFAULT_BACKEND, DEFAULT_PRECISION, PRECISIONS, type Backend, type Precision } from "../backends/index.js";
+import { Progress } from "../util/progress.js";
 import { UsageError, type FlagSpec, type ParsedArgs } from "./args.js";
 
 export const MODEL_FLAGS: FlagSpec = { model: "string", backend: "string", precision: "string", threads: "string" };

@@ -3,7 +3,7 @@
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { synthesize } from "../synth.js";
+import { synthesize } from "../checkpoint/synth.js";
 import { parseArgs } from "./args.js";
 import { runOneShot } from "./run.js";
 

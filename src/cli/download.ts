@@ -1,7 +1,7 @@
 // gpt-oss-ts download: fetches a model repo from the Hugging Face Hub (resumable, checked).
 import { basename } from "node:path";
-import { DEFAULT_ENDPOINT, downloadRepo, type IncludePart } from "../download.js";
-import { formatBytes, formatDuration, Progress } from "../progress.js";
+import { DEFAULT_ENDPOINT, downloadRepo, type IncludePart } from "../hub/download.js";
+import { formatBytes, formatDuration, Progress } from "../util/progress.js";
 import { parseArgs, UsageError } from "./args.js";
 
 export const summary = "fetch a model's files from the Hugging Face Hub (resumable, sizes and hashes checked)";

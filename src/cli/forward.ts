@@ -1,6 +1,6 @@
 // gpt-oss-ts forward --model DIR --tokens 3,492,827 --out FILE.safetensors
 // Writes the logits of every position as one F32 tensor named "logits", shape [T, vocab].
-import { writeSafetensors } from "../safetensors.js";
+import { writeSafetensors } from "../checkpoint/safetensors.js";
 import { parseArgs, parseTokenList, requireString } from "./args.js";
 import { loadFromArgs, MODEL_FLAGS } from "./common.js";
 

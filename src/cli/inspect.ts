@@ -1,7 +1,7 @@
 // gpt-oss-ts inspect --model DIR: config summary, tensor table, bytes by dtype, memory needed.
 import { Checkpoint, expectedOf } from "../checkpoint/checkpoint.js";
 import { estimateMemory } from "../checkpoint/memory.js";
-import { formatBytes } from "../progress.js";
+import { formatBytes } from "../util/progress.js";
 import { parseArgs, requireString } from "./args.js";
 
 export const summary = "config summary, tensor table and the memory a model needs";

@@ -2,7 +2,7 @@
 import { readFile } from "node:fs/promises";
 import { parseTokens } from "../harmony/parser.js";
 import { ROLES, type Role } from "../harmony/types.js";
-import { getTokenizer } from "../tokenizer.js";
+import { getTokenizer } from "../tokenizer/tokenizer.js";
 import { parseArgs, parseTokenList, UsageError } from "./args.js";
 
 export const summary = "parse Harmony token ids or text into messages (openai-harmony JSON)";

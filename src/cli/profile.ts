@@ -1,6 +1,6 @@
 // `gpt-oss-ts profile`: where the time goes, per operation, for prefill and for decode.
-import { BACKENDS } from "../kernels/index.js";
-import { formatProfile, profileModel } from "../trace/profile.js";
+import { BACKENDS } from "../backends/index.js";
+import { formatProfile, profileModel } from "../perf/profile.js";
 import { optionalNumber, parseArgs, requireString, UsageError } from "./args.js";
 import { loadFromArgs, MODEL_FLAGS } from "./common.js";
 

@@ -3,7 +3,7 @@ import { readFile } from "node:fs/promises";
 import { render, renderToTokens, type RenderMode } from "../harmony/render.js";
 import { conversationToTemplateContext, loadChatTemplate, type TemplateContext } from "../harmony/template.js";
 import { ROLES, toConversation, type Role } from "../harmony/types.js";
-import { getTokenizer } from "../tokenizer.js";
+import { getTokenizer } from "../tokenizer/tokenizer.js";
 import { parseArgs, requireString, UsageError } from "./args.js";
 
 export const summary = "render a conversation (openai-harmony JSON) as prompt text or token ids";

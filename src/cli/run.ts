@@ -1,9 +1,9 @@
 // gpt-oss-ts run --model DIR "prompt": one question, one streamed reply (reasoning apart from the answer).
 import { readFileSync } from "node:fs";
-import { chat, checkChatModel, type ChatDone, type ChatOptions } from "../chat.js";
+import { chat, checkChatModel, type ChatDone, type ChatOptions } from "../chat/chat.js";
 import type { ReasoningEffort, ToolDescription } from "../harmony/types.js";
-import { DEFAULT_BACKEND, type Backend, type Precision } from "../kernels/index.js";
-import { loadModel, type GptOssModel } from "../model.js";
+import { DEFAULT_BACKEND, type Backend, type Precision } from "../backends/index.js";
+import { loadModel, type GptOssModel } from "../model/model.js";
 import { parseArgs, UsageError } from "./args.js";
 import { CHAT_FLAGS, CHAT_FLAGS_HELP, chatOptionsFromArgs } from "./chat-options.js";
 import { ChatPrinter, type Output } from "./chat-printer.js";

@@ -1,9 +1,9 @@
-// gpt-oss-ts serve --model DIR: the OpenAI-style HTTP server of src/server.ts, until Ctrl-C.
+// gpt-oss-ts serve --model DIR: the OpenAI-style HTTP server of src/server/server.ts, until Ctrl-C.
 import type { AddressInfo } from "node:net";
 import { basename, resolve } from "node:path";
-import { checkChatModel } from "../chat.js";
-import { createServer } from "../server.js";
-import type { GptOssModel } from "../model.js";
+import { checkChatModel } from "../chat/chat.js";
+import { createServer } from "../server/server.js";
+import type { GptOssModel } from "../model/model.js";
 import { optionalNumber, parseArgs, UsageError, type ParsedArgs } from "./args.js";
 import { loadFromArgs, MODEL_FLAGS, precisionOf, backendOf } from "./common.js";
 

@@ -1,6 +1,6 @@
 // gpt-oss-ts synth: writes a synthetic checkpoint (real layout, random weights).
-import { formatBytes, formatDuration, Progress } from "../progress.js";
-import { planCheckpoint, PRESETS, synthesize, type PresetName } from "../synth.js";
+import { formatBytes, formatDuration, Progress } from "../util/progress.js";
+import { planCheckpoint, PRESETS, synthesize, type PresetName } from "../checkpoint/synth.js";
 import { optionalNumber, parseArgs, requireString, UsageError } from "./args.js";
 
 export const summary = "write a synthetic checkpoint: the real layout of gpt-oss, random weights";

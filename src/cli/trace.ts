@@ -2,11 +2,11 @@
 // report (router usage, expert choices, attention with sinks, logit lens).
 import { writeFileSync } from "node:fs";
 import { basename, resolve } from "node:path";
-import { BACKENDS } from "../kernels/index.js";
+import { BACKENDS } from "../backends/index.js";
 import { renderReport } from "../trace/report.js";
 import { loadTokenText } from "../trace/token-text.js";
 import { traceForward, traceGenerate } from "../trace/trace.js";
-import type { GptOssModel } from "../model.js";
+import type { GptOssModel } from "../model/model.js";
 import { optionalNumber, parseArgs, type ParsedArgs, parseTokenList, requireString, UsageError } from "./args.js";
 import { loadFromArgs, MODEL_FLAGS } from "./common.js";
 
@@ -20,7 +20,7 @@ and head with the sink's share, and a logit lens of every layer.
 
   --model DIR        checkpoint folder
   --tokens IDS       comma-separated token ids
-  --prompt TEXT      text, encoded with the o200k_harmony tokenizer (needs src/tokenizer.ts and a
+  --prompt TEXT      text, encoded with the o200k_harmony tokenizer (needs src/tokenizer/tokenizer.ts and a
                      201088-token vocabulary; otherwise use --tokens)
   --out FILE         where to write the report (.html)
   --gen-tokens N     also generate N tokens greedily and trace them (default 0)

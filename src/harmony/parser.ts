@@ -3,7 +3,7 @@
 // It follows openai-harmony's StreamableParser for well-formed input and is tolerant of everything else:
 // a malformed header, an unknown channel, a missing `<|message|>` or a stray token becomes an `error`
 // event the caller can show or log, and parsing goes on. It never throws on input.
-import { getTokenizer, StreamDecoder, TOKENS, VOCAB_SIZE, type Tokenizer } from "../tokenizer.js";
+import { getTokenizer, StreamDecoder, TOKENS, VOCAB_SIZE, type Tokenizer } from "../tokenizer/tokenizer.js";
 import { DEFAULT_CHANNELS, ROLES, type Message, type Role } from "./types.js";
 
 export type Terminator = "end" | "return" | "call" | "eos" | "interrupted";

@@ -3,7 +3,7 @@
 // Rendering produces a list of segments: special tokens and text pieces. Text becomes the same string
 // either way; for token ids every text piece is encoded on its own with ordinary (non-special) encoding,
 // as openai-harmony does (§5.7), so a user typing `<|end|>` never produces the special token.
-import { getTokenizer, TOKENS, type Tokenizer } from "../tokenizer.js";
+import { getTokenizer, TOKENS, type Tokenizer } from "../tokenizer/tokenizer.js";
 import type { Content, Conversation, DeveloperContent, JsonSchema, Message, Role, SystemContent, ToolNamespaceConfig } from "./types.js";
 
 export type SpecialName = "start" | "end" | "message" | "channel" | "constrain" | "return" | "call";

@@ -7,7 +7,7 @@
 //   logits = unembedding · rmsnorm(x)
 import type { ModelConfig } from "../checkpoint/config.js";
 import type { ModelWeights } from "../checkpoint/weights.js";
-import type { Kernels } from "../kernels/kernels.js";
+import type { Kernels } from "../backends/kernels.js";
 import { KVCache } from "./kv-cache.js";
 import { Rope } from "./rope.js";
 

@@ -2,7 +2,7 @@
 // `sliding_window` positions, so they keep a ring of that many rows (position p in row p % window);
 // full layers keep every position and grow by doubling, up to the model's context limit.
 import type { ModelConfig } from "../checkpoint/config.js";
-import { firstVisible } from "../kernels/kernels.js";
+import { firstVisible } from "../backends/kernels.js";
 
 export interface LayerCache {
   /** [capacity, nkv * d] */

@@ -1,9 +1,9 @@
-// Token text for reports and `--prompt`, through the o200k_harmony tokenizer when this build has one
-// (src/tokenizer.ts, `getTokenizer()`), else token ids shown as "#123". Imported dynamically so the
-// tracing tools work, with ids, on builds and models without it.
+// Token text for reports and `--prompt`: the o200k_harmony tokenizer for gpt-oss vocabularies, token ids
+// shown as "#123" for models of another vocabulary (synthetic ones).
+import { getTokenizer, VOCAB_SIZE } from "../tokenizer/tokenizer.js";
 
 /** Vocabulary size of o200k_harmony, the only tokenizer gpt-oss checkpoints use. */
-export const HARMONY_VOCAB_SIZE = 201088;
+export const HARMONY_VOCAB_SIZE = VOCAB_SIZE;
 
 interface Tokenizer {
   encode(text: string): number[];
@@ -42,11 +42,7 @@ export async function loadTokenText(vocabSize: number): Promise<TokenText> {
   }
   let tokenizer: Tokenizer;
   try {
-    // A variable specifier: the module may not exist in this build, and the compiler must not insist.
-    const specifier = "../tokenizer.js";
-    const mod = (await import(specifier)) as { getTokenizer?: () => Tokenizer | Promise<Tokenizer> };
-    if (typeof mod.getTokenizer !== "function") throw new Error("src/tokenizer.ts exports no getTokenizer()");
-    tokenizer = await mod.getTokenizer();
+    tokenizer = getTokenizer();
   } catch (e) {
     return idsOnly(`the o200k_harmony tokenizer is not available in this build (${(e as Error).message.split("\n")[0]}); showing ids`);
   }

@@ -5,8 +5,8 @@
 import type { ModelConfig } from "../checkpoint/config.js";
 import type { ActivationName, Observer, Transformer } from "../model/forward.js";
 import type { KVCache } from "../model/kv-cache.js";
-import type { GenerateOptions, GptOssModel } from "../model.js";
-import { Sampler } from "../sampling.js";
+import type { GenerateOptions, GptOssModel } from "../model/model.js";
+import { Sampler } from "../generation/sampling.js";
 import { attentionProbabilities } from "./attention.js";
 import type { Activation, Hook } from "./hooks.js";
 import { logitLens, type LensTrace } from "./lens.js";

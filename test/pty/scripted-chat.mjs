@@ -3,7 +3,7 @@
 // call; the first turn, reasoning then an answer; any other, a long answer written slowly, to be
 // interrupted with Ctrl-C. Run from the repository root after `tsc` (it uses dist/).
 import { repl } from "../../dist/src/cli/chat.js";
-import { getTokenizer } from "../../dist/src/tokenizer.js";
+import { getTokenizer } from "../../dist/src/tokenizer/tokenizer.js";
 
 const tok = getTokenizer();
 const ids = (s) => tok.encode(s, { allowSpecial: true });

@@ -3,8 +3,8 @@
 // same `runSlice` on the same arguments, so a call gives the same bits on any number of threads: every
 // output row is computed by exactly one thread, with the same code, and bands start at multiples of 4
 // rows, so the kernels group rows exactly as they do for the whole matrix.
-import { firstVisible } from "./kernels.js";
-import type { KernelExports } from "./wasm-heap.js";
+import { firstVisible } from "../kernels.js";
+import type { KernelExports } from "./heap.js";
 
 /** Operations a thread can run a slice of. */
 export const OP = {

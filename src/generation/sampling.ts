@@ -2,7 +2,7 @@
 // xoshiro128** generator (src/prng.ts) and every step is plain arithmetic, so every backend samples the
 // same tokens from the same logits.
 
-import { Xoshiro128 } from "./prng.js";
+import { Xoshiro128 } from "../util/prng.js";
 
 export interface SamplingOptions {
   /** 0 = greedy (argmax, ties to the lowest id). Default 1. */

@@ -1,11 +1,11 @@
 // OpenAI's Chat Completions format on top of `chat`: a request body becomes Harmony messages and chat
 // options, and the chat events become OpenAI deltas (streamed as chunks, or folded into one message).
-// The HTTP side is in src/server.ts; this file does no I/O, so it is tested without a socket.
+// The HTTP side is in src/server/server.ts; this file does no I/O, so it is tested without a socket.
 import { randomBytes } from "node:crypto";
-import { toToolDescriptions, type ChatDone, type ChatEvent, type ChatOptions } from "./chat.js";
-import { textMessage, type Message, type ReasoningEffort } from "./harmony/types.js";
-import { Sampler } from "./sampling.js";
-import { VOCAB_SIZE } from "./tokenizer.js";
+import { toToolDescriptions, type ChatDone, type ChatEvent, type ChatOptions } from "../chat/chat.js";
+import { textMessage, type Message, type ReasoningEffort } from "../harmony/types.js";
+import { Sampler } from "../generation/sampling.js";
+import { VOCAB_SIZE } from "../tokenizer/tokenizer.js";
 
 /** A request the server refuses: HTTP 400 (or `status`) with `{error: {message, type: "invalid_request_error", param}}`. */
 export class InvalidRequestError extends Error {

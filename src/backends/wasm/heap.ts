@@ -56,9 +56,9 @@ export const PAGE = 65536;
 export const MAX_PAGES = 65536;
 export const MAX_MEMORY_BYTES = MAX_PAGES * PAGE;
 
-/** build/ holds the .wasm files; this file runs from src/kernels (tests) or dist/src/kernels. */
+/** build/ holds the .wasm files; this file runs from src/backends/wasm (tests) or dist/src/backends/wasm. */
 function buildFile(name: string): string {
-  for (const up of ["../../build/", "../../../build/"]) {
+  for (const up of ["../../../build/", "../../../../build/"]) {
     const path = fileURLToPath(new URL(up + name, import.meta.url));
     if (existsSync(path)) return path;
   }

@@ -2,12 +2,12 @@
 // greedy decode, peak resident memory, and the decode's effective bandwidth (weight bytes one decode
 // step reads x steps per second) beside a read-bandwidth probe run in the same process on the same
 // threads (the WebAssembly streaming sum over a buffer larger than the caches).
-import type { Bf16Matrix, ModelWeights, Mxfp4Experts } from "./checkpoint/weights.js";
-import type { Precision } from "./kernels/index.js";
-import { WasmKernels } from "./kernels/wasm.js";
-import { loadModel, type GptOssModel, type LoadOptions } from "./model.js";
-import { Xoshiro128 } from "./prng.js";
-import { argmax } from "./sampling.js";
+import type { Bf16Matrix, ModelWeights, Mxfp4Experts } from "../checkpoint/weights.js";
+import type { Precision } from "../backends/index.js";
+import { WasmKernels } from "../backends/wasm/backend.js";
+import { loadModel, type GptOssModel, type LoadOptions } from "../model/model.js";
+import { Xoshiro128 } from "../util/prng.js";
+import { argmax } from "../generation/sampling.js";
 
 export interface BenchOptions {
   /** prompt length of the prefill (default 512) */

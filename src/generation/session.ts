@@ -6,8 +6,8 @@
 // newer positions. So the rings are copied once the prompt has run: the next call can go back to the end
 // of the previous prompt exactly. That is where a chat's next prompt usually departs from the cache: the
 // reply's reasoning is dropped from history, or a tool call's header is rendered in the renderer's order.
-import type { GeneratedToken, GenerateOptions, GptOssModel } from "./model.js";
-import type { KVCache } from "./model/kv-cache.js";
+import type { GeneratedToken, GenerateOptions, GptOssModel } from "../model/model.js";
+import type { KVCache } from "../model/kv-cache.js";
 import { Sampler } from "./sampling.js";
 
 /** Where chat tokens come from: a model, or anything that continues a prompt the same way (tests). */

@@ -5,8 +5,8 @@
 import { randomBytes } from "node:crypto";
 import { basename } from "node:path";
 import { createServer as createHttpServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
-import { chat, checkChatModel, ContextFullError, type ChatDone, type ChatEvent, type TokenSource } from "./chat.js";
-import type { GptOssModel } from "./model.js";
+import { chat, checkChatModel, ContextFullError, type ChatDone, type ChatEvent, type TokenSource } from "../chat/chat.js";
+import type { GptOssModel } from "../model/model.js";
 import {
   DeltaStream, finishReason, InvalidRequestError, MessageBuilder, parseChatRequest, usageOf,
   type ChatRequest, type Delta, type FinishReason,

@@ -8,8 +8,8 @@
 // heap with room for it. Each heap keeps `reserve` bytes below the 4 GiB limit free for the per-call
 // scratch of the activations that visit it. A kernel call runs in the heap that holds its weights
 // (`heapOf`); anything else it needs is copied into that heap per call.
-import type { WeightAllocator } from "../checkpoint/weights.js";
-import { MAX_MEMORY_BYTES, PAGE, WasmHeap, type SimdLevel, type WasmModule } from "./wasm-heap.js";
+import type { WeightAllocator } from "../../checkpoint/weights.js";
+import { MAX_MEMORY_BYTES, PAGE, WasmHeap, type SimdLevel, type WasmModule } from "./heap.js";
 
 /** Room left in each memory for per-call scratch (prefill activations, per-thread kernel scratch). */
 export const SCRATCH_RESERVE = 256 << 20;

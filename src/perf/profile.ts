@@ -3,11 +3,11 @@
 // phase's wall time holds beyond those is the model's own glue (buffer copies, residual adds, grouping
 // tokens by expert). The model is not changed: it runs on the wrapped kernels.
 import type { Bf16Matrix, ModelWeights, Mxfp4Experts } from "../checkpoint/weights.js";
-import type { Kernels } from "../kernels/kernels.js";
+import type { Kernels } from "../backends/kernels.js";
 import { Transformer } from "../model/forward.js";
-import type { GptOssModel } from "../model.js";
-import { Xoshiro128 } from "../prng.js";
-import { Sampler } from "../sampling.js";
+import type { GptOssModel } from "../model/model.js";
+import { Xoshiro128 } from "../util/prng.js";
+import { Sampler } from "../generation/sampling.js";
 
 export const OPS = ["embedding", "norms", "qkv", "rope", "attention", "attn_out", "router", "experts", "unembedding", "sampling"] as const;
 export type Op = (typeof OPS)[number];

@@ -16,7 +16,7 @@ import { fileURLToPath } from "node:url";
 import { MessageChannel, receiveMessageOnPort, Worker, type MessagePort } from "node:worker_threads";
 import { ARGS, CONTROL_BYTES, FAILED, FLOAT_ARGS, HEAP, MAX_ARGS, MAX_THREADS, OP, OPCODE, PENDING, RESULTS, runSlice, SEQ, THREADS } from "./jobs.js";
 import type { WasmMemories } from "./memories.js";
-import type { WasmHeap, WasmMemory, WasmModule } from "./wasm-heap.js";
+import type { WasmHeap, WasmMemory, WasmModule } from "./heap.js";
 
 /** Cores this process may use: the default thread count. */
 export function defaultThreads(): number {
@@ -42,11 +42,11 @@ export interface WorkerInit {
 
 /** The compiled worker: next to this file in dist/, or dist/ seen from src/ (tests run the sources). */
 function workerUrl(): URL {
-  for (const rel of ["./worker.js", "../../dist/src/kernels/worker.js"]) {
+  for (const rel of ["./worker.js", "../../../dist/src/backends/wasm/worker.js"]) {
     const url = new URL(rel, import.meta.url);
     if (existsSync(fileURLToPath(url))) return url;
   }
-  throw new Error("src/kernels/worker.ts is not compiled: run `npm run build` (npm ci builds it)");
+  throw new Error("src/backends/wasm/worker.ts is not compiled: run `npm run build` (npm ci builds it)");
 }
 
 export class ThreadPool {

@@ -11,7 +11,7 @@ import { createHash, type Hash } from "node:crypto";
 import { existsSync, mkdirSync, readFileSync, renameSync, statSync, truncateSync, unlinkSync } from "node:fs";
 import { open } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
-import { SafetensorsError, SafetensorsFile } from "./safetensors.js";
+import { SafetensorsError, SafetensorsFile } from "../checkpoint/safetensors.js";
 
 export const DEFAULT_ENDPOINT = "https://huggingface.co";
 

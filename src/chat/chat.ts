@@ -1,15 +1,15 @@
 // Chat on top of generation: a conversation is rendered in Harmony, the reply is read back by channel as
 // typed events (reasoning, answer, preamble, tool calls), and the parsed messages go back into history.
-import { HarmonyParser, type ParserErrorCode } from "./harmony/parser.js";
-import { renderToTokens } from "./harmony/render.js";
+import { HarmonyParser, type ParserErrorCode } from "../harmony/parser.js";
+import { renderToTokens } from "../harmony/render.js";
 import {
   developerContent, systemContent, textMessage,
   type Conversation, type DeveloperContent, type Message, type ReasoningEffort, type Role, type SystemContent, type ToolDescription,
-} from "./harmony/types.js";
-import type { GptOssModel } from "./model.js";
-import { PrefixCachedGenerator, type TokenSource } from "./prefix-cache.js";
-import type { SamplingOptions } from "./sampling.js";
-import { getTokenizer, StreamDecoder, STOP_TOKENS_FOR_ASSISTANT, TOKENS, VOCAB_SIZE } from "./tokenizer.js";
+} from "../harmony/types.js";
+import type { GptOssModel } from "../model/model.js";
+import { PrefixCachedGenerator, type TokenSource } from "../generation/session.js";
+import type { SamplingOptions } from "../generation/sampling.js";
+import { getTokenizer, StreamDecoder, STOP_TOKENS_FOR_ASSISTANT, TOKENS, VOCAB_SIZE } from "../tokenizer/tokenizer.js";
 
 export interface ChatOptions extends SamplingOptions {
   /** `Reasoning:` in the system message (default "medium", openai-harmony's default) */
@@ -411,4 +411,4 @@ function isObject(v: unknown): v is Record<string, unknown> {
   return typeof v === "object" && v !== null && !Array.isArray(v);
 }
 
-export type { TokenSource } from "./prefix-cache.js";
+export type { TokenSource } from "../generation/session.js";

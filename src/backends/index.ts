@@ -1,8 +1,8 @@
 // Picks a kernel backend by name. The model only ever sees the `Kernels` interface.
 import type { Kernels } from "./kernels.js";
 import { referenceKernels } from "./reference.js";
-import { PRECISIONS, WasmKernels, type Precision } from "./wasm.js";
-import type { SimdLevel } from "./wasm-heap.js";
+import { PRECISIONS, WasmKernels, type Precision } from "./wasm/backend.js";
+import type { SimdLevel } from "./wasm/heap.js";
 
 export type Backend = "ts" | "wasm";
 export const BACKENDS: readonly Backend[] = ["ts", "wasm"];

@@ -4,7 +4,7 @@
 import { parentPort, receiveMessageOnPort, workerData } from "node:worker_threads";
 import { FAILED, HEAP, OP, OPCODE, PENDING, runSlice, SEQ, THREADS, ARGS, MAX_ARGS, RESULTS, MAX_THREADS } from "./jobs.js";
 import type { WorkerInit } from "./threads.js";
-import { instantiateKernels, type KernelExports, type WasmMemory } from "./wasm-heap.js";
+import { instantiateKernels, type KernelExports, type WasmMemory } from "./heap.js";
 
 const init = workerData as WorkerInit;
 const ctl = new Int32Array(init.control);

@@ -1,15 +1,15 @@
 // The public model object: a checkpoint loaded with a kernel backend, ready to run and generate.
-import { Checkpoint, expectedOf } from "./checkpoint/checkpoint.js";
-import { availableMemory, estimateMemory } from "./checkpoint/memory.js";
-import { formatBytes } from "./progress.js";
-import type { ModelConfig } from "./checkpoint/config.js";
-import { createKernels, DEFAULT_BACKEND, DEFAULT_PRECISION, type Backend, type Precision } from "./kernels/index.js";
-import type { Kernels } from "./kernels/kernels.js";
-import { Transformer, type ForwardOptions } from "./model/forward.js";
-import type { KVCache } from "./model/kv-cache.js";
-import { Sampler, type SamplingOptions } from "./sampling.js";
-import { chat, type ChatEvent, type ChatOptions } from "./chat.js";
-import type { Conversation, Message } from "./harmony/types.js";
+import { Checkpoint, expectedOf } from "../checkpoint/checkpoint.js";
+import { availableMemory, estimateMemory } from "../checkpoint/memory.js";
+import { formatBytes } from "../util/progress.js";
+import type { ModelConfig } from "../checkpoint/config.js";
+import { createKernels, DEFAULT_BACKEND, DEFAULT_PRECISION, type Backend, type Precision } from "../backends/index.js";
+import type { Kernels } from "../backends/kernels.js";
+import { Transformer, type ForwardOptions } from "./forward.js";
+import type { KVCache } from "./kv-cache.js";
+import { Sampler, type SamplingOptions } from "../generation/sampling.js";
+import { chat, type ChatEvent, type ChatOptions } from "../chat/chat.js";
+import type { Conversation, Message } from "../harmony/types.js";
 
 export interface LoadOptions {
   /** kernel backend: "wasm" (WebAssembly SIMD, the default) or "ts" (the plain TypeScript reference) */
@@ -134,7 +134,7 @@ export class GptOssModel {
 
   /**
    * Streams the reply to a Harmony conversation as typed events (reasoning, answer, tool calls, done);
-   * see src/chat.ts. Consecutive calls reuse the KV cache where the new prompt extends the last one.
+   * see src/chat/chat.ts. Consecutive calls reuse the KV cache where the new prompt extends the last one.
    */
   chat(conversation: Conversation | Message[], options: ChatOptions = {}): AsyncGenerator<ChatEvent> {
     return chat(this, conversation, options);

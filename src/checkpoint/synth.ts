@@ -12,10 +12,10 @@
 // chunk overlaps writing the last one.
 import { existsSync, mkdirSync, unlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { parseConfig, type ModelConfig } from "./checkpoint/config.js";
-import { expectedTensors, HF_NAMES, type ExpectedTensor } from "./checkpoint/layout.js";
+import { parseConfig, type ModelConfig } from "./config.js";
+import { expectedTensors, HF_NAMES, type ExpectedTensor } from "./layout.js";
 import { f32ToBf16, FP4_VALUES } from "./numerics.js";
-import { Xoshiro128 } from "./prng.js";
+import { Xoshiro128 } from "../util/prng.js";
 import { pythonJson } from "./pyjson.js";
 import { encodeSafetensorsHeader, writeSafetensorsStreaming, type StreamedTensor } from "./safetensors.js";
 

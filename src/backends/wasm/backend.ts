@@ -11,12 +11,12 @@
 // 32-block (int8 in the relaxed build, int16 in the baseline build) so one integer dot product does the
 // work. The bf16 matmuls stay f32 (their weights are not integers, and decode is bandwidth-bound), but
 // with 8-bit activations decode reads the unembedding from an int8 copy made at load (`prepare`).
-import type { Bf16Matrix, ModelWeights, Mxfp4Experts, WeightAllocator } from "../checkpoint/weights.js";
+import type { Bf16Matrix, ModelWeights, Mxfp4Experts, WeightAllocator } from "../../checkpoint/weights.js";
 import { MAX_ARGS, OP, PANEL_BYTES, runSlice } from "./jobs.js";
-import { firstVisible, type Kernels } from "./kernels.js";
+import { firstVisible, type Kernels } from "../kernels.js";
 import { DEFAULT_WEIGHT_BYTES_PER_MEMORY, WasmMemories } from "./memories.js";
 import { defaultThreads, ThreadPool } from "./threads.js";
-import { chooseSimd, compileKernels, type SimdLevel, type WasmHeap } from "./wasm-heap.js";
+import { chooseSimd, compileKernels, type SimdLevel, type WasmHeap } from "./heap.js";
 
 export type Precision = "exact" | "fast";
 export const PRECISIONS: readonly Precision[] = ["exact", "fast"];

@@ -1,7 +1,7 @@
 // The reference kernels: plain TypeScript, written to be read, and the oracle every faster kernel is
 // tested against. Sums run in float64 (JavaScript numbers) and are rounded once when stored.
 import { heapAllocator, mxfp4Unit, type Bf16Matrix, type Mxfp4Experts } from "../checkpoint/weights.js";
-import { bf16ToF32, E8M0_VALUES, FP4_VALUES } from "../numerics.js";
+import { bf16ToF32, E8M0_VALUES, FP4_VALUES } from "../checkpoint/numerics.js";
 import { firstVisible, type Kernels } from "./kernels.js";
 
 /** Every bf16 bit pattern's value: decoding by table beats bit tricks in plain JavaScript. */
