@@ -2,13 +2,16 @@
 // Unknown flags are errors, so a typo never silently changes what runs.
 
 export interface FlagSpec {
-  /** "string" flags take a value; "boolean" flags do not */
-  [name: string]: "string" | "boolean";
+  /** "string" flags take a value; "boolean" flags do not; "list" flags take a value and may repeat */
+  [name: string]: "string" | "boolean" | "list";
 }
 
 export interface ParsedArgs {
-  flags: Record<string, string | boolean | undefined>;
+  /** a "list" flag's values are a string[] */
+  flags: Record<string, string | boolean | string[] | undefined>;
   positionals: string[];
+  /** the "list" flags in the order given (for flags that pair up: --lora DIR --lora-scale S) */
+  sequence: { name: string; value: string }[];
 }
 
 export class UsageError extends Error {
@@ -21,6 +24,7 @@ export class UsageError extends Error {
 export function parseArgs(argv: string[], spec: FlagSpec): ParsedArgs {
   const flags: ParsedArgs["flags"] = {};
   const positionals: string[] = [];
+  const sequence: ParsedArgs["sequence"] = [];
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     if (!a.startsWith("--") || a === "--") {
@@ -34,14 +38,18 @@ export function parseArgs(argv: string[], spec: FlagSpec): ParsedArgs {
     if (kind === "boolean") {
       if (eq >= 0) throw new UsageError(`--${name} takes no value`);
       flags[name] = true;
-    } else if (eq >= 0) {
-      flags[name] = a.slice(eq + 1);
     } else {
-      if (i + 1 >= argv.length) throw new UsageError(`--${name} needs a value`);
-      flags[name] = argv[++i];
+      if (eq < 0 && i + 1 >= argv.length) throw new UsageError(`--${name} needs a value`);
+      const value = eq >= 0 ? a.slice(eq + 1) : argv[++i];
+      if (kind === "list") {
+        flags[name] = [...((flags[name] as string[] | undefined) ?? []), value];
+        sequence.push({ name, value });
+      } else {
+        flags[name] = value;
+      }
     }
   }
-  return { flags, positionals };
+  return { flags, positionals, sequence };
 }
 
 export function requireString(args: ParsedArgs, name: string): string {

@@ -2,11 +2,11 @@
 // effective bandwidth beside the machine's read bandwidth measured in the same process.
 import { benchModel, formatBench } from "../perf/model-bench.js";
 import { optionalNumber, parseArgs, requireString } from "./args.js";
-import { loadProgress, precisionOf, threadsOf } from "./common.js";
+import { LORA_FLAGS, LORA_FLAGS_HELP, loadProgress, loraOf, precisionOf, threadsOf } from "./common.js";
 
 export const summary = "load time, prefill and decode tokens/s, peak memory, decode bandwidth vs a read probe";
 
-const HELP = `usage: gpt-oss-ts bench --model DIR [--prompt-tokens 512] [--gen-tokens 128] [--threads N] [--json]
+const HELP = `usage: gpt-oss-ts bench --model DIR [--prompt-tokens 512] [--gen-tokens 128] [--threads N] [--lora DIR [--lora-scale S]]... [--json]
 
 Loads the model (progress on stderr), runs a random prompt (seeded) as one prefill, then decodes greedily,
 and reports: load time and MB/s, prefill tokens/s, decode tokens/s, the process's peak resident memory,
@@ -19,12 +19,13 @@ times the decode rate, beside a streaming read of a buffer larger than the cache
   --threads N          kernel threads (default: the number of cores)
   --precision P        exact (default) or fast (README "Precision")
   --seed S             seed of the random prompt (default 1)
-  --json               print the result as JSON`;
+  --json               print the result as JSON
+${LORA_FLAGS_HELP}`;
 
 export async function run(argv: string[]): Promise<number> {
   const args = parseArgs(argv, {
     model: "string", "prompt-tokens": "string", "gen-tokens": "string", threads: "string", precision: "string",
-    seed: "string", json: "boolean", help: "boolean",
+    seed: "string", json: "boolean", help: "boolean", ...LORA_FLAGS,
   });
   if (args.flags.help) return void console.log(HELP), 0;
   const dir = requireString(args, "model");
@@ -34,7 +35,7 @@ export async function run(argv: string[]): Promise<number> {
   const progress = loadProgress();
   const status = new PhaseStatus();
   const result = await benchModel(dir, {
-    promptTokens, genTokens, seed, threads: threadsOf(args), precision: precisionOf(args, "exact"),
+    promptTokens, genTokens, seed, threads: threadsOf(args), precision: precisionOf(args, "exact"), lora: loraOf(args),
     onLoadProgress: progress.onProgress,
     onPhase: (phase, done, total) => {
       if (phase === "prefill" && done === 0) progress.finish();

@@ -3,6 +3,7 @@ import { readFileSync } from "node:fs";
 import { toToolDescriptions, type ChatOptions } from "../chat/chat.js";
 import type { ReasoningEffort, ToolDescription } from "../harmony/types.js";
 import { optionalNumber, UsageError, type FlagSpec, type ParsedArgs } from "./args.js";
+import { LORA_FLAGS_HELP } from "./common.js";
 
 export const CHAT_FLAGS: FlagSpec = {
   reasoning: "string", tools: "string", system: "string", "hide-reasoning": "boolean", date: "string",
@@ -21,7 +22,8 @@ export const CHAT_FLAGS_HELP = `  --reasoning low|medium|high   reasoning effort
   --max-tokens N                most tokens per reply (default 1024)
   --backend wasm|ts             kernel backend (default wasm)
   --precision exact|fast        wasm kernels' precision (default exact)
-  --threads N                   threads for the wasm kernels (default: the number of cores)`;
+  --threads N                   threads for the wasm kernels (default: the number of cores)
+${LORA_FLAGS_HELP}`;
 
 export type ChatFlagOptions = ChatOptions & { hideReasoning: boolean };
 

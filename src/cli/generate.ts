@@ -1,17 +1,19 @@
 // gpt-oss-ts generate --model DIR --tokens IDS --max-tokens N [--temperature T --seed S] [--json]
 // Raw token continuation, no chat template. Temperature 0 is greedy.
 import { optionalNumber, parseArgs, parseTokenList, requireString } from "./args.js";
-import { loadFromArgs, MODEL_FLAGS } from "./common.js";
+import { LORA_FLAGS_HELP, loadFromArgs, MODEL_FLAGS } from "./common.js";
 
 export const summary = "raw token continuation (no chat template)";
 
 const HELP = `usage: gpt-oss-ts generate --model DIR --tokens IDS --max-tokens N [--temperature T] [--seed S] [--json]
-       [--backend wasm|ts] [--precision exact|fast] [--threads N]
+       [--backend wasm|ts] [--precision exact|fast] [--threads N] [--lora DIR [--lora-scale S]]...
 
 Continues the prompt token ids. --temperature 0 (the default) is greedy; --seed makes sampling
 repeatable. Prints each generated id as it comes; with --json the last line of stdout is
 {"tokens": [...]} (the generated ids only). --backend defaults to wasm; --precision to the API's
-default (README "Precision").`;
+default (README "Precision").
+
+${LORA_FLAGS_HELP}`;
 
 export async function run(argv: string[]): Promise<number> {
   const args = parseArgs(argv, {

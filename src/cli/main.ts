@@ -46,7 +46,8 @@ function usage(): string {
     "  serve     --model DIR [--host 127.0.0.1] [--port 8000]      OpenAI-style HTTP server (/v1/chat/completions)",
     "",
     "DIR is a Hugging Face checkpoint folder or a folder holding original/. Model commands take",
-    "--backend wasm|ts, --precision exact|fast and --threads N (default: the number of cores).",
+    "--backend wasm|ts, --precision exact|fast, --threads N (default: the number of cores) and",
+    "--lora DIR [--lora-scale S] (a LoRA adapter, Hugging Face PEFT format; repeatable).",
     "Every command takes --help.",
   ].join("\n");
 }

@@ -2,7 +2,7 @@
 import { BACKENDS } from "../backends/index.js";
 import { formatProfile, profileModel } from "../perf/profile.js";
 import { optionalNumber, parseArgs, requireString, UsageError } from "./args.js";
-import { loadFromArgs, MODEL_FLAGS } from "./common.js";
+import { LORA_FLAGS_HELP, loadFromArgs, MODEL_FLAGS } from "./common.js";
 
 export const summary = "time per operation (prefill and decode), with shares, GB/s and GFLOP/s";
 
@@ -21,7 +21,8 @@ throughput: GB/s of the bytes it reads (weights; the KV cache for attention) and
   --backend NAME       kernel backend: ${BACKENDS.join(", ")} (default ts)
   --precision P        the wasm kernels' precision: exact (default) or fast
   --threads N          threads for the wasm kernels (default: the number of cores)
-  --json               print the profile as JSON`;
+  --json               print the profile as JSON
+${LORA_FLAGS_HELP}`;
 
 export async function run(argv: string[]): Promise<number> {
   const args = parseArgs(argv, {

@@ -8,6 +8,7 @@
 import type { ModelConfig } from "../checkpoint/config.js";
 import type { ModelWeights } from "../checkpoint/weights.js";
 import type { Kernels } from "../backends/kernels.js";
+import type { LoraAdapter } from "../lora/weights.js";
 import { KVCache } from "./kv-cache.js";
 import { Rope } from "./rope.js";
 
@@ -40,7 +41,9 @@ export class Transformer {
   readonly rope: Rope;
   private scratch: Scratch | null = null;
 
-  constructor(readonly config: ModelConfig, readonly weights: ModelWeights, readonly kernels: Kernels) {
+  constructor(readonly config: ModelConfig, readonly weights: ModelWeights, readonly kernels: Kernels,
+    /** LoRA adapters applied beside the weights (src/lora/), loaded for this config */
+    readonly adapters: readonly LoraAdapter[] = []) {
     this.rope = new Rope(config.headDim, config.rope);
   }
 
