@@ -10,3 +10,4 @@ export { attention } from "./attention";
 export { rmsnorm, rope, topk } from "./norm";
 export { streamSum } from "./stream";
 export { q8Matvec, q8Pack } from "./q8";
+export { lowRank } from "./lora";

@@ -29,9 +29,9 @@ for (const r of runtimes) {
 }
 {
   const node24 = runtimes[0].cmd;
-  console.log("--- Node 24: kernel, precision and thread tests (relaxed-SIMD build)");
+  console.log("--- Node 24: kernel, precision, thread and LoRA golden tests (relaxed-SIMD build)");
   const res = existsSync(node24)
-    ? spawnSync(node24, [join("node_modules", "vitest", "vitest.mjs"), "run", "test/kernels.test.ts", "test/precision.test.ts", "test/threads.test.ts"], { stdio: "inherit" })
+    ? spawnSync(node24, [join("node_modules", "vitest", "vitest.mjs"), "run", "test/kernels.test.ts", "test/precision.test.ts", "test/threads.test.ts", "test/lora-golden.test.ts"], { stdio: "inherit" })
     : { status: 1 };
   if (res.status === 0) passed++;
   else failed++;

@@ -9,6 +9,7 @@ import type { ModelConfig } from "../checkpoint/config.js";
 import type { ModelWeights } from "../checkpoint/weights.js";
 import type { Kernels } from "../backends/kernels.js";
 import type { LoraAdapter } from "../lora/weights.js";
+import { LoraPass } from "../lora/apply.js";
 import { KVCache } from "./kv-cache.js";
 import { Rope } from "./rope.js";
 
@@ -40,11 +41,14 @@ export class InputError extends Error {
 export class Transformer {
   readonly rope: Rope;
   private scratch: Scratch | null = null;
+  /** the adapters' updates beside the weights (null: none) */
+  private readonly lora: LoraPass | null;
 
   constructor(readonly config: ModelConfig, readonly weights: ModelWeights, readonly kernels: Kernels,
     /** LoRA adapters applied beside the weights (src/lora/), loaded for this config */
     readonly adapters: readonly LoraAdapter[] = []) {
     this.rope = new Rope(config.headDim, config.rope);
+    this.lora = adapters.length > 0 ? new LoraPass(config, adapters) : null;
   }
 
   newCache(): KVCache {
@@ -77,6 +81,7 @@ export class Transformer {
       K.rmsnorm(s.norm, s.x, lw.attnNorm, c.rmsNormEps, T, H);   // norm [T, H]
       observe?.("attn_norm", l, s.norm, H);
       K.matmul(s.qkv, s.norm, lw.qkv, lw.qkvBias, T);            // qkv  [T, qw + 2 kvw], bias before RoPE
+      this.lora?.qkv(K, l, s.qkv, s.norm, T);                    //      + s B (A x) of each adapter
       observe?.("qkv", l, s.qkv, qw + 2 * kvw);
       splitQkv(s.qkv, s.q, s.k, s.v, T, qw, kvw);                // q [T, qw], k, v [T, kvw]
       K.rope(s.q, s.cos, s.sin, T, nq, d);
@@ -95,6 +100,7 @@ export class Transformer {
       }
       observe?.("attn_ctx", l, s.ctx, qw);
       K.matmul(s.proj, s.ctx, lw.out, lw.outBias, T);            // proj [T, H]
+      this.lora?.out(K, l, s.proj, s.ctx, T);
       addInto(s.x, s.proj, T * H);                               // x = x + attention
       observe?.("attn_resid", l, s.x, H);
 
@@ -108,8 +114,10 @@ export class Transformer {
       observe?.("topk_w", l, s.topkW, k);
       s.proj.fill(0, 0, T * H);                                  // proj [T, H]: the weighted expert sum
       for (const { expert, rows, weights, n } of groupByExpert(s, T, E, k)) {
-        K.expertUp(s.act, s.norm, lw.mlp1, lw.mlp1Bias, expert, rows, n, c.swigluLimit, c.swigluAlpha); // act [n, I]
+        const add = this.lora?.expertUp(K, l, expert, s.norm, rows, n) ?? null; // adapters' gate_up update [n, 2I]
+        K.expertUp(s.act, s.norm, lw.mlp1, lw.mlp1Bias, expert, rows, n, c.swigluLimit, c.swigluAlpha, add); // act [n, I]
         K.expertDown(s.proj, s.act, lw.mlp2, lw.mlp2Bias, expert, rows, weights, n);
+        this.lora?.expertDown(K, l, expert, s.proj, s.act, rows, weights, n);
       }
       addInto(s.x, s.proj, T * H);                               // x = x + moe
       observe?.("block_out", l, s.x, H);

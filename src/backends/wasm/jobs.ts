@@ -12,7 +12,8 @@ export const OP = {
   matvec: 1,
   /** bf16 matrix x matrix: [out, x, w, bias, rows, cols, T, panels] (a 4 KiB panel per thread) */
   matmul: 2,
-  /** MXFP4 gate/up + SwiGLU: [act, x, xs, qs, blocks, scales, bias, I, cols, n, limit*, alpha*, fast, scratch, scratchStride] */
+  /** MXFP4 gate/up + SwiGLU: [act, x, xs, qs, blocks, scales, bias, I, cols, n, limit*, alpha*, fast, scratch, scratchStride, add]
+   * (add: 0, or a LoRA update [n, 2I] added before the SwiGLU) */
   up: 3,
   /** MXFP4 down: [y, a, as, qs, blocks, scales, bias, rows, cols, n, weight, fast, scratch, scratchStride] */
   down: 4,
@@ -81,12 +82,12 @@ export function runSlice(k: KernelExports, op: number, a: Uint32Array, f: Float3
     case OP.up: {
       // Output column j of act comes from weight rows 2j (gate) and 2j + 1 (linear).
       const [act, x, xs, qs, blocks, scales, bias, I, cols, tokens] = [a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9]];
-      const [fast, scratch, stride] = [a[12], a[13], a[14]];
+      const [fast, scratch, stride, add] = [a[12], a[13], a[14], a[15]];
       const [j0, j1] = band(I, tid, n, 4);
       const nb = cols / 32;
       if (j1 > j0) {
         k.mxfp4Up(act + 4 * j0, x, xs, qs, blocks + 2 * j0 * nb * 16, scales + 2 * j0 * nb, bias + 8 * j0, j1 - j0, cols, tokens,
-          f[10], f[11], fast, scratch + tid * stride, I);
+          f[10], f[11], fast, scratch + tid * stride, I, add ? add + 8 * j0 : 0);
       }
       return;
     }
