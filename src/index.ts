@@ -1,5 +1,5 @@
 // Public API of gpt-oss-ts.
-export { loadModel, GptOssModel, type LoadOptions, type GenerateOptions, type GeneratedToken } from "./model/model.js";
+export { loadModel, GptOssModel, type LoadOptions, type LoraSpec, type GenerateOptions, type GeneratedToken } from "./model/model.js";
 export { Checkpoint, CheckpointError } from "./checkpoint/checkpoint.js";
 export { parseConfig, ConfigError, type ModelConfig } from "./checkpoint/config.js";
 export type { ModelWeights, LayerWeights, Bf16Matrix, Mxfp4Experts } from "./checkpoint/weights.js";
@@ -30,6 +30,11 @@ export { zeroHeads, banExperts, forceExperts, zeroExpertOutput, type Hook, type 
 export { logitLens, type LensTrace } from "./trace/lens.js";
 export { attentionProbabilities, applyAttention } from "./trace/attention.js";
 export { renderReport, type ReportInfo } from "./trace/report.js";
+export { compareWithBase, type AdapterDiff, type PositionDiff, type LayerRouterDiff, type TopToken } from "./trace/adapter-diff.js";
+export { openAdapter, type AdapterPlan, type PlannedPair } from "./lora/adapter.js";
+export { AdapterError, readAdapterConfig, type AdapterConfig } from "./lora/config.js";
+export { loadAdapter, type LoraAdapter, type AdapterLayer, type LowRank } from "./lora/weights.js";
+export { synthesizeAdapter, type SynthAdapterOptions } from "./lora/synth.js";
 export { profileModel, formatProfile, OpTimer, OPS, type Op, type Profile, type PhaseProfile, type OpRow, type ProfileOptions } from "./perf/profile.js";
 export { loadTokenText, idsOnly, HARMONY_VOCAB_SIZE, type TokenText } from "./trace/token-text.js";
 export { Progress, formatBytes, formatDuration } from "./util/progress.js";

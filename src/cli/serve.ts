@@ -4,8 +4,8 @@ import { basename, resolve } from "node:path";
 import { checkChatModel } from "../chat/chat.js";
 import { createServer } from "../server/server.js";
 import type { GptOssModel } from "../model/model.js";
-import { optionalNumber, parseArgs, UsageError, type ParsedArgs } from "./args.js";
-import { loadFromArgs, MODEL_FLAGS, precisionOf, backendOf } from "./common.js";
+import { optionalNumber, parseArgs, UsageError } from "./args.js";
+import { LORA_FLAGS_HELP, loadFromArgs, loraOf, MODEL_FLAGS, precisionOf, backendOf } from "./common.js";
 
 export const summary = "OpenAI-style HTTP server: /v1/chat/completions and /v1/models";
 
@@ -21,7 +21,13 @@ One line per request is logged on stderr. Ctrl-C stops the server.
   --date YYYY-MM-DD|none        "Current date:" in the system message (default today)
   --backend wasm|ts             kernel backend (default wasm)
   --precision exact|fast        wasm kernels' precision (default exact)
-  --threads N                   threads for the wasm kernels (default: the number of cores)`;
+  --threads N                   threads for the wasm kernels (default: the number of cores)
+${LORA_FLAGS_HELP}
+
+With --lora, each adapter is served under its own model id (its folder's name) beside the base model
+(the checkpoint folder's name): GET /v1/models lists them all and a request picks one by "model" (the
+base model when it names none). The base weights are loaded once and shared; each model keeps its own
+KV cache of the previous request.`;
 
 export async function run(argv: string[]): Promise<number> {
   const args = parseArgs(argv, { ...MODEL_FLAGS, host: "string", port: "string", "max-tokens": "string", date: "string", help: "boolean" });
@@ -34,19 +40,26 @@ export async function run(argv: string[]): Promise<number> {
   if (date !== undefined && date !== "none" && !/^\d{4}-\d{2}-\d{2}$/.test(date)) throw new UsageError(`--date must be YYYY-MM-DD or none, got ${JSON.stringify(date)}`);
   backendOf(args);
   precisionOf(args);
+  const modelId = basename(resolve(args.flags.model as string));
+  const ids = loraOf(args).map((s) => basename(resolve(s.path)));
+  for (const [i, id] of ids.entries()) {
+    if (id === modelId || ids.indexOf(id) !== i) throw new UsageError(`two models would be served as "${id}": give each --lora folder its own name`);
+  }
 
   const model = await loadFromArgs(args);
   try {
     checkChatModel(model);
-    return await serve(model, args, host, port, maxTokens, date);
+    return await serve(model, modelId, host, port, maxTokens, date);
   } finally {
     model.dispose(); // stops the kernel threads
   }
 }
 
-async function serve(model: GptOssModel, args: ParsedArgs, host: string, port: number, maxTokens: number | undefined, date: string | undefined): Promise<number> {
-  const modelId = basename(resolve(args.flags.model as string));
-  const server = createServer(model, { modelId, maxTokens, ...(date !== undefined ? { date: date === "none" ? null : date } : {}) });
+async function serve(model: GptOssModel, modelId: string, host: string, port: number, maxTokens: number | undefined, date: string | undefined): Promise<number> {
+  // Adapters: the base model and each adapter alone, as views of the one loaded model.
+  const models = Object.fromEntries(model.adapters.map((a) => [a.name, model.withAdapters([a])]));
+  const base = model.adapters.length > 0 ? model.withAdapters([]) : model;
+  const server = createServer(base, { modelId, maxTokens, models, ...(date !== undefined ? { date: date === "none" ? null : date } : {}) });
 
   await new Promise<void>((ok, fail) => {
     server.once("error", (e: NodeJS.ErrnoException) => fail(new Error(`cannot listen on ${host}:${port}: ${e.code === "EADDRINUSE" ? "the port is in use" : e.message}`)));
@@ -54,7 +67,8 @@ async function serve(model: GptOssModel, args: ParsedArgs, host: string, port: n
   });
   const address = server.address() as AddressInfo;
   const shown = address.family === "IPv6" ? `[${address.address}]` : address.address;
-  process.stderr.write(`gpt-oss-ts serve: ${modelId} on http://${shown}:${address.port}/v1 (POST /v1/chat/completions, GET /v1/models); Ctrl-C stops\n`);
+  const adapters = Object.keys(models).length > 0 ? ` and LoRA adapters ${Object.keys(models).join(", ")}` : "";
+  process.stderr.write(`gpt-oss-ts serve: ${modelId}${adapters} on http://${shown}:${address.port}/v1 (POST /v1/chat/completions, GET /v1/models); Ctrl-C stops\n`);
 
   // Ctrl-C (or a TERM) closes the server; a generation in progress is cut off with its connection.
   await new Promise<void>((ok) => {

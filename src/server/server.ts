@@ -23,6 +23,12 @@ export interface ServerOptions {
   maxBodyBytes?: number;
   /** where the one line per request goes (default stderr) */
   log?: (line: string) => void;
+  /**
+   * More models served beside `model`, by id: LoRA adapters on the same loaded weights
+   * (`model.withAdapters([adapter])`), so a request switches by its `model` field without reloading.
+   * With any, an unknown `model` is refused (404); without, `model` is accepted and ignored.
+   */
+  models?: Record<string, GptOssModel | TokenSource>;
 }
 
 /**
@@ -34,6 +40,14 @@ export function createServer(model: GptOssModel | TokenSource, options: ServerOp
   const modelId = options.modelId ?? ("checkpoint" in model ? basename(model.checkpoint.dir) : "gpt-oss");
   const log = options.log ?? ((line: string) => process.stderr.write(`${line}\n`));
   const queue = new Queue();
+  // Every model by id, the main one first; all share the queue (they share the kernels and weights).
+  const served = new Map<string, GptOssModel | TokenSource>([[modelId, model]]);
+  for (const [id, m] of Object.entries(options.models ?? {})) {
+    if (served.has(id)) throw new Error(`createServer: model id "${id}" is given twice`);
+    if ("transformer" in m) checkChatModel(m);
+    served.set(id, m);
+  }
+  const card = (id: string) => ({ id, object: "model", created: 0, owned_by: "gpt-oss-ts", ...(id !== modelId ? { parent: modelId } : {}) });
 
   return createHttpServer((req, res) => {
     const started = performance.now();
@@ -54,10 +68,10 @@ export function createServer(model: GptOssModel | TokenSource, options: ServerOp
 
   async function route(req: IncomingMessage, res: ServerResponse): Promise<string | void> {
     const path = new URL(req.url ?? "/", "http://localhost").pathname.replace(/\/+$/, "");
-    const model = { id: modelId, object: "model", created: 0, owned_by: "gpt-oss-ts" };
-    if (path === "/v1/models" || path === `/v1/models/${modelId}`) {
+    const one = path.startsWith("/v1/models/") ? decodeURIComponent(path.slice("/v1/models/".length)) : null;
+    if (path === "/v1/models" || (one !== null && served.has(one))) {
       if (req.method !== "GET") return methodNotAllowed(req, res, "GET");
-      return sendJson(res, 200, path === "/v1/models" ? { object: "list", data: [model] } : model);
+      return sendJson(res, 200, one === null ? { object: "list", data: [...served.keys()].map(card) } : card(one));
     }
     if (path === "/v1/chat/completions") {
       if (req.method !== "POST") return methodNotAllowed(req, res, "POST");
@@ -67,8 +81,19 @@ export function createServer(model: GptOssModel | TokenSource, options: ServerOp
     sendError(res, 404, `no such endpoint: ${req.method} ${path || "/"} (this server has GET /v1/models and POST /v1/chat/completions)`, "invalid_request_error");
   }
 
+  /** The model a request names in `model` (the main one when it names none, or when only one is served). */
+  function pick(json: unknown): [string, GptOssModel | TokenSource] {
+    const want = (json as { model?: unknown } | null)?.model;
+    if (served.size === 1 || want === undefined || want === null) return [modelId, model];
+    if (typeof want !== "string") throw new InvalidRequestError(`"model" must be a string, one of: ${[...served.keys()].join(", ")}`, "model");
+    const m = served.get(want);
+    if (!m) throw new InvalidRequestError(`the model "${want}" does not exist here; this server has: ${[...served.keys()].join(", ")}`, "model", 404);
+    return [want, m];
+  }
+
   async function completions(req: IncomingMessage, res: ServerResponse): Promise<string> {
     let request: ChatRequest;
+    let picked: [string, GptOssModel | TokenSource];
     try {
       const body = await readBody(req, options.maxBodyBytes ?? 16 * 2 ** 20);
       let json: unknown;
@@ -78,9 +103,10 @@ export function createServer(model: GptOssModel | TokenSource, options: ServerOp
         throw new InvalidRequestError(`the request body is not valid JSON: ${(e as Error).message}`);
       }
       request = parseChatRequest(json, { maxTokens: options.maxTokens, date: options.date });
+      picked = pick(json);
     } catch (e) {
       if (!(e instanceof InvalidRequestError)) throw e;
-      sendError(res, e.status, e.message, "invalid_request_error", e.param);
+      sendError(res, e.status, e.message, "invalid_request_error", e.param, e.status === 404 ? "model_not_found" : null);
       return e.message;
     }
 
@@ -91,11 +117,13 @@ export function createServer(model: GptOssModel | TokenSource, options: ServerOp
     });
     return queue.run(async () => {
       if (controller.signal.aborted) return "left the queue";
-      return generate(request, res, controller);
+      const summary = await generate(request, res, controller, ...picked);
+      return served.size > 1 ? `model ${picked[0]}: ${summary}` : summary;
     });
   }
 
-  async function generate(request: ChatRequest, res: ServerResponse, controller: AbortController): Promise<string> {
+  async function generate(request: ChatRequest, res: ServerResponse, controller: AbortController, modelId: string,
+    model: GptOssModel | TokenSource): Promise<string> {
     const id = `chatcmpl-${randomBytes(12).toString("hex")}`;
     const created = Math.floor(Date.now() / 1000);
     const deltas = new DeltaStream(request.stop);
@@ -192,8 +220,8 @@ function sendJson(res: ServerResponse, status: number, body: unknown): void {
   res.end(text);
 }
 
-function sendError(res: ServerResponse, status: number, message: string, type: string, param: string | null = null): void {
-  sendJson(res, status, { error: { message, type, param, code: null } });
+function sendError(res: ServerResponse, status: number, message: string, type: string, param: string | null = null, code: string | null = null): void {
+  sendJson(res, status, { error: { message, type, param, code } });
 }
 
 function methodNotAllowed(req: IncomingMessage, res: ServerResponse, allowed: string): string {
