@@ -6,6 +6,7 @@ import { createServer as createHttpServer, request as httpRequest, type Incoming
 import type { AddressInfo } from "node:net";
 import OpenAI from "openai";
 import { describe, expect, it } from "vitest";
+import { DeltaStream } from "../src/server/openai-chat.js";
 import { DEFAULT_MAX_TOKENS, loadingListener } from "../src/server/server.js";
 import { ids, REASONED, Scripted, serve, sleep, SUNNY, tok, weatherTool } from "./server-helpers.js";
 
@@ -56,6 +57,21 @@ describe("Chat Completions as current servers answer it", () => {
     } finally {
       await s.close();
     }
+  });
+
+  it("keeps logprobs with the text a stop string holds back, and drops those after the stop", () => {
+    const lp = (token: number) => ({ token, logprob: -1, top: [] });
+    const d = new DeltaStream(["END"]);
+    const out = [
+      ...d.push({ type: "answer", text: "ab E", logprobs: [lp(1)] }),
+      ...d.push({ type: "answer", text: "ND", logprobs: [lp(2)] }),
+      ...d.push({ type: "answer", text: "x", logprobs: [lp(3)] }),
+    ];
+    expect(out).toEqual([{ content: "ab ", logprobs: [lp(1)] }]);
+    const open = new DeltaStream(["END"]);
+    expect(open.push({ type: "answer", text: "x E", logprobs: [lp(5)] })).toEqual([{ content: "x ", logprobs: [lp(5)] }]);
+    expect(open.push({ type: "answer", text: "N", logprobs: [lp(6)] })).toEqual([]);
+    expect(open.end()).toEqual([{ content: "EN", logprobs: [lp(6)] }]);
   });
 
   it("takes tool-call arguments as an object, as ollama-style histories send them", async () => {

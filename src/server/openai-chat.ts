@@ -311,7 +311,7 @@ export function logprobJson(l: TokenLogprob): LogprobJson {
 }
 
 /**
- * Turns chat events into deltas: analysis text -> `reasoning_content`; the answer, preambles and any text
+ * Turns chat events into deltas: analysis text -> `reasoning_content` and `reasoning`; the answer, preambles and any text
  * outside Harmony's known channels (what untrained weights write) -> `content`; a tool call -> a
  * `tool_calls` entry (id, name, then its arguments as they stream). Visible text is held back while it
  * could be the start of a stop string; once one is found, `stopped` is set and later events are ignored.
