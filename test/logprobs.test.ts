@@ -77,6 +77,10 @@ describe("chat with log-probabilities", () => {
       expect(tokens.every((t) => t < TEXT_TOKEN_COUNT)).toBe(true);
       expect(list.flatMap((e) => e.logprobs ?? []).every((l) => l.logprob === -l.token / 1e6)).toBe(true);
     }
+    // text outside Harmony messages (what random weights write): its header-looking tokens are shown, with their logprobs
+    const raw = (await run("just some words", 0)).events.filter((e) => e.type === "raw") as { text: string; logprobs?: TokenLogprob[] }[];
+    expect(raw.map((e) => e.text).join("")).toBe("just some words");
+    expect(tok.decode(raw.flatMap((e) => e.logprobs ?? []).map((l) => l.token))).toBe("just some words");
     // without the option, none
     expect((await run(REASONED)).events.some((e) => "logprobs" in e)).toBe(false);
   });

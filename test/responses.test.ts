@@ -246,9 +246,13 @@ describe("Responses API with a real random-weight model", () => {
     const model = await loadModel(ckpt);
     const s = await serve(model, { modelId: undefined });
     try {
-      const r = await s.client.responses.create({ model: "x", input: "What is 2 + 2?", max_output_tokens: 6, temperature: 0 });
+      const r = await s.client.responses.create({ model: "x", input: "What is 2 + 2?", max_output_tokens: 6, temperature: 0, include: ["message.output_text.logprobs"], top_logprobs: 2 });
       expect(r).toMatchObject({ object: "response", model: "tiny-real-vocab", status: "incomplete" });
       expect(r.usage!.output_tokens).toBe(6);
+      // greedy: each token is the most likely one, and its logprob the first of the top 2
+      const logprobs = r.output.flatMap((i) => (i.type === "message" ? i.content.flatMap((c) => (c.type === "output_text" ? c.logprobs ?? [] : [])) : []));
+      expect(logprobs.length).toBeGreaterThan(0);
+      for (const l of logprobs) expect([l.top_logprobs.length, l.top_logprobs[0].logprob]).toEqual([2, l.logprob]);
       const stream = await s.client.responses.create({ model: "x", input: "And 3 + 3?", previous_response_id: r.id, max_output_tokens: 6, stream: true });
       const events: OpenAI.Responses.ResponseStreamEvent[] = [];
       for await (const e of stream) events.push(e);

@@ -83,8 +83,8 @@ export interface ChatDone {
 
 /**
  * With `topLogprobs`, a text event carries the log-probabilities of the ordinary tokens that wrote its text
- * (a token whose bytes end a character later rides with that later text); special tokens and header
- * tokens have none.
+ * (a token whose bytes end a character later rides with that later text, and the tokens of a header shown
+ * as raw text with it); special tokens and the tokens of real headers have none.
  */
 interface Logprobs {
   logprobs?: TokenLogprob[];
@@ -141,8 +141,9 @@ export async function* chat(model: GptOssModel | TokenSource, conversation: Conv
       last = performance.now();
       if (tokens.length === 0) first = last;
       tokens.push(token);
+      const wasInContent = reader.inContent;
       const events = reader.push(token);
-      if (options.topLogprobs !== undefined && logprobs) attach.push(token, logprobs, events, reader.inContent);
+      if (options.topLogprobs !== undefined && logprobs) attach.push(token, logprobs, events, !wasInContent && reader.inContent);
       yield* events;
       if (token === TOKENS.return) stopReason = "return";
       else if (token === TOKENS.call) stopReason = "call";
@@ -288,10 +289,11 @@ function toolCallOf(m: Message, complete: boolean): ToolCall {
 class LogprobAttacher {
   private pending: TokenLogprob[] = [];
 
-  push(token: number, logprobs: TokenLogprobs, events: ChatEvent[], inContent: boolean): void {
+  /** `opened`: this token began a message's content, so the tokens still pending were its header. */
+  push(token: number, logprobs: TokenLogprobs, events: ChatEvent[], opened: boolean): void {
     if (token < TEXT_TOKEN_COUNT) this.pending.push({ token, ...logprobs });
     this.end(events);
-    if (!inContent) this.pending = []; // header tokens, or bytes of a character that never completed
+    if (opened) this.pending = [];
   }
 
   end(events: ChatEvent[]): void {
