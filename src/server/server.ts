@@ -7,6 +7,7 @@ import { randomBytes } from "node:crypto";
 import { basename } from "node:path";
 import { createServer as createHttpServer, type IncomingMessage, type RequestListener, type Server, type ServerResponse } from "node:http";
 import { chat, checkChatModel, ContextFullError, type ChatDone, type ChatEvent, type TokenSource } from "../chat/chat.js";
+import type { Message } from "../harmony/types.js";
 import type { GptOssModel } from "../model/model.js";
 import {
   DeltaStream, finishReason, InvalidRequestError, logprobJson, MessageBuilder, parseChatRequest, usageOf,
@@ -169,7 +170,7 @@ export function requestListener(model: GptOssModel | TokenSource, options: Serve
    * Starts the chat; the first event comes after the prompt has run, so errors about the input (too long)
    * are still a 400. Returns undefined when that 400 was sent.
    */
-  async function begin(messages: Parameters<typeof chat>[1], chatOptions: ChatRequest["options"], res: ServerResponse,
+  async function begin(messages: Message[], chatOptions: ChatRequest["options"], res: ServerResponse,
     controller: AbortController, param: string): Promise<{ events: AsyncGenerator<ChatEvent>; first: IteratorResult<ChatEvent> } | string> {
     const events = chat(model, messages, { ...chatOptions, maxPromptTokens: options.maxPromptTokens, signal: controller.signal });
     try {
