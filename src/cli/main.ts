@@ -43,7 +43,7 @@ function usage(): string {
     "  bench     --model DIR [--prompt-tokens 512] [--gen-tokens 128] [--threads N] [--json]   load, prefill, decode, memory",
     "  chat      --model DIR [--reasoning low|medium|high] [--tools FILE.json] [--hide-reasoning]   REPL",
     "  run       --model DIR [--reasoning ...] [--json] [--hide-reasoning] \"prompt\"   one-shot chat",
-    "  serve     --model DIR [--host 127.0.0.1] [--port 8000]      OpenAI-style HTTP server (/v1/chat/completions)",
+    "  serve     --model DIR [--host 127.0.0.1] [--port 8000]      OpenAI-style HTTP server (/v1/responses, /v1/chat/completions)",
     "",
     "DIR is a Hugging Face checkpoint folder or a folder holding original/. Model commands take",
     "--backend wasm|ts, --precision exact|fast, --threads N (default: the number of cores) and",

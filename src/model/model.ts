@@ -8,6 +8,7 @@ import type { Kernels } from "../backends/kernels.js";
 import { Transformer, type ForwardOptions } from "./forward.js";
 import type { KVCache } from "./kv-cache.js";
 import { Sampler, type SamplingOptions } from "../generation/sampling.js";
+import { tokenLogprobs, type TokenLogprobs } from "../generation/logprobs.js";
 import { chat, type ChatEvent, type ChatOptions } from "../chat/chat.js";
 import type { Conversation, Message } from "../harmony/types.js";
 import { openAdapter } from "../lora/adapter.js";
@@ -67,12 +68,16 @@ export interface GenerateOptions extends SamplingOptions {
   stopTokens?: number[];
   /** stops the generation at the next token */
   signal?: AbortSignal;
+  /** when set, each token comes with its log-probability and this many most likely alternatives */
+  topLogprobs?: number;
 }
 
 export interface GeneratedToken {
   token: number;
   /** 0-based index among the generated tokens */
   index: number;
+  /** log p(token) and the most likely tokens, when `topLogprobs` was set */
+  logprobs?: TokenLogprobs;
 }
 
 export class GptOssModel {
@@ -175,7 +180,7 @@ export class GptOssModel {
       if (options.signal?.aborted) return;
       const token = sampler.sample(logits, history);
       history.push(token);
-      yield { token, index };
+      yield { token, index, ...(options.topLogprobs !== undefined ? { logprobs: tokenLogprobs(logits, token, options.topLogprobs) } : {}) };
       if (stops.has(token) || index + 1 === maxTokens) return;
       // Let the event loop breathe (abort signals, streaming output) between steps.
       await new Promise<void>((r) => setImmediate(r));
