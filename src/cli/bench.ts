@@ -1,7 +1,7 @@
 // `gpt-oss-ts bench`: load, prefill and decode speed of one model, peak memory, and the decode's
 // effective bandwidth beside the machine's read bandwidth measured in the same process.
 import { benchModel, formatBench } from "../perf/model-bench.js";
-import { optionalNumber, parseArgs, requireString } from "./args.js";
+import { optionalNumber, optionalSeed, parseArgs, requireString } from "./args.js";
 import { loadProgress, precisionOf, threadsOf } from "./common.js";
 
 export const summary = "load time, prefill and decode tokens/s, peak memory, decode bandwidth vs a read probe";
@@ -30,7 +30,7 @@ export async function run(argv: string[]): Promise<number> {
   const dir = requireString(args, "model");
   const promptTokens = optionalNumber(args, "prompt-tokens", 512, (n) => Number.isInteger(n) && n >= 1);
   const genTokens = optionalNumber(args, "gen-tokens", 128, (n) => Number.isInteger(n) && n >= 1);
-  const seed = optionalNumber(args, "seed", 1, Number.isInteger);
+  const seed = optionalSeed(args, 1);
   const progress = loadProgress();
   const status = new PhaseStatus();
   const result = await benchModel(dir, {

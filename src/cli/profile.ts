@@ -1,7 +1,7 @@
 // `gpt-oss-ts profile`: where the time goes, per operation, for prefill and for decode.
 import { BACKENDS } from "../backends/index.js";
 import { formatProfile, profileModel } from "../perf/profile.js";
-import { optionalNumber, parseArgs, requireString, UsageError } from "./args.js";
+import { optionalNumber, optionalSeed, parseArgs, requireString, UsageError } from "./args.js";
 import { loadFromArgs, MODEL_FLAGS } from "./common.js";
 
 export const summary = "time per operation (prefill and decode), with shares, GB/s and GFLOP/s";
@@ -35,7 +35,7 @@ export async function run(argv: string[]): Promise<number> {
   requireString(args, "model");
   const promptTokens = optionalNumber(args, "prompt-tokens", 32, (n) => Number.isInteger(n) && n >= 1);
   const genTokens = optionalNumber(args, "gen-tokens", 16, (n) => Number.isInteger(n) && n >= 0);
-  const seed = optionalNumber(args, "seed", 1, Number.isInteger);
+  const seed = optionalSeed(args, 1);
   const temperature = optionalNumber(args, "temperature", 1, (n) => n >= 0);
 
   const model = await loadFromArgs(args, "exact", "ts");

@@ -4,7 +4,7 @@ import { basename, resolve } from "node:path";
 import { checkChatModel } from "../chat/chat.js";
 import { createServer } from "../server/server.js";
 import type { GptOssModel } from "../model/model.js";
-import { optionalNumber, parseArgs, UsageError, type ParsedArgs } from "./args.js";
+import { optionalDate, optionalNumber, parseArgs, UsageError, type ParsedArgs } from "./args.js";
 import { loadFromArgs, MODEL_FLAGS, precisionOf, backendOf } from "./common.js";
 
 export const summary = "OpenAI-style HTTP server: /v1/chat/completions and /v1/models";
@@ -30,8 +30,7 @@ export async function run(argv: string[]): Promise<number> {
   const host = (args.flags.host as string | undefined) ?? "127.0.0.1";
   const port = optionalNumber(args, "port", 8000, (n) => Number.isInteger(n) && n >= 0 && n <= 65535);
   const maxTokens = args.flags["max-tokens"] === undefined ? undefined : optionalNumber(args, "max-tokens", 0, (n) => Number.isInteger(n) && n > 0);
-  const date = args.flags.date as string | undefined;
-  if (date !== undefined && date !== "none" && !/^\d{4}-\d{2}-\d{2}$/.test(date)) throw new UsageError(`--date must be YYYY-MM-DD or none, got ${JSON.stringify(date)}`);
+  const date = optionalDate(args);
   backendOf(args);
   precisionOf(args);
 
@@ -44,9 +43,9 @@ export async function run(argv: string[]): Promise<number> {
   }
 }
 
-async function serve(model: GptOssModel, args: ParsedArgs, host: string, port: number, maxTokens: number | undefined, date: string | undefined): Promise<number> {
+async function serve(model: GptOssModel, args: ParsedArgs, host: string, port: number, maxTokens: number | undefined, date: string | null | undefined): Promise<number> {
   const modelId = basename(resolve(args.flags.model as string));
-  const server = createServer(model, { modelId, maxTokens, ...(date !== undefined ? { date: date === "none" ? null : date } : {}) });
+  const server = createServer(model, { modelId, maxTokens, ...(date !== undefined ? { date } : {}) });
 
   await new Promise<void>((ok, fail) => {
     server.once("error", (e: NodeJS.ErrnoException) => fail(new Error(`cannot listen on ${host}:${port}: ${e.code === "EADDRINUSE" ? "the port is in use" : e.message}`)));
