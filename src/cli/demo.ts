@@ -5,6 +5,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { synthesize } from "../checkpoint/synth.js";
 import { optionalInteger, parseArgs, UsageError } from "./args.js";
+import { modelDirOf } from "./common.js";
 import { runOneShot } from "./run.js";
 
 export const summary = "one-shot chat on the small model in weights/ (what npm start runs)";
@@ -35,7 +36,7 @@ export async function run(argv: string[]): Promise<number> {
   if (args.flags.help) return void console.log(HELP), 0;
   if (args.positionals.length > 0) throw new UsageError(`unexpected argument ${JSON.stringify(args.positionals[0])} (the question goes in --prompt)`);
   const maxTokens = optionalInteger(args, "max-tokens", 64, 1);
-  const dir = typeof args.flags.model === "string" ? args.flags.model : await ensureDemoModel();
+  const dir = typeof args.flags.model === "string" ? modelDirOf(args) : await ensureDemoModel();
   const prompt = typeof args.flags.prompt === "string" ? args.flags.prompt : "What is the capital of France?";
   console.error(`model: ${dir}${args.flags.model ? "" : " (random weights: the reply is random tokens; see README, Chat)"}`);
   console.error(`user: ${prompt}`);

@@ -2,7 +2,8 @@
 import { Checkpoint, expectedOf } from "../checkpoint/checkpoint.js";
 import { estimateMemory } from "../checkpoint/memory.js";
 import { formatBytes } from "../util/progress.js";
-import { parseArgs, requireString } from "./args.js";
+import { parseArgs } from "./args.js";
+import { modelDirOf } from "./common.js";
 
 export const summary = "config summary, tensor table and the memory a model needs";
 
@@ -14,7 +15,7 @@ Reads only the config and the safetensors headers (no weights) and prints the co
 export async function run(argv: string[]): Promise<number> {
   const args = parseArgs(argv, { model: "string", json: "boolean", help: "boolean" });
   if (args.flags.help) return void console.log(HELP), 0;
-  const ckpt = Checkpoint.open(requireString(args, "model"));
+  const ckpt = Checkpoint.open(modelDirOf(args));
   try {
     const c = ckpt.config;
     const tensors = ckpt.tensorNames.sort().map((name) => {

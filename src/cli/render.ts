@@ -3,6 +3,7 @@ import { readFile } from "node:fs/promises";
 import { render, renderToTokens, type RenderMode } from "../harmony/render.js";
 import { conversationToTemplateContext, loadChatTemplate, type TemplateContext } from "../harmony/template.js";
 import { ROLES, toConversation, type Role } from "../harmony/types.js";
+import { resolveModelDir } from "../hub/cache.js";
 import { getTokenizer } from "../tokenizer/tokenizer.js";
 import { optionalDate, parseArgs, requireString, UsageError } from "./args.js";
 
@@ -67,7 +68,7 @@ export async function run(argv: string[]): Promise<number> {
     if (args.flags.tokens) ids = renderToTokens(conversation, options);
     else text = render(conversation, options);
   } else {
-    const model = requireString(args, "model");
+    const model = resolveModelDir(requireString(args, "model"));
     if (nextRole !== "assistant") throw new UsageError("--template jinja: the template can only prompt the assistant");
     if (args.flags["no-drop-analysis"]) throw new UsageError("--no-drop-analysis applies to the Harmony renderer; the template has its own rule");
     const { context, date } = templateContext(json, mode === "completion");
