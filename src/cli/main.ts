@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // gpt-oss-ts command line: one file per command under src/cli/, each exporting `run(argv)`.
 import { readFileSync } from "node:fs";
+import { envVar } from "../util/env.js";
 import { didYouMean, UsageError } from "./args.js";
 
 interface Command {
@@ -102,7 +103,7 @@ async function main(argv: string[]): Promise<number> {
     // Errors of this project say what is wrong and where; print them without a stack trace.
     const err = e as Error;
     console.error(`gpt-oss-ts ${name}: ${err?.message ?? String(e)}`);
-    if (process.env.GPT_OSS_TS_DEBUG) console.error(err?.stack);
+    if (envVar("GPT_OSS_TS_DEBUG")) console.error(err?.stack);
     return 1;
   }
 }

@@ -9,25 +9,26 @@
 import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { homedir } from "node:os";
 import { basename, join } from "node:path";
+import { envVar } from "../util/env.js";
 
 /** The project's own download folder for `name`: what `download --dir` used to default to. */
 export const WEIGHTS_DIR = "weights";
 
-/** An environment variable, or undefined where reading it is not allowed (Deno without --allow-env). */
-export function envVar(name: string): string | undefined {
-  try {
-    const v = typeof process !== "undefined" ? process.env[name] : undefined;
-    return v === "" ? undefined : v;
-  } catch {
-    return undefined;
-  }
-}
-
 export function hubCacheDir(): string {
   const direct = envVar("HF_HUB_CACHE") ?? envVar("HUGGINGFACE_HUB_CACHE");
   if (direct) return direct;
-  const home = envVar("HF_HOME") ?? join(envVar("XDG_CACHE_HOME") ?? join(homedir(), ".cache"), "huggingface");
+  const home = envVar("HF_HOME") ?? join(envVar("XDG_CACHE_HOME") ?? join(userHome(), ".cache"), "huggingface");
   return join(home, "hub");
+}
+
+function userHome(): string {
+  try {
+    return homedir();
+  } catch (e) {
+    // Deno without --allow-sys=homedir
+    throw new Error("cannot find the Hugging Face cache: set HF_HUB_CACHE or HF_HOME, or let the home folder be read " +
+      `(Deno: --allow-env=HF_HUB_CACHE,HF_HOME,XDG_CACHE_HOME or --allow-sys=homedir): ${(e as Error).message}`);
+  }
 }
 
 /** "openai/gpt-oss-20b": owner and name of letters, digits, "_", "-" and "." (not "." or ".." alone). */

@@ -18,7 +18,8 @@ import { open } from "node:fs/promises";
 import { basename, dirname, join, relative } from "node:path";
 import { SafetensorsError, SafetensorsFile } from "../checkpoint/safetensors.js";
 import { insideFolder } from "../util/paths.js";
-import { COMMIT, envVar, hubCacheDir, isRepoId, repoFolder } from "./cache.js";
+import { envVar } from "../util/env.js";
+import { COMMIT, hubCacheDir, isRepoId, repoFolder } from "./cache.js";
 
 export const DEFAULT_ENDPOINT = "https://huggingface.co";
 
