@@ -6,10 +6,10 @@ import { parseArgs, UsageError } from "./args.js";
 
 export const summary = "fetch a model's files from the Hugging Face Hub (resumable, sizes and hashes checked)";
 
-const USAGE = `usage: gpt-oss-ts download REPO [--dir DIR] [--include hf|original|hf,original] [--revision REV] [--quiet]
+const usage = () => `usage: gpt-oss-ts download REPO [--dir DIR] [--include hf|original|hf,original] [--revision REV] [--quiet]
 
 Fetches the files of a Hugging Face model repo, e.g. openai/gpt-oss-20b (12.8 GiB), into the Hugging Face
-cache (${hubCacheDir()}), laid out as the Hub's own clients lay it out (blobs, snapshots/COMMIT linking to
+cache (${cacheShown()}), laid out as the Hub's own clients lay it out (blobs, snapshots/COMMIT linking to
 them, refs/REV), so that they and every command here (--model openai/gpt-oss-20b) find it; or, with
 --dir DIR, into that plain folder. An interrupted download resumes where it stopped: run the same command
 again. Every file is checked against the repository's size and sha256, and the weights against their index.
@@ -25,10 +25,19 @@ environment:
   HF_TOKEN     access token for gated or private repos (sent as Authorization: Bearer)
   HF_ENDPOINT  the Hub's address (default ${DEFAULT_ENDPOINT}), e.g. a mirror`;
 
+/** The cache folder, or why it cannot be known here (Deno without the permissions to find it). */
+function cacheShown(): string {
+  try {
+    return hubCacheDir();
+  } catch {
+    return "$HF_HUB_CACHE, else $HF_HOME/hub, else ~/.cache/huggingface/hub";
+  }
+}
+
 export async function run(argv: string[]): Promise<number> {
   const args = parseArgs(argv, { dir: "string", include: "string", revision: "string", quiet: "boolean", help: "boolean" });
   if (args.flags.help) {
-    console.log(USAGE);
+    console.log(usage());
     return 0;
   }
   if (args.positionals.length !== 1) throw new UsageError(args.positionals.length === 0 ? "which repo? e.g. openai/gpt-oss-20b" : `one repo at a time, got ${args.positionals.join(" ")}`);
