@@ -131,6 +131,7 @@ describe("trace command", () => {
     expect(await traceCommand(["--model", DEV_CHECKPOINT, "--tokens", "3,492,827,960", "--gen-tokens", "2", "--out", file])).toBe(0);
     const page = readFileSync(file, "utf8");
     expect(page).toContain('id="trace-data"');
+    expect(page).toContain("with the wasm backend"); // the default: the kernels someone profiling runs
     const data = JSON.parse(page.match(/<script type="application\/json" id="trace-data">(.*?)<\/script>/s)![1]);
     expect(data.tokens.slice(0, 4)).toEqual([3, 492, 827, 960]);
     expect(data.tokens.length).toBe(6);
