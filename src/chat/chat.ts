@@ -1,7 +1,7 @@
 // Chat on top of generation: a conversation is rendered in Harmony, the reply is read back by channel as
 // typed events (reasoning, answer, preamble, tool calls), and the parsed messages go back into history.
 import { HarmonyParser, type ParserErrorCode } from "../harmony/parser.js";
-import { renderToTokens } from "../harmony/render.js";
+import { renderToTokensAsync } from "../harmony/render.js";
 import {
   developerContent, systemContent, textMessage,
   type Conversation, type DeveloperContent, type Message, type ReasoningEffort, type Role, type SystemContent, type ToolDescription,
@@ -9,7 +9,7 @@ import {
 import type { GptOssModel } from "../model/model.js";
 import { PrefixCachedGenerator, type TokenSource } from "../generation/session.js";
 import type { SamplingOptions } from "../generation/sampling.js";
-import { getTokenizer, StreamDecoder, STOP_TOKENS_FOR_ASSISTANT, TOKENS, VOCAB_SIZE } from "../tokenizer/tokenizer.js";
+import { getTokenizer, StreamDecoder, STOP_TOKENS_FOR_ASSISTANT, TokenLimitError, TOKENS, VOCAB_SIZE } from "../tokenizer/tokenizer.js";
 
 export interface ChatOptions extends SamplingOptions {
   /** `Reasoning:` in the system message (default "medium", openai-harmony's default) */
@@ -100,11 +100,13 @@ export type ChatEvent =
  */
 export async function* chat(model: GptOssModel | TokenSource, conversation: Conversation | Message[], options: ChatOptions = {}): AsyncGenerator<ChatEvent> {
   const source = tokenSourceOf(model);
-  const prompt = renderToTokens(chatMessages(conversation, options), { mode: "completion" });
   const context = source.contextLength ?? Infinity;
-  if (prompt.length >= context) {
-    throw new ContextFullError(`the conversation is ${prompt.length} tokens, which fills the model's context of ${context} tokens`);
-  }
+  // Encoded in slices (a server answers others meanwhile) and refused as soon as it cannot fit.
+  const prompt = await renderToTokensAsync(chatMessages(conversation, options), { mode: "completion", maxTokens: context - 1 })
+    .catch((e: unknown) => {
+      if (!(e instanceof TokenLimitError)) throw e;
+      throw new ContextFullError(`the conversation is at least ${e.atLeast} tokens, which fills the model's context of ${context} tokens`);
+    });
   const requested = options.maxTokens ?? 1024;
   if (!(Number.isInteger(requested) && requested >= 0)) throw new RangeError(`maxTokens must be a non-negative integer, got ${requested}`);
   const maxTokens = Math.min(requested, context - prompt.length);

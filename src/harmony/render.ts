@@ -3,7 +3,7 @@
 // Rendering produces a list of segments: special tokens and text pieces. Text becomes the same string
 // either way; for token ids every text piece is encoded on its own with ordinary (non-special) encoding,
 // as openai-harmony does (§5.7), so a user typing `<|end|>` never produces the special token.
-import { getTokenizer, TOKENS, type Tokenizer } from "../tokenizer/tokenizer.js";
+import { getTokenizer, TokenLimitError, TOKENS, type Tokenizer } from "../tokenizer/tokenizer.js";
 import type { Content, Conversation, DeveloperContent, JsonSchema, Message, Role, SystemContent, ToolNamespaceConfig } from "./types.js";
 
 export type SpecialName = "start" | "end" | "message" | "channel" | "constrain" | "return" | "call";
@@ -32,6 +32,32 @@ export function render(conversation: Conversation | Message[], options: RenderOp
 
 export function renderToTokens(conversation: Conversation | Message[], options: RenderOptions = {}, tokenizer?: Tokenizer): number[] {
   return segmentsToTokens(renderSegments(conversation, options), tokenizer);
+}
+
+/**
+ * renderToTokens without holding the thread for long: text is encoded in slices that let the event loop
+ * run, and a prompt of more than `maxTokens` tokens is refused (TokenLimitError) as soon as that is certain.
+ */
+export async function renderToTokensAsync(conversation: Conversation | Message[], options: RenderOptions & { maxTokens?: number } = {},
+  tokenizer: Tokenizer = getTokenizer()): Promise<number[]> {
+  const limit = options.maxTokens ?? Infinity;
+  const out: number[] = [];
+  for (const s of renderSegments(conversation, options)) {
+    if ("special" in s) {
+      if (out.length + 1 > limit) throw new TokenLimitError(limit, out.length + 1);
+      out.push(TOKENS[s.special]);
+      continue;
+    }
+    let ids: number[];
+    try {
+      ids = await tokenizer.encodeAsync(s.text, { maxTokens: limit - out.length });
+    } catch (e) {
+      if (e instanceof TokenLimitError) throw new TokenLimitError(limit, out.length + e.atLeast);
+      throw e;
+    }
+    for (const id of ids) out.push(id);
+  }
+  return out;
 }
 
 export function renderConversationForCompletion(conversation: Conversation | Message[], nextRole: Role = "assistant", options: Pick<RenderOptions, "autoDropAnalysis"> = {}): string {
