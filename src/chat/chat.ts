@@ -403,10 +403,25 @@ export function toToolDescriptions(json: unknown, where = "tools"): ToolDescript
     const tool: ToolDescription = { name: t.name, description: (t.description as string | undefined) ?? "" };
     if (t.parameters !== undefined && t.parameters !== null) {
       if (!isObject(t.parameters)) throw new Error(`${path}.parameters: expected a JSON Schema object`);
+      // The renderer walks a schema recursively: a hostile depth would overflow the stack.
+      if (deeperThan(t.parameters, MAX_SCHEMA_DEPTH)) throw new Error(`${path}.parameters: nested more than ${MAX_SCHEMA_DEPTH} levels deep`);
       tool.parameters = t.parameters;
     }
     return tool;
   });
+}
+
+/** Deepest nesting of objects and arrays accepted in a tool's parameters (real schemas use a handful). */
+export const MAX_SCHEMA_DEPTH = 100;
+
+/** Whether a JSON value nests objects or arrays more than `max` levels deep, walked level by level. */
+function deeperThan(value: unknown, max: number): boolean {
+  let level: unknown[] = [value];
+  for (let depth = 0; level.length > 0; depth++) {
+    if (depth > max) return true;
+    level = level.flatMap((v) => (typeof v === "object" && v !== null ? Object.values(v) : []));
+  }
+  return false;
 }
 
 function isObject(v: unknown): v is Record<string, unknown> {

@@ -53,7 +53,9 @@ export function createServer(model: GptOssModel | TokenSource, options: ServerOp
   });
 
   async function route(req: IncomingMessage, res: ServerResponse): Promise<string | void> {
-    const path = new URL(req.url ?? "/", "http://localhost").pathname.replace(/\/+$/, "");
+    // The path alone, not new URL(target, base): that reads "//" as an empty host (and throws) and
+    // "//x/y" as host x.
+    const path = (req.url ?? "/").split("?", 1)[0].replace(/\/+$/, "");
     const model = { id: modelId, object: "model", created: 0, owned_by: "gpt-oss-ts" };
     if (path === "/v1/models" || path === `/v1/models/${modelId}`) {
       if (req.method !== "GET") return methodNotAllowed(req, res, "GET");

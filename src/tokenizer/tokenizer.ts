@@ -109,7 +109,6 @@ export class Tokenizer {
   private readonly ranks = new Map<string, number>();
   private readonly tokenStrings: string[] = [];
   private readonly specialNames: string[] = [];
-  private readonly encoder = new TextEncoder();
 
   constructor() {
     // The ranks module holds lines "<label> <first rank> <base64 token> <base64 token> ...".
@@ -178,23 +177,21 @@ export class Tokenizer {
 
   /** The raw bytes of the ids (a single token can be part of a UTF-8 character). */
   decodeBytes(ids: readonly number[]): Uint8Array {
-    const parts = ids.map((id) => this.tokenBytes(id));
+    const parts = ids.map((id) => this.binaryToken(id));
     const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
     let at = 0;
-    for (const p of parts) {
-      out.set(p, at);
-      at += p.length;
-    }
+    for (const p of parts) for (let i = 0; i < p.length; i++) out[at++] = p.charCodeAt(i);
     return out;
   }
 
   tokenBytes(id: number): Uint8Array {
+    return this.decodeBytes([id]);
+  }
+
+  /** A token's bytes as a binary string (one char per byte); special tokens as their (ASCII) names. */
+  private binaryToken(id: number): string {
     this.checkId(id);
-    if (id >= TEXT_TOKEN_COUNT) return this.encoder.encode(this.specialNames[id]);
-    const s = this.tokenStrings[id];
-    const bytes = new Uint8Array(s.length);
-    for (let i = 0; i < s.length; i++) bytes[i] = s.charCodeAt(i);
-    return bytes;
+    return id >= TEXT_TOKEN_COUNT ? this.specialNames[id] : this.tokenStrings[id];
   }
 
   /** Id of a special token, by its full name (`<|start|>`) or bare name (`start`). */
