@@ -63,6 +63,10 @@ describe("bounded encoding", () => {
     expect(await renderToTokensAsync(messages)).toEqual(ids);
     await expect(renderToTokensAsync(messages, { maxTokens: ids.length - 1 })).rejects.toThrow(TokenLimitError);
     expect(await renderToTokensAsync(messages, { maxTokens: ids.length })).toEqual(ids);
+    for (const mode of ["conversation", "training"] as const) expect(await renderToTokensAsync(messages, { mode })).toEqual(renderToTokens(messages, { mode }));
+    // Many short messages: counted message by message, refused long before the last is rendered.
+    const many = Array.from({ length: 100_000 }, (_, i) => textMessage(i % 2 ? "assistant" : "user", `message ${i}`, { channel: i % 2 ? "final" : undefined }));
+    await expect(renderToTokensAsync(many, { maxTokens: 4096 })).rejects.toMatchObject({ limit: 4096, atLeast: 4097 });
   });
 
   it("chat refuses a conversation that cannot fit without running the model", async () => {
@@ -110,7 +114,7 @@ describe("server under hostile requests", () => {
     }
   });
 
-  it("GET // is a 404; a tool schema nested 5,000 deep is a 400 naming tools", async () => {
+  it("GET // is a 404; a tool schema nested 5,000 deep and a 4 MB stop string are a 400 naming the field", async () => {
     const s = await serve(unused(131_072));
     try {
       for (const path of ["//", "//v1/models", "/v1//models"]) {
@@ -125,6 +129,11 @@ describe("server under hostile requests", () => {
       const res = await fetch(`${s.url}/v1/chat/completions`, { method: "POST", headers: { "content-type": "application/json" }, body });
       expect(res.status).toBe(400);
       expect((await res.json()).error).toMatchObject({ param: "tools", message: expect.stringMatching(/tools\[0\]\.parameters: nested more than 100 levels deep/) });
+      // A stop string is compared with the reply's tail at every token: a 4 MB one would hold the thread.
+      const stop = await fetch(`${s.url}/v1/chat/completions`, { method: "POST", headers: { "content-type": "application/json" },
+        body: JSON.stringify({ messages: [{ role: "user", content: "hi" }], stop: ["x".repeat(4_000_000)] }) });
+      expect(stop.status).toBe(400);
+      expect((await stop.json()).error).toMatchObject({ param: "stop", message: "stop strings must be at most 1000 characters long" });
     } finally {
       await s.close();
     }

@@ -227,12 +227,16 @@ function logitBiasOf(json: unknown): Record<number, number> {
   return out;
 }
 
+/** Longest stop string accepted: the reply's tail is compared with each at every token. */
+export const MAX_STOP_LENGTH = 1000;
+
 function stopStrings(json: unknown): string[] {
   if (json == null) return [];
   const list = typeof json === "string" ? [json] : json;
   if (!Array.isArray(list) || list.length > 4 || !list.every((s) => typeof s === "string" && s !== "")) {
     throw new InvalidRequestError("stop must be a non-empty string or a list of at most 4 of them", "stop");
   }
+  if (list.some((s: string) => s.length > MAX_STOP_LENGTH)) throw new InvalidRequestError(`stop strings must be at most ${MAX_STOP_LENGTH} characters long`, "stop");
   return list as string[];
 }
 

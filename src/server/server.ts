@@ -7,6 +7,7 @@ import { basename } from "node:path";
 import { createServer as createHttpServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import { chat, checkChatModel, ContextFullError, type ChatDone, type ChatEvent, type TokenSource } from "../chat/chat.js";
 import type { GptOssModel } from "../model/model.js";
+import { getTokenizer } from "../tokenizer/tokenizer.js";
 import {
   DeltaStream, finishReason, InvalidRequestError, MessageBuilder, parseChatRequest, usageOf,
   type ChatRequest, type Delta, type FinishReason,
@@ -34,6 +35,7 @@ export function createServer(model: GptOssModel | TokenSource, options: ServerOp
   const modelId = options.modelId ?? ("checkpoint" in model ? basename(model.checkpoint.dir) : "gpt-oss");
   const log = options.log ?? ((line: string) => process.stderr.write(`${line}\n`));
   const queue = new Queue();
+  getTokenizer(); // built now (a few tenths of a second), not while a first request holds the thread
 
   return createHttpServer((req, res) => {
     const started = performance.now();

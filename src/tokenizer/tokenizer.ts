@@ -234,6 +234,7 @@ export class Tokenizer {
           // Every single byte is a token in o200k_base, so every part has a rank.
           if (rank === undefined) throw new Error("o200k_base BPE: a byte sequence has no rank (corrupt ranks?)");
           out.push(rank);
+          if (k % WORK_SLICE === WORK_SLICE - 1) yield;
         }
       }
       if (out.length > limit) throw new TokenLimitError(limit, out.length);
@@ -324,9 +325,19 @@ function* mergeSteps(piece: string, ranks: ReadonlyMap<string, number>): Generat
     return top;
   };
 
-  for (let s = 0; s + 1 < n; s++) pushPair(s);
   let work = 0;
+  for (let s = 0; s + 1 < n; s++) {
+    pushPair(s);
+    if (++work === WORK_SLICE) {
+      work = 0;
+      yield;
+    }
+  }
   while (size > 0) {
+    if (++work === WORK_SLICE) {
+      work = 0;
+      yield;
+    }
     const key = popMin();
     const s = key % 4294967296;
     if (pairRank[s] !== (key - s) / 4294967296) continue; // stale: the pair at s has changed since
@@ -336,10 +347,6 @@ function* mergeSteps(piece: string, ranks: ReadonlyMap<string, number>): Generat
     if (next[s] < n) prev[next[s]] = s;
     if (prev[s] >= 0) pushPair(prev[s]);
     pushPair(s);
-    if (++work === WORK_SLICE) {
-      work = 0;
-      yield;
-    }
   }
   const starts: number[] = [];
   for (let s = 0; s < n; s = next[s]) starts.push(s);
