@@ -5,6 +5,7 @@ import { describe, expect, it } from "vitest";
 import { chat, type TokenSource } from "../src/chat/chat.js";
 import { renderToTokens, renderToTokensAsync } from "../src/harmony/render.js";
 import { textMessage } from "../src/harmony/types.js";
+import { checkNesting } from "../src/server/openai-chat.js";
 import { createServer } from "../src/server/server.js";
 import { getTokenizer, MAX_TOKEN_BYTES, TokenLimitError } from "../src/tokenizer/tokenizer.js";
 
@@ -114,7 +115,7 @@ describe("server under hostile requests", () => {
     }
   });
 
-  it("GET // is a 404; a tool schema nested 5,000 deep and a 4 MB stop string are a 400 naming the field", async () => {
+  it("GET // is a 404; deep nesting (a tool schema 5,000 deep) and a 4 MB stop string are a 400", async () => {
     const s = await serve(unused(131_072));
     try {
       for (const path of ["//", "//v1/models", "/v1//models"]) {
@@ -122,13 +123,23 @@ describe("server under hostile requests", () => {
         expect(res.status).toBe(404);
         expect((await res.json()).error.message).toMatch(/no such endpoint/);
       }
-      // Written as text: JSON.stringify itself recurses too deep for this value.
-      const depth = 5000;
-      const schema = '{"type":"object","properties":{"a":'.repeat(depth) + '{"type":"string"}' + "}}".repeat(depth);
-      const body = `{"messages":[{"role":"user","content":"hi"}],"tools":[{"type":"function","function":{"name":"f","parameters":${schema}}}]}`;
-      const res = await fetch(`${s.url}/v1/chat/completions`, { method: "POST", headers: { "content-type": "application/json" }, body });
+      // Written as text: JSON.stringify itself recurses too deep for such values.
+      const post = (body: string) => fetch(`${s.url}/v1/chat/completions`, { method: "POST", headers: { "content-type": "application/json" }, body });
+      const withSchema = (depth: number) => `{"messages":[{"role":"user","content":"hi"}],"tools":[{"type":"function","function":{"name":"f","parameters":${
+        '{"type":"object","properties":{"a":'.repeat(depth) + '{"type":"string"}' + "}}".repeat(depth)}}}]}`;
+      // The renderer would recurse through the schema (a stack overflow, a 500 once); the body nests 10,000 deep.
+      let res = await post(withSchema(5000));
+      expect(res.status).toBe(400);
+      expect((await res.json()).error.message).toBe("the request body nests arrays and objects more than 1000 levels deep");
+      res = await post(withSchema(200));
       expect(res.status).toBe(400);
       expect((await res.json()).error).toMatchObject({ param: "tools", message: expect.stringMatching(/tools\[0\]\.parameters: nested more than 100 levels deep/) });
+      // Any field: JSON.parse alone takes seconds over millions of levels.
+      res = await post(`{"messages":[{"role":"user","content":"hi"}],"metadata":${"[".repeat(2_000_000)}${"]".repeat(2_000_000)}}`);
+      expect(res.status).toBe(400);
+      expect((await res.json()).error.message).toMatch(/more than 1000 levels deep/);
+      // Brackets inside strings are text, not nesting.
+      expect(() => checkNesting(JSON.stringify({ a: "[[[[{{{{".repeat(1000), b: "\\\"[[[" }))).not.toThrow();
       // A stop string is compared with the reply's tail at every token: a 4 MB one would hold the thread.
       const stop = await fetch(`${s.url}/v1/chat/completions`, { method: "POST", headers: { "content-type": "application/json" },
         body: JSON.stringify({ messages: [{ role: "user", content: "hi" }], stop: ["x".repeat(4_000_000)] }) });

@@ -9,7 +9,7 @@ import { chat, checkChatModel, ContextFullError, type ChatDone, type ChatEvent, 
 import type { GptOssModel } from "../model/model.js";
 import { getTokenizer } from "../tokenizer/tokenizer.js";
 import {
-  DeltaStream, finishReason, InvalidRequestError, MessageBuilder, parseChatRequest, usageOf,
+  checkNesting, DeltaStream, finishReason, InvalidRequestError, MessageBuilder, parseChatRequest, usageOf,
   type ChatRequest, type Delta, type FinishReason,
 } from "./openai-chat.js";
 
@@ -75,6 +75,7 @@ export function createServer(model: GptOssModel | TokenSource, options: ServerOp
     let request: ChatRequest;
     try {
       const body = await readBody(req, options.maxBodyBytes ?? 16 * 2 ** 20);
+      checkNesting(body);
       let json: unknown;
       try {
         json = JSON.parse(body);
