@@ -40,7 +40,7 @@ describe("--lora", () => {
 
   it("repeated --lora adapters apply together, each with its own --lora-scale", () => {
     // r4 at scale 1 and again at scale -1 cancel out: the base model's decode
-    const r = cli("generate", "--model", DEV_CKPT, "--lora", adapter("r4"), "--lora", adapter("r4"), "--lora-scale", "-1",
+    const r = cli("generate", "--model", DEV_CKPT, "--lora", adapter("r4"), "--lora", adapter("r4"), "--lora-scale=-1",
       "--tokens", META.decode_prompt.join(","), "--max-tokens", "12", "--json");
     expect(r.code, r.stderr).toBe(0);
     expect(JSON.parse(r.stdout.trim().split("\n").pop()!)).toEqual({ tokens: META.base_decode_tokens });

@@ -1,7 +1,7 @@
 // Chat on top of generation: a conversation is rendered in Harmony, the reply is read back by channel as
 // typed events (reasoning, answer, preamble, tool calls), and the parsed messages go back into history.
 import { HarmonyParser, type ParserErrorCode } from "../harmony/parser.js";
-import { renderToTokens } from "../harmony/render.js";
+import { renderToTokensAsync } from "../harmony/render.js";
 import {
   developerContent, systemContent, textMessage,
   type Conversation, type DeveloperContent, type Message, type ReasoningEffort, type Role, type SystemContent, type ToolDescription,
@@ -10,7 +10,7 @@ import type { GptOssModel } from "../model/model.js";
 import { PrefixCachedGenerator, type TokenSource } from "../generation/session.js";
 import type { SamplingOptions } from "../generation/sampling.js";
 import type { TokenLogprob, TokenLogprobs } from "../generation/logprobs.js";
-import { getTokenizer, StreamDecoder, STOP_TOKENS_FOR_ASSISTANT, TEXT_TOKEN_COUNT, TOKENS, VOCAB_SIZE } from "../tokenizer/tokenizer.js";
+import { getTokenizer, StreamDecoder, STOP_TOKENS_FOR_ASSISTANT, TEXT_TOKEN_COUNT, TokenLimitError, TOKENS, VOCAB_SIZE } from "../tokenizer/tokenizer.js";
 
 export interface ChatOptions extends SamplingOptions {
   /** `Reasoning:` in the system message (default "medium", openai-harmony's default) */
@@ -116,14 +116,17 @@ export type ChatEvent =
  */
 export async function* chat(model: GptOssModel | TokenSource, conversation: Conversation | Message[], options: ChatOptions = {}): AsyncGenerator<ChatEvent> {
   const source = tokenSourceOf(model);
-  const prompt = renderToTokens(chatMessages(conversation, options), { mode: "completion" });
   const context = source.contextLength ?? Infinity;
-  if (prompt.length >= context) {
-    throw new ContextFullError(`the conversation is ${prompt.length} tokens, which fills the model's context of ${context} tokens`);
-  }
-  if (options.maxPromptTokens !== undefined && prompt.length > options.maxPromptTokens) {
-    throw new ContextFullError(`the conversation is ${prompt.length} tokens, more than the ${options.maxPromptTokens} prompt tokens a request may have here`);
-  }
+  // Encoded in slices (a server answers others meanwhile) and refused as soon as it cannot fit.
+  const limit = Math.min(context - 1, options.maxPromptTokens ?? Infinity);
+  const prompt = await renderToTokensAsync(chatMessages(conversation, options), { mode: "completion", maxTokens: limit })
+    .catch((e: unknown) => {
+      if (!(e instanceof TokenLimitError)) throw e;
+      if (e.atLeast < context && options.maxPromptTokens !== undefined) {
+        throw new ContextFullError(`the conversation is at least ${e.atLeast} tokens, more than the ${options.maxPromptTokens} prompt tokens a request may have here`);
+      }
+      throw new ContextFullError(`the conversation is at least ${e.atLeast} tokens, which fills the model's context of ${context} tokens`);
+    });
   const requested = options.maxTokens ?? 1024;
   if (!(Number.isInteger(requested) && requested >= 0)) throw new RangeError(`maxTokens must be a non-negative integer, got ${requested}`);
   const maxTokens = Math.min(requested, context - prompt.length);
@@ -463,10 +466,25 @@ export function toToolDescriptions(json: unknown, where = "tools"): ToolDescript
     const tool: ToolDescription = { name: t.name, description: (t.description as string | undefined) ?? "" };
     if (t.parameters !== undefined && t.parameters !== null) {
       if (!isObject(t.parameters)) throw new Error(`${path}.parameters: expected a JSON Schema object`);
+      // The renderer walks a schema recursively: a hostile depth would overflow the stack.
+      if (deeperThan(t.parameters, MAX_SCHEMA_DEPTH)) throw new Error(`${path}.parameters: nested more than ${MAX_SCHEMA_DEPTH} levels deep`);
       tool.parameters = t.parameters;
     }
     return tool;
   });
+}
+
+/** Deepest nesting of objects and arrays accepted in a tool's parameters (real schemas use a handful). */
+export const MAX_SCHEMA_DEPTH = 100;
+
+/** Whether a JSON value nests objects or arrays more than `max` levels deep, walked level by level. */
+function deeperThan(value: unknown, max: number): boolean {
+  let level: unknown[] = [value];
+  for (let depth = 0; level.length > 0; depth++) {
+    if (depth > max) return true;
+    level = level.flatMap((v) => (typeof v === "object" && v !== null ? Object.values(v) : []));
+  }
+  return false;
 }
 
 function isObject(v: unknown): v is Record<string, unknown> {

@@ -6,7 +6,8 @@ import type { AddressInfo } from "node:net";
 import { basename, resolve } from "node:path";
 import { checkChatModel } from "../chat/chat.js";
 import { DEFAULT_MAX_QUEUE, DEFAULT_MAX_TOKENS, loadingListener, requestListener, type ServerOptions } from "../server/server.js";
-import { optionalNumber, parseArgs, UsageError } from "./args.js";
+import { optionalDate, optionalNumber, parseArgs, UsageError } from "./args.js";
+import { envVar } from "../util/env.js";
 import { LORA_FLAGS_HELP, loadFromArgs, loraOf, MODEL_FLAGS, precisionOf, backendOf } from "./common.js";
 
 export const summary = "OpenAI-style HTTP server: /v1/responses, /v1/chat/completions, /v1/models";
@@ -54,7 +55,7 @@ export async function run(argv: string[]): Promise<number> {
     maxQueue: optionalNumber(args, "max-queue", DEFAULT_MAX_QUEUE, (n) => Number.isInteger(n) && n >= 0),
   };
   if (args.flags["max-prompt-tokens"] !== undefined) options.maxPromptTokens = optionalNumber(args, "max-prompt-tokens", 0, positive);
-  const apiKey = (args.flags["api-key"] as string | undefined) ?? process.env[API_KEY_ENV];
+  const apiKey = (args.flags["api-key"] as string | undefined) ?? envVar(API_KEY_ENV);
   if (apiKey !== undefined) {
     if (apiKey.trim() === "") throw new UsageError(`--api-key (or ${API_KEY_ENV}) is empty`);
     options.apiKey = apiKey;
@@ -65,9 +66,8 @@ export async function run(argv: string[]): Promise<number> {
     if (origins.length === 0 || bad !== undefined) throw new UsageError(`--cors: expected origins like http://localhost:3000 (or *), got ${JSON.stringify(bad ?? args.flags.cors)}`);
     options.cors = origins;
   }
-  const date = args.flags.date as string | undefined;
-  if (date !== undefined && date !== "none" && !/^\d{4}-\d{2}-\d{2}$/.test(date)) throw new UsageError(`--date must be YYYY-MM-DD or none, got ${JSON.stringify(date)}`);
-  if (date !== undefined) options.date = date === "none" ? null : date;
+  const date = optionalDate(args);
+  if (date !== undefined) options.date = date;
   backendOf(args);
   precisionOf(args);
   if (typeof args.flags.model !== "string" || args.flags.model === "") throw new UsageError("--model DIR is required");

@@ -36,6 +36,24 @@ export interface RequestDefaults {
   date?: string | null;
 }
 
+/** Deepest nesting of arrays and objects accepted in a request body (JSON.parse takes seconds on millions). */
+export const MAX_BODY_DEPTH = 1000;
+
+/** Refuses JSON text nested deeper than `max`, in one pass before it is parsed; other faults are left to JSON.parse. */
+export function checkNesting(text: string, max = MAX_BODY_DEPTH): void {
+  let depth = 0, inString = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (inString) {
+      if (c === 0x5c) i++; // a backslash: the next character is escaped
+      else if (c === 0x22) inString = false;
+    } else if (c === 0x22) inString = true;
+    else if (c === 0x5b || c === 0x7b) {
+      if (++depth > max) throw new InvalidRequestError(`the request body nests arrays and objects more than ${max} levels deep`);
+    } else if (c === 0x5d || c === 0x7d) depth--;
+  }
+}
+
 /** Checks an OpenAI chat completions body and maps it; throws InvalidRequestError on anything wrong. */
 export function parseChatRequest(body: unknown, defaults: RequestDefaults = {}): ChatRequest {
   if (!isObject(body)) throw new InvalidRequestError("the request body must be a JSON object");
@@ -244,12 +262,16 @@ function logitBiasOf(json: unknown): Record<number, number> {
   return out;
 }
 
+/** Longest stop string accepted: the reply's tail is compared with each at every token. */
+export const MAX_STOP_LENGTH = 1000;
+
 function stopStrings(json: unknown): string[] {
   if (json == null) return [];
   const list = typeof json === "string" ? [json] : json;
   if (!Array.isArray(list) || list.length > 4 || !list.every((s) => typeof s === "string" && s !== "")) {
     throw new InvalidRequestError("stop must be a non-empty string or a list of at most 4 of them", "stop");
   }
+  if (list.some((s: string) => s.length > MAX_STOP_LENGTH)) throw new InvalidRequestError(`stop strings must be at most ${MAX_STOP_LENGTH} characters long`, "stop");
   return list as string[];
 }
 

@@ -9,8 +9,9 @@ import { createServer as createHttpServer, type IncomingMessage, type RequestLis
 import { chat, checkChatModel, ContextFullError, type ChatDone, type ChatEvent, type TokenSource } from "../chat/chat.js";
 import type { Message } from "../harmony/types.js";
 import type { GptOssModel } from "../model/model.js";
+import { getTokenizer } from "../tokenizer/tokenizer.js";
 import {
-  DeltaStream, finishReason, InvalidRequestError, logprobJson, MessageBuilder, parseChatRequest, usageOf,
+  checkNesting, DeltaStream, finishReason, InvalidRequestError, logprobJson, MessageBuilder, parseChatRequest, usageOf,
   type ChatRequest, type Delta, type FinishReason,
 } from "./openai-chat.js";
 import { parseResponsesRequest, ResponseBuilder, ResponseStore, type ResponsesRequest, type StreamEvent } from "./responses.js";
@@ -87,6 +88,7 @@ export function requestListener(model: GptOssModel | TokenSource, options: Serve
     if (!m) throw new InvalidRequestError(`the model "${want}" does not exist here; this server has: ${[...served.keys()].join(", ")}`, "model", 404);
     return { id: want, model: m };
   }
+  getTokenizer(); // built now (a few tenths of a second), not while a first request holds the thread
 
   return (req, res) => {
     const started = performance.now();
@@ -106,7 +108,9 @@ export function requestListener(model: GptOssModel | TokenSource, options: Serve
   };
 
   async function route(req: IncomingMessage, res: ServerResponse): Promise<string | void> {
-    const path = new URL(req.url ?? "/", "http://localhost").pathname.replace(/\/+$/, "");
+    // The path alone, not new URL(target, base): that reads "//" as an empty host (and throws) and
+    // "//x/y" as host x.
+    const path = (req.url ?? "/").split("?", 1)[0].replace(/\/+$/, "");
     const cors = corsHeaders(req, options.cors);
     for (const [k, v] of Object.entries(cors)) res.setHeader(k, v);
     if (req.method === "OPTIONS" && cors["access-control-allow-origin"]) return preflight(req, res);
@@ -157,6 +161,7 @@ export function requestListener(model: GptOssModel | TokenSource, options: Serve
     let on: Served;
     try {
       const body = await readBody(req, options.maxBodyBytes ?? 16 * 2 ** 20);
+      checkNesting(body);
       let json: unknown;
       try {
         json = JSON.parse(body);
