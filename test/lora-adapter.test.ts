@@ -1,6 +1,7 @@
 // Reading and checking PEFT LoRA adapter folders (src/lora/): the dev fixtures as PEFT wrote them, PEFT's
 // target matching and scales, the per-expert slicing, and a refusal naming file and key for every kind
 // of adapter this engine cannot apply exactly.
+import { spawnSync } from "node:child_process";
 import { cpSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
@@ -195,6 +196,13 @@ describe("refusals name the file and the key", () => {
     const noWeights = variant("r4");
     rmSync(join(noWeights, "adapter_model.safetensors"));
     expect(refusal(noWeights)).toMatch(/adapter_model\.safetensors: missing/);
+    // named pipes would block a read forever (where mkfifo exists)
+    for (const file of ["adapter_config.json", "adapter_model.safetensors"]) {
+      const dir = variant("r4");
+      rmSync(join(dir, file));
+      if (spawnSync("mkfifo", [join(dir, file)]).status !== 0) break;
+      expect(refusal(dir)).toMatch(new RegExp(`${file.replace(".", "\\.")}: is a named pipe \\(FIFO\\)`));
+    }
     const nan = variant("r4", () => {}, (ts) => ts.map((t) => (t.name.endsWith("layers.3.self_attn.v_proj.lora_B.weight") ? { ...t, data: new Float32Array(32 * 4).fill(NaN) } : t)));
     expect(() => loadAdapter(openAdapter(nan, dev), dev)).toThrow(/tensor "base_model\.model\.model\.layers\.3\.self_attn\.v_proj\.lora_B\.weight" holds NaN/);
   });

@@ -1,7 +1,7 @@
 // adapter_config.json of a Hugging Face PEFT LoRA adapter: the options this engine applies, and a clear
 // refusal for each option PEFT allows that it does not implement (an adapter applied without them would
 // give a wrong answer, never an error).
-import { readFileSync } from "node:fs";
+import { readFileSync, statSync } from "node:fs";
 
 export class AdapterError extends Error {
   constructor(message: string) {
@@ -51,8 +51,12 @@ const UNSUPPORTED: [key: string, active: (v: unknown) => boolean, what: string][
 export function readAdapterConfig(file: string): AdapterConfig {
   let text: string;
   try {
+    // A FIFO would block the read forever: refuse anything but a regular file first.
+    const st = statSync(file);
+    if (!st.isFile()) throw new AdapterError(`${file}: is ${st.isDirectory() ? "a folder" : st.isFIFO() ? "a named pipe (FIFO)" : "not a regular file"}; expected a file`);
     text = readFileSync(file, "utf8");
   } catch (e) {
+    if (e instanceof AdapterError) throw e;
     throw new AdapterError(`${file}: cannot read: ${(e as Error).message} (a PEFT adapter folder holds adapter_config.json and adapter_model.safetensors)`);
   }
   let raw: unknown;
