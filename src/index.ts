@@ -1,5 +1,10 @@
 // Public API of gpt-oss-ts.
-export { loadModel, GptOssModel, type LoadOptions, type GenerateOptions, type GeneratedToken } from "./model/model.js";
+export { loadModel, GptOssModel, OutOfMemoryError, type LoadOptions } from "./model/model.js";
+export {
+  generation, streamTokens, runToEnd, PREFILL_CHUNK,
+  type GenerateOptions, type GeneratedToken, type GenerationResult, type GenerationStopReason, type GenerationEvent, type StepHook, type StepInfo, type Forward, type LoopOptions,
+} from "./generation/loop.js";
+export { GptOssError, NonFiniteLogitsError } from "./util/errors.js";
 export { Checkpoint, CheckpointError } from "./checkpoint/checkpoint.js";
 export { parseConfig, ConfigError, type ModelConfig } from "./checkpoint/config.js";
 export type { ModelWeights, LayerWeights, Bf16Matrix, Mxfp4Experts } from "./checkpoint/weights.js";
@@ -39,7 +44,7 @@ export {
   chat, checkChatModel, chatMessages, ContextFullError, appendReply, pendingToolCalls, toolResultMessage, isToolCall, toToolDescriptions, today, ReplyReader,
   type ChatOptions, type ChatEvent, type ChatDone, type ToolCall, type StopReason,
 } from "./chat/chat.js";
-export { PrefixCachedGenerator, type TokenSource } from "./generation/session.js";
+export { Session, PrefixCachedGenerator, type SessionModel, type TokenSource } from "./generation/session.js";
 export { createServer, type ServerOptions } from "./server/server.js";
 export {
   parseChatRequest, toHarmonyMessages, DeltaStream, MessageBuilder, InvalidRequestError,

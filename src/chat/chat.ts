@@ -6,9 +6,11 @@ import {
   developerContent, systemContent, textMessage,
   type Conversation, type DeveloperContent, type Message, type ReasoningEffort, type Role, type SystemContent, type ToolDescription,
 } from "../harmony/types.js";
-import type { GptOssModel } from "../model/model.js";
-import { PrefixCachedGenerator, type TokenSource } from "../generation/session.js";
+import { Session, type SessionModel, type TokenSource } from "../generation/session.js";
 import type { SamplingOptions } from "../generation/sampling.js";
+import type { StepHook } from "../generation/loop.js";
+import { ContextFullError, isObject } from "../util/errors.js";
+import type { ModelConfig } from "../checkpoint/config.js";
 import { getTokenizer, StreamDecoder, STOP_TOKENS_FOR_ASSISTANT, TOKENS, VOCAB_SIZE } from "../tokenizer/tokenizer.js";
 
 export interface ChatOptions extends SamplingOptions {
@@ -24,6 +26,8 @@ export interface ChatOptions extends SamplingOptions {
   maxTokens?: number;
   /** stops the reply at the next token; the stream then ends with a `done` event, stop reason "aborted" */
   signal?: AbortSignal;
+  /** logits processors run at every step of the reply (constrained decoding, budgets): see StepHook */
+  stepHooks?: readonly StepHook[];
 }
 
 export type StopReason =
@@ -97,8 +101,12 @@ export type ChatEvent =
 /**
  * Streams the model's reply to `conversation` (messages so far, usually user/assistant/tool; a system or
  * developer message in it is kept and completed from the options). Ends with one `done` event.
+ *
+ * `model` is where tokens come from. A loaded model (GptOssModel) gets a fresh session for this call
+ * only: nothing is shared with other calls, and the whole prompt runs. A Session (model.createSession())
+ * keeps its KV cache between calls, so the next turn runs only what is new. Any TokenSource works (tests).
  */
-export async function* chat(model: GptOssModel | TokenSource, conversation: Conversation | Message[], options: ChatOptions = {}): AsyncGenerator<ChatEvent> {
+export async function* chat(model: SessionModel | TokenSource, conversation: Conversation | Message[], options: ChatOptions = {}): AsyncGenerator<ChatEvent> {
   const source = tokenSourceOf(model);
   const prompt = renderToTokens(chatMessages(conversation, options), { mode: "completion" });
   const context = source.contextLength ?? Infinity;
@@ -150,27 +158,18 @@ export async function* chat(model: GptOssModel | TokenSource, conversation: Conv
   };
 }
 
-/** The prompt alone fills the model's context: the caller's input is too long (an HTTP 400, not a 500). */
-export class ContextFullError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = "ContextFullError";
-  }
-}
+export { ContextFullError };
 
-// One cached generator per model, so that consecutive turns reuse the KV cache.
-const sources = new WeakMap<GptOssModel, PrefixCachedGenerator>();
-
-function tokenSourceOf(model: GptOssModel | TokenSource): TokenSource {
+/** A model gets a session of its own for one call; a session or other source is used as it is. */
+function tokenSourceOf(model: SessionModel | TokenSource): TokenSource {
+  if (model instanceof Session) checkChatModel(model.model);
   if (!("transformer" in model)) return model;
   checkChatModel(model);
-  let source = sources.get(model);
-  if (!source) sources.set(model, (source = new PrefixCachedGenerator(model)));
-  return source;
+  return new Session(model);
 }
 
 /** Throws unless the model can be spoken to in Harmony: its vocabulary must cover o200k_harmony's. */
-export function checkChatModel(model: GptOssModel): void {
+export function checkChatModel(model: { readonly config: ModelConfig }): void {
   if (model.config.vocabSize < VOCAB_SIZE) {
     throw new Error(`the model's vocabulary has ${model.config.vocabSize} tokens, but chat needs the o200k_harmony tokenizer's ${VOCAB_SIZE}: this is not a gpt-oss checkpoint (use \`generate\` with token ids)`);
   }
@@ -405,10 +404,6 @@ export function toToolDescriptions(json: unknown, where = "tools"): ToolDescript
     }
     return tool;
   });
-}
-
-function isObject(v: unknown): v is Record<string, unknown> {
-  return typeof v === "object" && v !== null && !Array.isArray(v);
 }
 
 export type { TokenSource } from "../generation/session.js";

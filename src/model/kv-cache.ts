@@ -1,6 +1,7 @@
 // Keys (after RoPE) and values of every past position, per layer. Sliding layers only ever look back
 // `sliding_window` positions, so they keep a ring of that many rows (position p in row p % window);
-// full layers keep every position and grow by doubling, up to the model's context limit.
+// full layers keep every position and grow by doubling, up to the context length: the most positions
+// this cache accepts (the model's max_position_embeddings, or less when the caller asks for less).
 import type { ModelConfig } from "../checkpoint/config.js";
 import { firstVisible } from "../backends/kernels.js";
 
@@ -20,11 +21,18 @@ export class KVCache {
   length = 0;
   private readonly rowWidth: number;
 
-  constructor(readonly config: ModelConfig, initialCapacity = 256) {
+  /** the most positions this cache holds; the forward pass refuses to run past it */
+  readonly contextLength: number;
+
+  constructor(readonly config: ModelConfig, initialCapacity = 256, contextLength = config.maxPositionEmbeddings) {
+    if (!(Number.isInteger(contextLength) && contextLength >= 1 && contextLength <= config.maxPositionEmbeddings)) {
+      throw new RangeError(`context length must be an integer from 1 to the model's limit of ${config.maxPositionEmbeddings} (max_position_embeddings), got ${contextLength}`);
+    }
+    this.contextLength = contextLength;
     this.rowWidth = config.numKvHeads * config.headDim;
     this.layers = config.layerTypes.map((type) => {
       const sliding = type === "sliding_attention";
-      const capacity = sliding ? config.slidingWindow : Math.min(initialCapacity, config.maxPositionEmbeddings);
+      const capacity = sliding ? config.slidingWindow : Math.min(initialCapacity, contextLength);
       return { k: new Float32Array(capacity * this.rowWidth), v: new Float32Array(capacity * this.rowWidth), capacity, sliding };
     });
   }
@@ -51,7 +59,7 @@ export class KVCache {
   private grow(c: LayerCache, needed: number): void {
     let cap = c.capacity;
     while (cap < needed) cap *= 2;
-    cap = Math.min(cap, this.config.maxPositionEmbeddings);
+    cap = Math.min(cap, this.contextLength);
     const k = new Float32Array(cap * this.rowWidth), v = new Float32Array(cap * this.rowWidth);
     k.set(c.k);
     v.set(c.v);

@@ -1,12 +1,14 @@
 // An OpenAI-style HTTP server: GET /v1/models and POST /v1/chat/completions (plain or streamed as
 // server-sent events). One model, one request at a time: the model runs on the JavaScript thread, so
 // requests wait in a queue; a client that goes away aborts its generation (or leaves the queue).
+// The server owns one session (KV cache): a request whose conversation extends the previous one's
+// prompt runs only what is new; any other request rewinds it as far as they agree.
 // node:http only, so Deno runs it too.
 import { randomBytes } from "node:crypto";
 import { basename } from "node:path";
 import { createServer as createHttpServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import { chat, checkChatModel, ContextFullError, type ChatDone, type ChatEvent, type TokenSource } from "../chat/chat.js";
-import type { GptOssModel } from "../model/model.js";
+import { Session, type SessionModel } from "../generation/session.js";
 import {
   DeltaStream, finishReason, InvalidRequestError, MessageBuilder, parseChatRequest, usageOf,
   type ChatRequest, type Delta, type FinishReason,
@@ -26,12 +28,16 @@ export interface ServerOptions {
 }
 
 /**
- * An http.Server answering OpenAI's chat completions API with `model`: a loaded GptOssModel or any
- * TokenSource (tests use scripted ones). Call `.listen(port, host)` on it.
+ * An http.Server answering OpenAI's chat completions API with `model`: a loaded GptOssModel (the server
+ * makes a session of its own for it), a Session, or any TokenSource (tests use scripted ones). Call
+ * `.listen(port, host)` on it.
  */
-export function createServer(model: GptOssModel | TokenSource, options: ServerOptions = {}): Server {
-  if ("transformer" in model) checkChatModel(model);
-  const modelId = options.modelId ?? ("checkpoint" in model ? basename(model.checkpoint.dir) : "gpt-oss");
+export function createServer(model: SessionModel | TokenSource, options: ServerOptions = {}): Server {
+  const session = "transformer" in model ? new Session(model) : model instanceof Session ? model : null;
+  const source: TokenSource = session ?? (model as TokenSource);
+  if (session) checkChatModel(session.model);
+  const dir = (session?.model as { checkpoint?: { dir: string } } | undefined)?.checkpoint?.dir;
+  const modelId = options.modelId ?? (dir ? basename(dir) : "gpt-oss");
   const log = options.log ?? ((line: string) => process.stderr.write(`${line}\n`));
   const queue = new Queue();
 
@@ -99,7 +105,7 @@ export function createServer(model: GptOssModel | TokenSource, options: ServerOp
     const id = `chatcmpl-${randomBytes(12).toString("hex")}`;
     const created = Math.floor(Date.now() / 1000);
     const deltas = new DeltaStream(request.stop);
-    const events = chat(model, request.messages, { ...request.options, signal: controller.signal });
+    const events = chat(source, request.messages, { ...request.options, signal: controller.signal });
     const chunk = (delta: Delta, finish: FinishReason | null = null) =>
       sse(res, { id, object: "chat.completion.chunk", created, model: modelId, choices: [{ index: 0, delta, logprobs: null, finish_reason: finish }] });
 
