@@ -37,10 +37,16 @@ export function argmax(logits: ArrayLike<number>): number {
  * caller rules a token out), with how many there are; null when every value is usable.
  */
 export function findNonFinite(logits: ArrayLike<number>, masked = false): { index: number; value: number; count: number } | null {
+  if (!masked) {
+    // Fast path: x * 0 is 0 for finite x and NaN for NaN and both infinities, so the sum is 0 exactly
+    // when every value is finite (one multiply-add per value, no branch).
+    let sum = 0;
+    for (let i = 0; i < logits.length; i++) sum += logits[i] * 0;
+    if (sum === 0) return null;
+  }
   let index = -1, count = 0;
   for (let i = 0; i < logits.length; i++) {
     const x = logits[i];
-    // x - x is 0 for finite x and NaN for NaN and both infinities: one test per value in the hot path.
     if (x - x !== 0 && !(masked && x === -Infinity)) {
       if (index < 0) index = i;
       count++;
@@ -76,14 +82,13 @@ export class Sampler {
   sample(logits: Float32Array, history: ArrayLike<number> = []): number {
     const o = this.options;
     const z = this.adjusted(logits, history);
-    const bad = findNonFinite(z, true);
-    if (bad) throw new NonFiniteLogitsError(`cannot sample from logits holding ${describeNonFinite(bad)}`);
-    const best = argmax(z);
-    if (!(z[best] > -Infinity)) throw new NonFiniteLogitsError("cannot sample: every token is ruled out (all logits are -Infinity)");
     const temperature = o.temperature ?? 1;
-    if (temperature === 0) return best;
-
     const truncate = (o.topK ?? 0) > 0 || (o.minP ?? 0) > 0 || (o.topP ?? 1) < 1;
+    // The full draw finds non-finite values in its own sum; the other paths look for them first.
+    if (temperature === 0 || truncate) throwIfNonFinite(z);
+    const best = argmax(z);
+    if (!(z[best] > -Infinity)) checkUsable(z); // a NaN at id 0 hides from argmax; or all ruled out
+    if (temperature === 0) return best;
     if (!truncate) return this.draw(z, z[best], temperature);
 
     // Candidates sorted by logit (descending, ties to the lower id), then the truncations.
@@ -120,6 +125,7 @@ export class Sampler {
     const w = this.weights;
     let total = 0;
     for (let i = 0; i < z.length; i++) total += w[i] = Math.exp((z[i] - max) / temperature);
+    if (!(total < Infinity)) checkUsable(z); // NaN: a NaN or +Infinity logit, or every token ruled out
     let r = this.rng.float() * total;
     for (let i = 0; i < z.length; i++) {
       r -= w[i];
@@ -150,4 +156,15 @@ export class Sampler {
     }
     return z;
   }
+}
+
+function throwIfNonFinite(z: Float32Array): void {
+  const bad = findNonFinite(z, true);
+  if (bad) throw new NonFiniteLogitsError(`cannot sample from logits holding ${describeNonFinite(bad)}`);
+}
+
+/** Throws unless `z` can be sampled from: no NaN or +Infinity, and at least one token not ruled out. */
+function checkUsable(z: Float32Array): void {
+  throwIfNonFinite(z);
+  if (!(z[argmax(z)] > -Infinity)) throw new NonFiniteLogitsError("cannot sample: every token is ruled out (all logits are -Infinity)");
 }
