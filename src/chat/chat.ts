@@ -9,7 +9,8 @@ import {
 import { Session, type SessionModel, type TokenSource } from "../generation/session.js";
 import type { SamplingOptions } from "../generation/sampling.js";
 import type { StepHook } from "../generation/loop.js";
-import { ContextFullError, isObject } from "../util/errors.js";
+import { ContextFullError } from "../util/errors.js";
+import { isObject } from "../util/json.js";
 import type { ModelConfig } from "../checkpoint/config.js";
 import { getTokenizer, StreamDecoder, STOP_TOKENS_FOR_ASSISTANT, TOKENS, VOCAB_SIZE } from "../tokenizer/tokenizer.js";
 

@@ -8,13 +8,9 @@ import { SafetensorsFile, type TensorInfo } from "./safetensors.js";
 import { parseConfig, type ModelConfig } from "./config.js";
 import { ACCEPTED_DTYPES, expectedTensors, NAMES, type ExpectedTensor, type Layout } from "./layout.js";
 import { heapAllocator, type Bf16Matrix, type LayerWeights, type ModelWeights, type Mxfp4Experts, type WeightAllocator } from "./weights.js";
+import { GptOssError } from "../util/errors.js";
 
-export class CheckpointError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = "CheckpointError";
-  }
-}
+export class CheckpointError extends GptOssError {}
 
 export interface LoadWeightsOptions {
   /** where the weights go (default: ordinary ArrayBuffers) */

@@ -12,15 +12,11 @@ import { existsSync, mkdirSync, readFileSync, renameSync, statSync, truncateSync
 import { open } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
 import { SafetensorsError, SafetensorsFile } from "../checkpoint/safetensors.js";
+import { GptOssError } from "../util/errors.js";
 
 export const DEFAULT_ENDPOINT = "https://huggingface.co";
 
-export class DownloadError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = "DownloadError";
-  }
-}
+export class DownloadError extends GptOssError {}
 
 /** A file of the repo, as listed by the Hub. */
 export interface RepoFile {

@@ -10,6 +10,7 @@ import type { ModelWeights } from "../checkpoint/weights.js";
 import type { Kernels } from "../backends/kernels.js";
 import { KVCache } from "./kv-cache.js";
 import { Rope } from "./rope.js";
+import { GptOssError } from "../util/errors.js";
 
 /** Names of the activations a caller may observe, as in the reference goldens. */
 export type ActivationName =
@@ -29,12 +30,7 @@ export interface ForwardOptions {
   observe?: Observer;
 }
 
-export class InputError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = "InputError";
-  }
-}
+export class InputError extends GptOssError {}
 
 export class Transformer {
   readonly rope: Rope;

@@ -27,8 +27,3 @@ export class NonFiniteLogitsError extends GptOssError {
     super(message);
   }
 }
-
-/** A plain JSON object (not null, not a list). */
-export function isObject(v: unknown): v is Record<string, unknown> {
-  return typeof v === "object" && v !== null && !Array.isArray(v);
-}
