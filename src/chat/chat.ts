@@ -3,16 +3,24 @@
 import { HarmonyParser, type ParserErrorCode } from "../harmony/parser.js";
 import { renderToTokens } from "../harmony/render.js";
 import {
-  developerContent, systemContent, textMessage,
+  ConversationError, developerContent, systemContent, textMessage,
   type Conversation, type DeveloperContent, type Message, type ReasoningEffort, type Role, type SystemContent, type ToolDescription,
 } from "../harmony/types.js";
 import { Session, type SessionModel, type TokenSource } from "../generation/session.js";
+import { isOpenAIMessage, OpenAIMessageReader, type OpenAIMessage } from "./openai-messages.js";
 import type { SamplingOptions } from "../generation/sampling.js";
-import type { StepHook } from "../generation/loop.js";
+import type { GenerationResult, StepHook } from "../generation/loop.js";
+import { StopStrings } from "../generation/stop-strings.js";
 import { ContextFullError } from "../util/errors.js";
 import { isObject } from "../util/json.js";
 import type { ModelConfig } from "../checkpoint/config.js";
 import { getTokenizer, StreamDecoder, STOP_TOKENS_FOR_ASSISTANT, TOKENS, VOCAB_SIZE } from "../tokenizer/tokenizer.js";
+
+/** A message of the conversation: Harmony's shape, or OpenAI's ({role, content: "text"}, tool_calls, ...). */
+export type ChatMessage = Message | OpenAIMessage;
+
+/** What `chat` answers: messages in Harmony's or OpenAI's shape (both may be mixed), or a Conversation. */
+export type ChatInput = Conversation | readonly ChatMessage[];
 
 export interface ChatOptions extends SamplingOptions {
   /** `Reasoning:` in the system message (default "medium", openai-harmony's default) */
@@ -29,6 +37,12 @@ export interface ChatOptions extends SamplingOptions {
   signal?: AbortSignal;
   /** logits processors run at every step of the reply (constrained decoding, budgets): see StepHook */
   stepHooks?: readonly StepHook[];
+  /**
+   * stop strings: the reply stops where one appears in the visible text (answer, preamble, other or raw
+   * text; not the reasoning, not tool arguments), the text before it is the last streamed, and the cut
+   * message keeps only that text. Stop reason "stop_string". Matched within one message.
+   */
+  stop?: readonly string[];
 }
 
 export type StopReason =
@@ -36,6 +50,8 @@ export type StopReason =
   | "call" // `<|call|>`: a tool call waits for its result
   | "max_tokens" // maxTokens reached
   | "context_full" // the model's context is full
+  | "stop_string" // one of the `stop` strings was written (the text stops before it)
+  | "hook" // a step hook ended the generation
   | "aborted" // the AbortSignal fired
   | "end"; // the token source ended without a stop token (only custom sources do that)
 
@@ -107,7 +123,7 @@ export type ChatEvent =
  * only: nothing is shared with other calls, and the whole prompt runs. A Session (model.createSession())
  * keeps its KV cache between calls, so the next turn runs only what is new. Any TokenSource works (tests).
  */
-export async function* chat(model: SessionModel | TokenSource, conversation: Conversation | Message[], options: ChatOptions = {}): AsyncGenerator<ChatEvent> {
+export async function* chat(model: SessionModel | TokenSource, conversation: ChatInput, options: ChatOptions = {}): AsyncGenerator<ChatEvent> {
   const source = tokenSourceOf(model);
   const prompt = renderToTokens(chatMessages(conversation, options), { mode: "completion" });
   const context = source.contextLength ?? Infinity;
@@ -119,24 +135,36 @@ export async function* chat(model: SessionModel | TokenSource, conversation: Con
   const maxTokens = Math.min(requested, context - prompt.length);
 
   const reader = new ReplyReader();
+  const visible = new StopStringFilter(options.stop ?? []);
   const tokens: number[] = [];
   const started = performance.now();
   let first = started, last = started;
   let stopReason: StopReason | undefined;
   if (maxTokens > 0 && !options.signal?.aborted) {
-    const generation = source.generate(prompt, { ...options, maxTokens, stopTokens: [...STOP_TOKENS_FOR_ASSISTANT] });
-    for await (const { token } of generation) {
-      if (options.signal?.aborted) break; // also for sources that do not watch the signal
-      last = performance.now();
-      if (tokens.length === 0) first = last;
-      tokens.push(token);
-      yield* reader.push(token);
-      if (token === TOKENS.return) stopReason = "return";
-      else if (token === TOKENS.call) stopReason = "call";
-      if (stopReason || tokens.length >= maxTokens) break;
+    const generation = source.generate(prompt, { ...options, maxTokens, stopTokens: [...STOP_TOKENS_FOR_ASSISTANT] })[Symbol.asyncIterator]();
+    try {
+      for (;;) {
+        const r = await generation.next();
+        if (r.done) {
+          if ((r.value as GenerationResult | undefined)?.stopReason === "hook") stopReason = "hook";
+          break;
+        }
+        const token = r.value.token;
+        if (options.signal?.aborted) break; // also for sources that do not watch the signal
+        last = performance.now();
+        if (tokens.length === 0) first = last;
+        tokens.push(token);
+        yield* visible.pass(reader.push(token));
+        if (visible.stopped) stopReason = "stop_string";
+        else if (token === TOKENS.return) stopReason = "return";
+        else if (token === TOKENS.call) stopReason = "call";
+        if (stopReason || tokens.length >= maxTokens) break;
+      }
+    } finally {
+      await generation.return?.(undefined); // ends the source's generation (and frees a session) when we stop first
     }
   }
-  yield* reader.end();
+  yield* visible.end(reader.end());
   stopReason ??= options.signal?.aborted ? "aborted"
     : tokens.length >= maxTokens ? (maxTokens < requested ? "context_full" : "max_tokens")
     : "end";
@@ -183,12 +211,36 @@ export function today(now = new Date()): string {
 }
 
 /**
+ * Harmony messages from a chat input. A message in OpenAI's shape (string or null content, or one of
+ * tool_calls, tool_call_id, reasoning_content) is converted (src/chat/openai-messages.ts): the text of its
+ * system and developer messages becomes `instructions`; Harmony messages are kept as they are.
+ */
+export function toHarmonyConversation(input: ChatInput): { messages: Message[]; instructions?: string } {
+  const list: readonly unknown[] = isConversation(input) ? input.messages : input;
+  if (!Array.isArray(list)) throw new ConversationError("conversation: expected a list of messages or {messages: [...]}");
+  const reader = new OpenAIMessageReader();
+  list.forEach((m, i) => {
+    if (isOpenAIMessage(m)) reader.add(m, `messages[${i}]`);
+    else if (isObject(m) && typeof m.role === "string" && Array.isArray(m.content)) reader.messages.push(m as unknown as Message);
+    else throw new ConversationError(`messages[${i}]: expected a message {role, content}`);
+  });
+  return { messages: reader.messages, ...(reader.instructions.length > 0 ? { instructions: reader.instructions.join("\n\n") } : {}) };
+}
+
+function isConversation(input: ChatInput): input is Conversation {
+  return !Array.isArray(input) && isObject(input);
+}
+
+/**
  * The messages a chat renders: a system message first (reasoning effort, date) and, when tools or
  * instructions are given, a developer message after it. Messages already in the conversation are kept;
- * options given explicitly override their fields. The input is not modified.
+ * options given explicitly override their fields (the instructions of OpenAI-shaped system messages too).
+ * The input is not modified.
  */
-export function chatMessages(conversation: Conversation | Message[], options: ChatOptions = {}): Message[] {
-  const messages = [...(Array.isArray(conversation) ? conversation : conversation.messages)];
+export function chatMessages(conversation: ChatInput, options: ChatOptions = {}): Message[] {
+  const input = toHarmonyConversation(conversation);
+  const messages = input.messages;
+  if (options.instructions === undefined && input.instructions !== undefined) options = { ...options, instructions: input.instructions };
   const first = messages[0];
   const existing = first?.role === "system" ? first.content.find((c): c is SystemContent => c.type === "system_content") : undefined;
   if (existing) {
@@ -221,8 +273,10 @@ export function chatMessages(conversation: Conversation | Message[], options: Ch
  * off by max tokens or an abort, only visible text (an answer or preamble) is kept: half a thought or
  * half a tool call has no use in history.
  */
-export function appendReply(conversation: Conversation | Message[], reply: ChatDone): Conversation {
-  const messages = [...(Array.isArray(conversation) ? conversation : conversation.messages)];
+export function appendReply(conversation: Conversation | readonly Message[], reply: ChatDone): Conversation;
+export function appendReply(conversation: ChatInput, reply: ChatDone): { messages: ChatMessage[] };
+export function appendReply(conversation: ChatInput, reply: ChatDone): { messages: ChatMessage[] } {
+  const messages: ChatMessage[] = [...(isConversation(conversation) ? conversation.messages : conversation)];
   for (const m of reply.messages) {
     if (m === reply.incomplete && !(m.role === "assistant" && m.recipient === undefined && (m.channel === "final" || m.channel === "commentary"))) continue;
     messages.push(m);
@@ -257,6 +311,68 @@ function toolCallOf(m: Message, complete: boolean): ToolCall {
     call.argumentsError = argumentsText.trim() === "" ? "no arguments were written" : `not valid JSON: ${(e as Error).message}`;
   }
   return call;
+}
+
+/**
+ * Applies stop strings to the visible text of chat events (answer, commentary, other, raw), one message
+ * at a time. Once a stop string is found, nothing more passes but the cut message's `message` event,
+ * its text cut to what was passed.
+ */
+class StopStringFilter {
+  private stops: StopStrings;
+  /** the kind of the text held back, for the event that flushes it */
+  private last: Extract<ChatEvent, { text: string }> | null = null;
+  /** visible text passed for the message being read */
+  private passed = "";
+
+  constructor(private readonly strings: readonly string[]) {
+    this.stops = new StopStrings(strings);
+  }
+
+  get stopped(): boolean {
+    return this.stops.stopped;
+  }
+
+  *pass(events: ChatEvent[]): Generator<ChatEvent> {
+    for (const e of events) {
+      if (this.stops.stopped) return;
+      if (e.type === "answer" || e.type === "commentary" || e.type === "other" || e.type === "raw") {
+        const text = this.stops.push(e.text);
+        this.last = e;
+        this.passed += text;
+        if (text !== "") yield { ...e, text };
+        continue;
+      }
+      if (e.type === "message") {
+        yield* this.flush();
+        this.passed = "";
+      }
+      yield e;
+    }
+  }
+
+  /** The events of the end of the reply: as they are, or after a stop only the cut message, cut. */
+  *end(events: ChatEvent[]): Generator<ChatEvent> {
+    if (!this.stops.stopped) {
+      yield* this.pass(events);
+      yield* this.flush();
+      return;
+    }
+    for (const e of events) {
+      if (e.type !== "message") continue;
+      e.message.content = [{ type: "text", text: this.passed }];
+      yield e;
+    }
+  }
+
+  private *flush(): Generator<ChatEvent> {
+    const text = this.stops.flush();
+    if (text !== "" && this.last) {
+      this.passed += text;
+      yield { ...this.last, text };
+    }
+    this.stops = new StopStrings(this.strings); // a stop string does not span messages
+  }
 }
 
 /** Tokens a message header may take before the output is taken to be raw text rather than a header. */

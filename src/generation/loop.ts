@@ -10,6 +10,7 @@
 import type { KVCache } from "../model/kv-cache.js";
 import { ContextFullError, NonFiniteLogitsError } from "../util/errors.js";
 import { describeNonFinite, findNonFinite, Sampler, type SamplingOptions } from "./sampling.js";
+import { logSumExp, MAX_TOP_LOGPROBS, topLogprobs, type TokenLogprob } from "./logprobs.js";
 
 /**
  * A per-step hook: constrained decoding, a reasoning budget or any other logits processor. Both methods
@@ -44,12 +45,21 @@ export interface GenerateOptions extends SamplingOptions {
   signal?: AbortSignal;
   /** logits processors: see StepHook */
   stepHooks?: readonly StepHook[];
+  /**
+   * log-probabilities with each token: its own, and the `logprobs` most likely tokens' (0 to 20; 0 for
+   * only its own). Of the model's distribution, before step hooks and sampling options (logprobs.ts).
+   */
+  logprobs?: number;
 }
 
 export interface GeneratedToken {
   token: number;
   /** 0-based index among the generated tokens */
   index: number;
+  /** log-probability of `token` (with the `logprobs` option) */
+  logprob?: number;
+  /** the most likely tokens at this step, most likely first (with the `logprobs` option) */
+  topLogprobs?: TokenLogprob[];
 }
 
 export type GenerationStopReason =
@@ -100,6 +110,10 @@ export function* generation(cache: KVCache, forward: Forward, prompt: readonly n
   const requested = options.maxTokens ?? 128;
   if (!(Number.isInteger(requested) && requested >= 0)) throw new RangeError(`maxTokens must be a non-negative integer, got ${requested}`);
   const reused = options.reused ?? 0;
+  const topK = options.logprobs;
+  if (topK !== undefined && !(Number.isInteger(topK) && topK >= 0 && topK <= MAX_TOP_LOGPROBS)) {
+    throw new RangeError(`logprobs must be an integer from 0 to ${MAX_TOP_LOGPROBS}, got ${topK}`);
+  }
   const chunk = options.prefillChunk ?? PREFILL_CHUNK;
   if (prompt.length === 0) throw new RangeError("generate: the prompt is empty (it needs at least one token)");
   if (!(reused >= 0 && reused < prompt.length && reused <= cache.length)) throw new RangeError(`generate: ${reused} reused prompt tokens do not fit a prompt of ${prompt.length} and a cache of ${cache.length}`);
@@ -138,6 +152,8 @@ export function* generation(cache: KVCache, forward: Forward, prompt: readonly n
       throw new NonFiniteLogitsError(`the model's logits at position ${cache.length - 1} hold ${describeNonFinite(bad)} (before generated token ${index}): ` +
         `the weights or the computation produced NaN or Infinity, so nothing can be sampled`, cache.length - 1, index);
     }
+    // Log-probabilities come from the model's own logits: kept before the hooks change them.
+    const raw = topK === undefined ? null : hooks.length > 0 ? logits.slice() : logits;
     for (const h of hooks) h.beforeSample?.(logits, step);
     let token: number;
     try {
@@ -152,7 +168,12 @@ export function* generation(cache: KVCache, forward: Forward, prompt: readonly n
     for (const h of hooks) if (h.onToken?.(token, step) === "stop") hookStop = true;
     history.push(token);
     tokens.push(token);
-    yield { type: "token", token, index };
+    if (raw) {
+      const lse = logSumExp(raw);
+      yield { type: "token", token, index, logprob: raw[token] - lse, topLogprobs: topLogprobs(raw, topK!, lse) };
+    } else {
+      yield { type: "token", token, index };
+    }
     if (stops.has(token)) return result("stop_token");
     if (hookStop) return result("hook");
     if (index + 1 === maxTokens) return result(maxTokens < requested ? "context_full" : "max_tokens");
@@ -179,7 +200,10 @@ export async function* streamTokens(steps: Generator<GenerationEvent, Generation
       const r = steps.next();
       if (r.done) return r.value;
       onEvent?.(r.value);
-      if (r.value.type === "token") yield { token: r.value.token, index: r.value.index };
+      if (r.value.type === "token") {
+        const { type: _, ...token } = r.value;
+        yield token;
+      }
       await breathe();
     }
   } finally {

@@ -8,9 +8,10 @@ import type { Kernels } from "../backends/kernels.js";
 import { Transformer, type ForwardOptions } from "./forward.js";
 import type { KVCache } from "./kv-cache.js";
 import { Session } from "../generation/session.js";
+import { complete, encodePrompt, type CompleteOptions, type Completion } from "../generation/complete.js";
 import type { GeneratedToken, GenerateOptions, GenerationResult } from "../generation/loop.js";
-import { chat, type ChatEvent, type ChatOptions } from "../chat/chat.js";
-import type { Conversation, Message } from "../harmony/types.js";
+import { chat, type ChatEvent, type ChatInput, type ChatOptions } from "../chat/chat.js";
+import { ChatSession, type ChatSessionOptions } from "../chat/chat-session.js";
 import { GptOssError } from "../util/errors.js";
 
 export type { GeneratedToken, GenerateOptions, GenerationResult } from "../generation/loop.js";
@@ -106,18 +107,39 @@ export class GptOssModel {
     return new Session(this);
   }
 
+  /**
+   * A conversation with its own history and KV cache: `send(text)` streams the reply as `chat` does,
+   * tools with handlers are run (src/chat/chat-session.ts).
+   */
+  createChat(options: ChatSessionOptions = {}): ChatSession {
+    return new ChatSession(this, options);
+  }
+
   /** Logits of every position of `tokens` run from an empty context: [T, V]. */
   forward(tokens: ArrayLike<number>, options: Omit<ForwardOptions, "logits"> = {}): Float32Array {
     return this.transformer.forward(tokens, this.newCache(), { ...options, logits: "all" });
   }
 
   /**
-   * Continues `prompt` from an empty context: the prompt in chunks, then one token per step with the KV
-   * cache, until a stop token, maxTokens or the end of the context (src/generation/loop.ts). The
-   * generator's return value says why it stopped. Each call has a cache of its own.
+   * Continues `prompt` (token ids, or text: tokenised with o200k_harmony, no chat template) from an empty
+   * context: the prompt in chunks, then one token per step with the KV cache, until a stop token,
+   * maxTokens or the end of the context (src/generation/loop.ts). The generator's return value says why
+   * it stopped. Each call has a cache of its own.
    */
-  generate(prompt: ArrayLike<number>, options: GenerateOptions = {}): AsyncGenerator<GeneratedToken, GenerationResult> {
-    return new Session(this).generate(Array.from(prompt), options);
+  generate(prompt: string | ArrayLike<number>, options: GenerateOptions = {}): AsyncGenerator<GeneratedToken, GenerationResult> {
+    const session = new Session(this);
+    if (typeof prompt !== "string") return session.generate(Array.from(prompt), options);
+    return (async function* () {
+      return yield* session.generate(encodePrompt(session.model, prompt), options);
+    })();
+  }
+
+  /**
+   * Text in, text out: continues `prompt` (no chat template) and resolves to the new text, its tokens, why
+   * it stopped and, with `logprobs`, per-token log-probabilities (src/generation/complete.ts).
+   */
+  complete(prompt: string | ArrayLike<number>, options: CompleteOptions = {}): Promise<Completion> {
+    return complete(this, prompt, options);
   }
 
   /**
@@ -125,7 +147,7 @@ export class GptOssModel {
    * see src/chat/chat.ts. Each call starts from an empty KV cache and shares nothing with other calls;
    * for turns that reuse the cache, chat on a session: `chat(model.createSession(), ...)`.
    */
-  chat(conversation: Conversation | Message[], options: ChatOptions = {}): AsyncGenerator<ChatEvent> {
+  chat(conversation: ChatInput, options: ChatOptions = {}): AsyncGenerator<ChatEvent> {
     return chat(this, conversation, options);
   }
 }

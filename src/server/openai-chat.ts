@@ -5,6 +5,7 @@ import { randomBytes } from "node:crypto";
 import { toToolDescriptions, type ChatDone, type ChatEvent, type ChatOptions } from "../chat/chat.js";
 import { ConversationError, type Message, type ReasoningEffort } from "../harmony/types.js";
 import { OpenAIMessageReader } from "../chat/openai-messages.js";
+import { StopStrings } from "../generation/stop-strings.js";
 import { Sampler } from "../generation/sampling.js";
 import { VOCAB_SIZE } from "../tokenizer/tokenizer.js";
 import { GptOssError } from "../util/errors.js";
@@ -215,14 +216,17 @@ export interface Usage {
  * could be the start of a stop string; once one is found, `stopped` is set and later events are ignored.
  */
 export class DeltaStream {
-  stopped = false;
-  private held = "";
   private calls = 0;
   private open?: { index: number };
-  private readonly longestStop: number;
+  private readonly stops: StopStrings;
 
-  constructor(private readonly stop: string[] = [], private readonly newCallId: () => string = () => `call_${randomBytes(12).toString("hex")}`) {
-    this.longestStop = Math.max(0, ...stop.map((s) => s.length));
+  constructor(stop: string[] = [], private readonly newCallId: () => string = () => `call_${randomBytes(12).toString("hex")}`) {
+    this.stops = new StopStrings(stop);
+  }
+
+  /** a stop string was written: later events are ignored */
+  get stopped(): boolean {
+    return this.stops.stopped;
   }
 
   push(event: ChatEvent): Delta[] {
@@ -261,30 +265,12 @@ export class DeltaStream {
   }
 
   private content(text: string): Delta[] {
-    if (this.stop.length === 0) return text === "" ? [] : [{ content: text }];
-    this.held += text;
-    let cut = -1;
-    for (const s of this.stop) {
-      const at = this.held.indexOf(s);
-      if (at >= 0 && (cut < 0 || at < cut)) cut = at;
-    }
-    if (cut >= 0) {
-      const before = this.held.slice(0, cut);
-      this.held = "";
-      this.stopped = true;
-      return before === "" ? [] : [{ content: before }];
-    }
-    // Keep the longest tail that some stop string starts with; the rest is safe to send.
-    let keep = Math.min(this.held.length, this.longestStop - 1);
-    while (keep > 0 && !this.stop.some((s) => s.startsWith(this.held.slice(this.held.length - keep)))) keep--;
-    const send = this.held.slice(0, this.held.length - keep);
-    this.held = this.held.slice(this.held.length - keep);
+    const send = this.stops.push(text);
     return send === "" ? [] : [{ content: send }];
   }
 
   private flush(): Delta[] {
-    const text = this.held;
-    this.held = "";
+    const text = this.stops.flush();
     return text === "" ? [] : [{ content: text }];
   }
 }
