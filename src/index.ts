@@ -1,8 +1,7 @@
 // Public API of gpt-oss-ts.
 export { loadModel, GptOssModel, OutOfMemoryError, type LoadOptions } from "./model/model.js";
 export { complete, encodePrompt, TextPromptError, type CompleteOptions, type Completion, type TextLogprob } from "./generation/complete.js";
-export { logSumExp, topLogprobs, MAX_TOP_LOGPROBS, type TokenLogprob } from "./generation/logprobs.js";
-export { StopStrings } from "./generation/stop-strings.js";
+export type { TokenLogprob } from "./generation/logprobs.js";
 export {
   generation, streamTokens, runToEnd, PREFILL_CHUNK,
   type GenerateOptions, type GeneratedToken, type GenerationResult, type GenerationStopReason, type GenerationEvent, type StepHook, type StepInfo, type Forward, type LoopOptions,
@@ -48,7 +47,7 @@ export {
   chat, checkChatModel, chatMessages, toHarmonyConversation, appendReply, pendingToolCalls, toolResultMessage, isToolCall, toToolDescriptions, today, ReplyReader,
   type ChatOptions, type ChatEvent, type ChatDone, type ToolCall, type StopReason, type ChatInput, type ChatMessage,
 } from "./chat/chat.js";
-export { OpenAIMessageReader, isOpenAIMessage, type OpenAIMessage } from "./chat/openai-messages.js";
+export type { OpenAIMessage } from "./chat/openai-messages.js";
 export { Session, PrefixCachedGenerator, type SessionModel, type TokenSource } from "./generation/session.js";
 export { createServer, type ServerOptions } from "./server/server.js";
 export {

@@ -115,6 +115,7 @@ export function* generation(cache: KVCache, forward: Forward, prompt: readonly n
     throw new RangeError(`logprobs must be an integer from 0 to ${MAX_TOP_LOGPROBS}, got ${topK}`);
   }
   const chunk = options.prefillChunk ?? PREFILL_CHUNK;
+  if (!(Number.isInteger(chunk) && chunk >= 1)) throw new RangeError(`prefillChunk must be a positive integer, got ${chunk}`);
   if (prompt.length === 0) throw new RangeError("generate: the prompt is empty (it needs at least one token)");
   if (!(reused >= 0 && reused < prompt.length && reused <= cache.length)) throw new RangeError(`generate: ${reused} reused prompt tokens do not fit a prompt of ${prompt.length} and a cache of ${cache.length}`);
 
