@@ -41,7 +41,9 @@ export { profileModel, formatProfile, OpTimer, OPS, type Op, type Profile, type 
 export { loadTokenText, idsOnly, HARMONY_VOCAB_SIZE, type TokenText } from "./trace/token-text.js";
 export { Progress, formatBytes, formatDuration } from "./util/progress.js";
 export { synthesize, planCheckpoint, PRESETS, type PresetName, type CheckpointPlan, type SynthesizeOptions } from "./checkpoint/synth.js";
-export { downloadRepo, listRepoFiles, selectFiles, verifyWeights, DownloadError, type DownloadOptions, type RepoFile } from "./hub/download.js";
+export { downloadRepo, listRepoFiles, repoCommit, selectFiles, verifyWeights, DownloadError, type DownloadOptions, type RepoFile } from "./hub/download.js";
+export { resolveModelDir, hubCacheDir, cachedSnapshot, repoFolder, ModelNotFoundError } from "./hub/cache.js";
+export { countParameters, formatCount, type ParameterCounts } from "./checkpoint/params.js";
 export { ChatSession, type ChatSessionOptions, type ChatSessionEvent, type ChatTool, type ChatAnswer } from "./chat/chat-session.js";
 export {
   chat, checkChatModel, chatMessages, toHarmonyConversation, appendReply, pendingToolCalls, toolResultMessage, isToolCall, toToolDescriptions, today, ReplyReader,

@@ -10,7 +10,6 @@ import { appendReply, chat, type ChatDone, type ChatEvent, type TokenSource } fr
 import { synthesize } from "../src/checkpoint/synth.js";
 import { TextPromptError } from "../src/generation/complete.js";
 import type { GenerateOptions, GenerationResult } from "../src/generation/loop.js";
-import { logSumExp, topLogprobs } from "../src/generation/logprobs.js";
 import { render } from "../src/harmony/render.js";
 import { textMessage, type Message } from "../src/harmony/types.js";
 import { loadModel, type GptOssModel } from "../src/model/model.js";
@@ -203,32 +202,19 @@ describe("text prompts, completions and log-probabilities", () => {
     await expect(async () => { for await (const _ of dev.generate("hello")); }).rejects.toThrow(TextPromptError);
   });
 
-  it("logprobs: the token's own and the top k, from the model's distribution", async () => {
+  it("topLogprobs from the one loop: the token's own and the top k, before the step hooks", async () => {
     const out: api.GeneratedToken[] = [];
-    for await (const t of dev.generate(DECODE_PROMPT, { temperature: 0, maxTokens: 4, logprobs: 3 })) out.push(t);
-    expect(out.map((t) => t.token)).toEqual(GOLDEN_DECODE.slice(0, 4));
-    for (const t of out) {
-      expect(t.topLogprobs).toHaveLength(3);
-      expect(t.topLogprobs![0]).toEqual({ token: t.token, logprob: t.logprob }); // greedy picks the top one
-      expect(t.logprob!).toBeLessThan(0);
-      expect(t.topLogprobs![1].logprob).toBeLessThanOrEqual(t.topLogprobs![0].logprob);
-    }
-    // the same step's logits give the same numbers
-    const logits = dev.forward(DECODE_PROMPT).subarray((DECODE_PROMPT.length - 1) * 1024);
-    expect(out[0].logprob).toBeCloseTo(logits[out[0].token] - logSumExp(logits), 6);
-    const c = await tiny.complete("Hi", { maxTokens: 2, seed: 1, logprobs: 0, stopTokens: [] });
-    expect(c.logprobs!.map((l) => [l.token, l.topLogprobs.length])).toEqual(c.tokens.map((t) => [t, 0]));
+    const ban: api.StepHook = { beforeSample: (logits) => void (logits[GOLDEN_DECODE[0]] = -Infinity) };
+    for await (const t of dev.generate(DECODE_PROMPT, { temperature: 0, maxTokens: 1, topLogprobs: 3, stepHooks: [ban] })) out.push(t);
+    expect(out[0].token).not.toBe(GOLDEN_DECODE[0]); // the hook ruled the model's top token out...
+    expect(out[0].logprobs!.top[0].token).toBe(GOLDEN_DECODE[0]); // ...but the numbers are the model's
+    expect(out[0].logprobs!.top).toHaveLength(3);
+    expect(out[0].logprobs!.top.find((t) => t.token === out[0].token)?.logprob ?? out[0].logprobs!.logprob).toBe(out[0].logprobs!.logprob);
+    const c = await tiny.complete("Hi", { maxTokens: 2, seed: 1, topLogprobs: 0, stopTokens: [] });
+    expect(c.logprobs!.map((l) => [l.token, l.top.length])).toEqual(c.tokens.map((t) => [t, 0]));
     expect(c.logprobs![0].text).toBe(tok.decode([c.tokens[0]]));
-    await expect(async () => { for await (const _ of dev.generate([1], { logprobs: 21 })); }).rejects.toThrow(/logprobs must be an integer from 0 to 20/);
-  });
-
-  it("topLogprobs and logSumExp", () => {
-    const logits = [1, 3, 3, -Infinity, 2];
-    const lse = Math.log(Math.exp(1) + 2 * Math.exp(3) + Math.exp(2));
-    expect(logSumExp(logits)).toBeCloseTo(lse, 12);
-    expect(topLogprobs(logits, 3).map((t) => t.token)).toEqual([1, 2, 4]);
-    expect(topLogprobs(logits, 0)).toEqual([]);
-    expect(topLogprobs(logits, 9)).toHaveLength(5);
+    expect(c.logprobs![0].logprob).toBeLessThan(0);
+    await expect(async () => { for await (const _ of dev.generate([1], { topLogprobs: 21 })); }).rejects.toThrow(/topLogprobs must be an integer from 0 to 20/);
   });
 
   it("model.createChat: a conversation on a real model reuses its cache turn to turn", async () => {

@@ -14,7 +14,8 @@ import { StopStrings } from "../generation/stop-strings.js";
 import { ContextFullError } from "../util/errors.js";
 import { isObject } from "../util/json.js";
 import type { ModelConfig } from "../checkpoint/config.js";
-import { getTokenizer, StreamDecoder, STOP_TOKENS_FOR_ASSISTANT, TOKENS, VOCAB_SIZE } from "../tokenizer/tokenizer.js";
+import type { TokenLogprob, TokenLogprobs } from "../generation/logprobs.js";
+import { getTokenizer, StreamDecoder, STOP_TOKENS_FOR_ASSISTANT, TEXT_TOKEN_COUNT, TOKENS, VOCAB_SIZE } from "../tokenizer/tokenizer.js";
 
 /** A message of the conversation: Harmony's shape, or OpenAI's ({role, content: "text"}, tool_calls, ...). */
 export type ChatMessage = Message | OpenAIMessage;
@@ -43,6 +44,10 @@ export interface ChatOptions extends SamplingOptions {
    * message keeps only that text. Stop reason "stop_string". Matched within one message.
    */
   stop?: readonly string[];
+  /** refuse (ContextFullError) a rendered prompt longer than this many tokens (default: the context) */
+  maxPromptTokens?: number;
+  /** when set, text events carry the log-probabilities of their tokens, with this many alternatives */
+  topLogprobs?: number;
 }
 
 export type StopReason =
@@ -82,6 +87,8 @@ export interface ChatDone {
   /** generated token ids, stop token included */
   tokens: number[];
   promptTokens: number;
+  /** generated tokens that belong to `analysis` messages (their headers and end tokens included) */
+  reasoningTokens: number;
   /** prompt tokens taken from the KV cache of the previous turn instead of being run again */
   reusedPromptTokens: number;
   generatedTokens: number;
@@ -95,20 +102,29 @@ export interface ChatDone {
   warnings: number;
 }
 
+/**
+ * With `topLogprobs`, a text event carries the log-probabilities of the ordinary tokens that wrote its text
+ * (a token whose bytes end a character later rides with that later text, and the tokens of a header shown
+ * as raw text with it); special tokens and the tokens of real headers have none.
+ */
+interface Logprobs {
+  logprobs?: TokenLogprob[];
+}
+
 export type ChatEvent =
   /** text of an `analysis` message: chain of thought, not meant for the user */
-  | { type: "reasoning"; text: string }
+  | ({ type: "reasoning"; text: string } & Logprobs)
   /** text of the `final` message: the answer */
-  | { type: "answer"; text: string }
+  | ({ type: "answer"; text: string } & Logprobs)
   /** text of a `commentary` message with no recipient: a user-visible preamble before tool calls */
-  | { type: "commentary"; text: string }
+  | ({ type: "commentary"; text: string } & Logprobs)
   /** a tool call's arguments, streamed as they come (the `tool-call` event follows at its end) */
-  | { type: "tool-call-delta"; recipient: string; text: string }
+  | ({ type: "tool-call-delta"; recipient: string; text: string } & Logprobs)
   | ({ type: "tool-call" } & ToolCall)
   /** text of any other message: a missing or unknown channel, or a role the model should not write */
-  | { type: "other"; role: Role; channel?: string; text: string }
+  | ({ type: "other"; role: Role; channel?: string; text: string } & Logprobs)
   /** generated text outside any Harmony message (no header, stray tokens): typical of untrained weights */
-  | { type: "raw"; text: string }
+  | ({ type: "raw"; text: string } & Logprobs)
   /** a message is complete (or cut off, when `complete` is false) */
   | { type: "message"; message: Message; complete: boolean }
   /** the model's Harmony was malformed somewhere; reading goes on */
@@ -130,12 +146,16 @@ export async function* chat(model: SessionModel | TokenSource, conversation: Cha
   if (prompt.length >= context) {
     throw new ContextFullError(`the conversation is ${prompt.length} tokens, which fills the model's context of ${context} tokens`);
   }
+  if (options.maxPromptTokens !== undefined && prompt.length > options.maxPromptTokens) {
+    throw new ContextFullError(`the conversation is ${prompt.length} tokens, more than the ${options.maxPromptTokens} prompt tokens a request may have here`);
+  }
   const requested = options.maxTokens ?? 1024;
   if (!(Number.isInteger(requested) && requested >= 0)) throw new RangeError(`maxTokens must be a non-negative integer, got ${requested}`);
   const maxTokens = Math.min(requested, context - prompt.length);
 
   const reader = new ReplyReader();
   const visible = new StopStringFilter(options.stop ?? []);
+  const attach = new LogprobAttacher();
   const tokens: number[] = [];
   const started = performance.now();
   let first = started, last = started;
@@ -149,12 +169,15 @@ export async function* chat(model: SessionModel | TokenSource, conversation: Cha
           if ((r.value as GenerationResult | undefined)?.stopReason === "hook") stopReason = "hook";
           break;
         }
-        const token = r.value.token;
+        const { token, logprobs } = r.value;
         if (options.signal?.aborted) break; // also for sources that do not watch the signal
         last = performance.now();
         if (tokens.length === 0) first = last;
         tokens.push(token);
-        yield* visible.pass(reader.push(token));
+        const wasInContent = reader.inContent;
+        const events = reader.push(token);
+        if (options.topLogprobs !== undefined && logprobs) attach.push(token, logprobs, events, !wasInContent && reader.inContent);
+        yield* visible.pass(events);
         if (visible.stopped) stopReason = "stop_string";
         else if (token === TOKENS.return) stopReason = "return";
         else if (token === TOKENS.call) stopReason = "call";
@@ -164,7 +187,9 @@ export async function* chat(model: SessionModel | TokenSource, conversation: Cha
       await generation.return?.(undefined); // ends the source's generation (and frees a session) when we stop first
     }
   }
-  yield* visible.end(reader.end());
+  const tail = reader.end();
+  attach.end(tail);
+  yield* visible.end(tail);
   stopReason ??= options.signal?.aborted ? "aborted"
     : tokens.length >= maxTokens ? (maxTokens < requested ? "context_full" : "max_tokens")
     : "end";
@@ -178,6 +203,7 @@ export async function* chat(model: SessionModel | TokenSource, conversation: Cha
     ...(reader.incomplete ? { incomplete: reader.incomplete } : {}),
     tokens,
     promptTokens: prompt.length,
+    reasoningTokens: reader.reasoningTokens,
     reusedPromptTokens: source.reusedTokens ?? 0,
     generatedTokens: n,
     prefillMs: n > 0 ? first - started : 0,
@@ -322,6 +348,8 @@ class StopStringFilter {
   private stops: StopStrings;
   /** the kind of the text held back, for the event that flushes it */
   private last: Extract<ChatEvent, { text: string }> | null = null;
+  /** log-probabilities of the tokens whose text is held back */
+  private heldLogprobs: TokenLogprob[] = [];
   /** visible text passed for the message being read */
   private passed = "";
 
@@ -337,10 +365,15 @@ class StopStringFilter {
     for (const e of events) {
       if (this.stops.stopped) return;
       if (e.type === "answer" || e.type === "commentary" || e.type === "other" || e.type === "raw") {
+        if (this.strings.length === 0) {
+          yield e;
+          continue;
+        }
         const text = this.stops.push(e.text);
         this.last = e;
         this.passed += text;
-        if (text !== "") yield { ...e, text };
+        this.heldLogprobs.push(...(e.logprobs ?? []));
+        if (text !== "") yield this.withText(e, text);
         continue;
       }
       if (e.type === "message") {
@@ -369,9 +402,37 @@ class StopStringFilter {
     const text = this.stops.flush();
     if (text !== "" && this.last) {
       this.passed += text;
-      yield { ...this.last, text };
+      yield this.withText(this.last, text);
     }
     this.stops = new StopStrings(this.strings); // a stop string does not span messages
+  }
+
+  /** `e` with `text`, carrying the log-probabilities of the tokens held back so far. */
+  private withText(e: Extract<ChatEvent, { text: string }>, text: string): ChatEvent {
+    const { logprobs: _, ...rest } = e as typeof e & { logprobs?: TokenLogprob[] };
+    const logprobs = this.heldLogprobs;
+    this.heldLogprobs = [];
+    return { ...rest, text, ...(logprobs.length > 0 ? { logprobs } : {}) } as ChatEvent;
+  }
+}
+
+/** Gives each token's log-probabilities to the text event that carries its text (see `Logprobs`). */
+class LogprobAttacher {
+  private pending: TokenLogprob[] = [];
+
+  /** `opened`: this token began a message's content, so the tokens still pending were its header. */
+  push(token: number, logprobs: TokenLogprobs, events: ChatEvent[], opened: boolean): void {
+    if (token < TEXT_TOKEN_COUNT) this.pending.push({ token, ...logprobs });
+    this.end(events);
+    if (opened) this.pending = [];
+  }
+
+  end(events: ChatEvent[]): void {
+    const text = events.find((e) => "text" in e && e.text !== "");
+    if (text && this.pending.length > 0) {
+      (text as Logprobs).logprobs = this.pending;
+      this.pending = [];
+    }
   }
 }
 
@@ -389,6 +450,10 @@ export class ReplyReader {
   readonly messages: Message[] = [];
   incomplete?: Message;
   warnings = 0;
+  /** tokens of `analysis` messages so far, headers and end tokens included */
+  reasoningTokens = 0;
+  /** tokens since the last message ended */
+  private sinceEnd = 0;
   private readonly parser = new HarmonyParser({ role: "assistant" });
   private phase: "header" | "content" | "between" = "header";
   private kind: Kind = "other";
@@ -402,6 +467,7 @@ export class ReplyReader {
   push(token: number): ChatEvent[] {
     const out: ChatEvent[] = [];
     const before = this.phase;
+    this.sinceEnd = token === TOKENS.start ? 1 : this.sinceEnd + 1;
     const events = this.parser.push(token);
     let opened = false, closed = false;
     for (const e of events) {
@@ -417,7 +483,7 @@ export class ReplyReader {
       } else if (e.type === "message-end") {
         closed = true;
         const complete = e.terminator !== "eos";
-        this.messages.push(e.message);
+        this.ended(e.message);
         if (!complete) this.incomplete = e.message;
         out.push({ type: "message", message: e.message, complete });
         if (isToolCall(e.message)) out.push({ type: "tool-call", ...toolCallOf(e.message, complete) });
@@ -455,7 +521,7 @@ export class ReplyReader {
     const pending = this.pending;
     for (const e of this.parser.end()) {
       if (e.type === "message-end") {
-        this.messages.push(e.message);
+        this.ended(e.message);
         this.incomplete = e.message;
         out.push({ type: "message", message: e.message, complete: false });
         if (isToolCall(e.message)) out.push({ type: "tool-call", ...toolCallOf(e.message, false) });
@@ -469,6 +535,17 @@ export class ReplyReader {
     if (wasHeader) this.emitRaw(out, pending);
     this.endRaw(out);
     return out;
+  }
+
+  /** the last token was inside a message's content (its text may still be held by the decoder) */
+  get inContent(): boolean {
+    return this.phase === "content";
+  }
+
+  private ended(message: Message): void {
+    this.messages.push(message);
+    if (message.role === "assistant" && message.channel === "analysis" && !isToolCall(message)) this.reasoningTokens += this.sinceEnd;
+    this.sinceEnd = 0;
   }
 
   private delta(text: string): ChatEvent {

@@ -17,7 +17,7 @@ export interface OpenAIMessage {
   reasoning_content?: string;
   reasoning?: string;
   /** assistant: the tools it called */
-  tool_calls?: readonly { id: string; type?: "function"; function: { name: string; arguments?: string } }[];
+  tool_calls?: readonly { id: string; type?: "function"; function: { name: string; arguments?: string | Record<string, unknown> } }[];
   /** tool: the call this answers */
   tool_call_id?: string;
 }
@@ -69,8 +69,10 @@ export class OpenAIMessageReader {
           if (!/^[A-Za-z_][A-Za-z0-9_.-]*$/.test(c.function.name)) {
             throw new ConversationError(`${cp}.function.name: expected a function name (letters, digits, _ . or -), got ${JSON.stringify(c.function.name)}`);
           }
-          const args = c.function.arguments ?? "{}";
-          if (typeof args !== "string") throw new ConversationError(`${cp}.function.arguments must be a string of JSON`);
+          // A string of JSON, as OpenAI sends it, or the object itself, as ollama-style histories do.
+          const raw = c.function.arguments ?? "{}";
+          if (typeof raw !== "string" && !isObject(raw)) throw new ConversationError(`${cp}.function.arguments must be a string of JSON or an object`);
+          const args = typeof raw === "string" ? raw : JSON.stringify(raw);
           if (typeof c.id === "string") this.callNames.set(c.id, c.function.name);
           this.messages.push(textMessage("assistant", args, { channel: "commentary", recipient: `functions.${c.function.name}`, content_type: "<|constrain|>json" }));
         });

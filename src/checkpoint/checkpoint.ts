@@ -7,6 +7,7 @@ import { nanScale, nonFiniteValue } from "./finite.js";
 import { SafetensorsFile, type TensorInfo } from "./safetensors.js";
 import { parseConfig, type ModelConfig } from "./config.js";
 import { ACCEPTED_DTYPES, expectedTensors, NAMES, type ExpectedTensor, type Layout } from "./layout.js";
+import { insideFolder } from "../util/paths.js";
 import { heapAllocator, type Bf16Matrix, type LayerWeights, type ModelWeights, type Mxfp4Experts, type WeightAllocator } from "./weights.js";
 import { GptOssError } from "../util/errors.js";
 
@@ -329,6 +330,7 @@ function indexTensors(dir: string, layout: Layout): { files: SafetensorsFile[]; 
     weightMap = idx.weight_map;
     fileNames = [...new Set(Object.values(weightMap))].sort();
     for (const f of fileNames) {
+      insideFolder(dir, f, (why) => new CheckpointError(`${indexPath}: names shard ${JSON.stringify(f)}, which is not a file in ${dir}: ${why}`));
       if (!existsSync(join(dir, f))) throw new CheckpointError(`${indexPath}: names shard "${f}", which is not in ${dir}`);
     }
   } else if (existsSync(join(dir, "model.safetensors"))) {

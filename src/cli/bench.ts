@@ -1,8 +1,8 @@
 // `gpt-oss-ts bench`: load, prefill and decode speed of one model, peak memory, and the decode's
 // effective bandwidth beside the machine's read bandwidth measured in the same process.
 import { benchModel, formatBench } from "../perf/model-bench.js";
-import { optionalNumber, parseArgs, requireString } from "./args.js";
-import { loadProgress, precisionOf, threadsOf } from "./common.js";
+import { optionalNumber, optionalSeed, parseArgs } from "./args.js";
+import { loadProgress, modelDirOf, precisionOf, threadsOf } from "./common.js";
 
 export const summary = "load time, prefill and decode tokens/s, peak memory, decode bandwidth vs a read probe";
 
@@ -27,10 +27,10 @@ export async function run(argv: string[]): Promise<number> {
     seed: "string", json: "boolean", help: "boolean",
   });
   if (args.flags.help) return void console.log(HELP), 0;
-  const dir = requireString(args, "model");
+  const dir = modelDirOf(args);
   const promptTokens = optionalNumber(args, "prompt-tokens", 512, (n) => Number.isInteger(n) && n >= 1);
   const genTokens = optionalNumber(args, "gen-tokens", 128, (n) => Number.isInteger(n) && n >= 1);
-  const seed = optionalNumber(args, "seed", 1, Number.isInteger);
+  const seed = optionalSeed(args, 1);
   const progress = loadProgress();
   const status = new PhaseStatus();
   const result = await benchModel(dir, {

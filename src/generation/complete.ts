@@ -33,8 +33,8 @@ export interface Completion {
   promptTokens: number;
   /** prompt tokens found in a session's cache */
   reusedTokens: number;
-  /** with the `logprobs` option: per generated token, its log-probability and the top ones */
-  logprobs?: (TextLogprob & { topLogprobs: TextLogprob[] })[];
+  /** with the `topLogprobs` option: per generated token, its log-probability and the most likely ones */
+  logprobs?: (TextLogprob & { top: TextLogprob[] })[];
 }
 
 /** The token ids of a text prompt; refuses a model that does not use the o200k_harmony vocabulary. */
@@ -82,10 +82,10 @@ export async function complete(model: SessionModel | Session, prompt: string | A
       }
       const t = r.value;
       tokens.push(t.token);
-      if (t.logprob !== undefined) {
+      if (t.logprobs) {
         logprobs.push({
-          token: t.token, text: tokenText(t.token), logprob: t.logprob,
-          topLogprobs: (t.topLogprobs ?? []).map((p) => ({ token: p.token, text: tokenText(p.token), logprob: p.logprob })),
+          token: t.token, text: tokenText(t.token), logprob: t.logprobs.logprob,
+          top: t.logprobs.top.map((p) => ({ token: p.token, text: tokenText(p.token), logprob: p.logprob })),
         });
       }
       if (!withText || stopTokens.includes(t.token)) continue;
@@ -104,5 +104,5 @@ export async function complete(model: SessionModel | Session, prompt: string | A
     if (stops.stopped) stopReason = "stop_string";
     else emit(stops.flush());
   }
-  return { text, tokens, stopReason, promptTokens: ids.length, reusedTokens, ...(options.logprobs !== undefined ? { logprobs } : {}) };
+  return { text, tokens, stopReason, promptTokens: ids.length, reusedTokens, ...(options.topLogprobs !== undefined ? { logprobs } : {}) };
 }

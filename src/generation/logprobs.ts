@@ -1,34 +1,43 @@
-// Log-probabilities of the model's next-token distribution: log softmax(logits), for the token that was
-// picked and for the k most likely ones. Computed from the logits as the model gave them, before step
-// hooks, penalties, bias and temperature (what "the model thought"), in float64.
+// Log-probabilities of generated tokens, for the APIs' `logprobs`. They are of the model's own
+// distribution, log-softmax of the raw logits, as vLLM reports them by default: temperature, penalties and
+// top-p change which token is drawn, not the numbers reported.
 
-export interface TokenLogprob {
+export interface TopLogprob {
   token: number;
   logprob: number;
 }
 
-/** The most top log-probabilities a step may ask for (OpenAI's limit). */
-export const MAX_TOP_LOGPROBS = 20;
+export interface TokenLogprobs {
+  /** log p(token) */
+  logprob: number;
+  /** the `top` most likely tokens, most likely first (ties to the lower id) */
+  top: TopLogprob[];
+}
 
-/** log Σ exp(logits[i]): log-probability of token i = logits[i] - this. Logits must be finite. */
-export function logSumExp(logits: ArrayLike<number>): number {
+/** A generated token with its log-probabilities. */
+export interface TokenLogprob extends TokenLogprobs {
+  token: number;
+}
+
+/** log p(token) and the `top` (0 to 20 in the APIs) most likely tokens of `logits` [V]. */
+export function tokenLogprobs(logits: Float32Array, token: number, top: number): TokenLogprobs {
   let max = -Infinity;
   for (let i = 0; i < logits.length; i++) if (logits[i] > max) max = logits[i];
   let sum = 0;
   for (let i = 0; i < logits.length; i++) sum += Math.exp(logits[i] - max);
-  return max + Math.log(sum);
-}
+  const logZ = max + Math.log(sum);
 
-/** The `k` most likely tokens with their log-probabilities, most likely first (ties to the lower id). */
-export function topLogprobs(logits: ArrayLike<number>, k: number, lse = logSumExp(logits)): TokenLogprob[] {
-  const top: number[] = []; // ids, best first
-  for (let i = 0; i < logits.length && k > 0; i++) {
-    const x = logits[i];
-    if (top.length === k && !(x > logits[top[k - 1]])) continue;
-    let at = top.length;
-    while (at > 0 && x > logits[top[at - 1]]) at--;
-    top.splice(at, 0, i);
-    if (top.length > k) top.pop();
+  // A sorted list of `top` ids, filled in one pass: most logits fall below its last entry at once.
+  const best: number[] = [];
+  if (top > 0) {
+    for (let i = 0; i < logits.length; i++) {
+      const z = logits[i];
+      if (best.length === top && !(z > logits[best[top - 1]])) continue;
+      let at = best.length;
+      while (at > 0 && z > logits[best[at - 1]]) at--;
+      best.splice(at, 0, i);
+      if (best.length > top) best.pop();
+    }
   }
-  return top.map((token) => ({ token, logprob: logits[token] - lse }));
+  return { logprob: logits[token] - logZ, top: best.map((id) => ({ token: id, logprob: logits[id] - logZ })) };
 }

@@ -10,7 +10,7 @@
 import type { KVCache } from "../model/kv-cache.js";
 import { ContextFullError, NonFiniteLogitsError } from "../util/errors.js";
 import { describeNonFinite, findNonFinite, Sampler, type SamplingOptions } from "./sampling.js";
-import { logSumExp, MAX_TOP_LOGPROBS, topLogprobs, type TokenLogprob } from "./logprobs.js";
+import { tokenLogprobs, type TokenLogprobs } from "./logprobs.js";
 
 /**
  * A per-step hook: constrained decoding, a reasoning budget or any other logits processor. Both methods
@@ -46,20 +46,18 @@ export interface GenerateOptions extends SamplingOptions {
   /** logits processors: see StepHook */
   stepHooks?: readonly StepHook[];
   /**
-   * log-probabilities with each token: its own, and the `logprobs` most likely tokens' (0 to 20; 0 for
-   * only its own). Of the model's distribution, before step hooks and sampling options (logprobs.ts).
+   * when set, each token comes with its log-probability and this many most likely alternatives (0 to 20):
+   * of the model's own distribution, before step hooks and sampling options (logprobs.ts)
    */
-  logprobs?: number;
+  topLogprobs?: number;
 }
 
 export interface GeneratedToken {
   token: number;
   /** 0-based index among the generated tokens */
   index: number;
-  /** log-probability of `token` (with the `logprobs` option) */
-  logprob?: number;
-  /** the most likely tokens at this step, most likely first (with the `logprobs` option) */
-  topLogprobs?: TokenLogprob[];
+  /** log p(token) and the most likely tokens, when `topLogprobs` was set */
+  logprobs?: TokenLogprobs;
 }
 
 export type GenerationStopReason =
@@ -89,6 +87,9 @@ export type GenerationEvent =
   | { type: "prefill"; done: number; total: number }
   | ({ type: "token" } & GeneratedToken);
 
+/** The most alternatives `topLogprobs` may ask for (OpenAI's limit). */
+const MAX_TOP_LOGPROBS = 20;
+
 /** Prompt tokens run per forward call: an abort is noticed between chunks, and activations stay small. */
 export const PREFILL_CHUNK = 64;
 
@@ -110,9 +111,9 @@ export function* generation(cache: KVCache, forward: Forward, prompt: readonly n
   const requested = options.maxTokens ?? 128;
   if (!(Number.isInteger(requested) && requested >= 0)) throw new RangeError(`maxTokens must be a non-negative integer, got ${requested}`);
   const reused = options.reused ?? 0;
-  const topK = options.logprobs;
+  const topK = options.topLogprobs;
   if (topK !== undefined && !(Number.isInteger(topK) && topK >= 0 && topK <= MAX_TOP_LOGPROBS)) {
-    throw new RangeError(`logprobs must be an integer from 0 to ${MAX_TOP_LOGPROBS}, got ${topK}`);
+    throw new RangeError(`topLogprobs must be an integer from 0 to ${MAX_TOP_LOGPROBS}, got ${topK}`);
   }
   const chunk = options.prefillChunk ?? PREFILL_CHUNK;
   if (!(Number.isInteger(chunk) && chunk >= 1)) throw new RangeError(`prefillChunk must be a positive integer, got ${chunk}`);
@@ -169,12 +170,7 @@ export function* generation(cache: KVCache, forward: Forward, prompt: readonly n
     for (const h of hooks) if (h.onToken?.(token, step) === "stop") hookStop = true;
     history.push(token);
     tokens.push(token);
-    if (raw) {
-      const lse = logSumExp(raw);
-      yield { type: "token", token, index, logprob: raw[token] - lse, topLogprobs: topLogprobs(raw, topK!, lse) };
-    } else {
-      yield { type: "token", token, index };
-    }
+    yield { type: "token", token, index, ...(raw ? { logprobs: tokenLogprobs(raw, token, topK!) } : {}) };
     if (stops.has(token)) return result("stop_token");
     if (hookStop) return result("hook");
     if (index + 1 === maxTokens) return result(maxTokens < requested ? "context_full" : "max_tokens");

@@ -136,7 +136,7 @@ export class GptOssModel {
 
   /**
    * Text in, text out: continues `prompt` (no chat template) and resolves to the new text, its tokens, why
-   * it stopped and, with `logprobs`, per-token log-probabilities (src/generation/complete.ts).
+   * it stopped and, with `topLogprobs`, per-token log-probabilities (src/generation/complete.ts).
    */
   complete(prompt: string | ArrayLike<number>, options: CompleteOptions = {}): Promise<Completion> {
     return complete(this, prompt, options);

@@ -5,9 +5,9 @@ import { randomBytes } from "node:crypto";
 import { toToolDescriptions, type ChatDone, type ChatEvent, type ChatOptions } from "../chat/chat.js";
 import { ConversationError, type Message, type ReasoningEffort } from "../harmony/types.js";
 import { OpenAIMessageReader } from "../chat/openai-messages.js";
-import { StopStrings } from "../generation/stop-strings.js";
 import { Sampler } from "../generation/sampling.js";
-import { VOCAB_SIZE } from "../tokenizer/tokenizer.js";
+import type { TokenLogprob } from "../generation/logprobs.js";
+import { getTokenizer, VOCAB_SIZE } from "../tokenizer/tokenizer.js";
 import { GptOssError } from "../util/errors.js";
 import { isObject } from "../util/json.js";
 
@@ -27,10 +27,12 @@ export interface ChatRequest {
   includeUsage: boolean;
   /** extra stop strings, applied to the visible text (not to the reasoning) */
   stop: string[];
+  /** `logprobs: true`: the log-probabilities of the visible tokens (`options.topLogprobs` alternatives each) */
+  logprobs: boolean;
 }
 
 export interface RequestDefaults {
-  /** max tokens when the request gives none (default: the rest of the context) */
+  /** max tokens when the request gives none (default: the rest of the context; the server gives its own) */
   maxTokens?: number;
   /** `Current date:` in the system message (default today; null for none) */
   date?: string | null;
@@ -102,8 +104,10 @@ export function parseChatRequest(body: unknown, defaults: RequestDefaults = {}):
     if (v !== undefined && v !== 0) throw new InvalidRequestError(`${key} is not supported (only 0)`, key);
   }
   if (body.n != null && body.n !== 1) throw new InvalidRequestError("n must be 1: one completion per request", "n");
-  if (body.logprobs != null && body.logprobs !== false) throw new InvalidRequestError("logprobs are not supported", "logprobs");
-  if (body.top_logprobs != null) throw new InvalidRequestError("top_logprobs is not supported", "top_logprobs");
+  if (body.logprobs != null && typeof body.logprobs !== "boolean") throw new InvalidRequestError("logprobs must be a boolean", "logprobs");
+  const top = topLogprobsOf(body.top_logprobs);
+  if (top !== undefined && body.logprobs !== true) throw new InvalidRequestError("top_logprobs needs logprobs: true", "top_logprobs");
+  if (body.logprobs === true) options.topLogprobs = top ?? 0;
   if (body.response_format != null && !(isObject(body.response_format) && body.response_format.type === "text")) {
     throw new InvalidRequestError("response_format is not supported (only {\"type\": \"text\"})", "response_format");
   }
@@ -122,7 +126,17 @@ export function parseChatRequest(body: unknown, defaults: RequestDefaults = {}):
     stream: body.stream === true,
     includeUsage: body.stream === true && streamOptions?.include_usage === true,
     stop: stopStrings(body.stop),
+    logprobs: body.logprobs === true,
   };
+}
+
+/** `top_logprobs`: an integer from 0 to 20, as OpenAI takes it (undefined when absent). */
+export function topLogprobsOf(json: unknown, param = "top_logprobs"): number | undefined {
+  if (json == null) return undefined;
+  if (!(Number.isInteger(json) && (json as number) >= 0 && (json as number) <= 20)) {
+    throw new InvalidRequestError(`${param} must be an integer from 0 to 20, got ${JSON.stringify(json)}`, param);
+  }
+  return json as number;
 }
 
 /**
@@ -189,8 +203,12 @@ export interface ToolCallDelta {
 export interface Delta {
   role?: "assistant";
   content?: string;
+  /** the chain of thought, under both names that servers use for it */
   reasoning_content?: string;
+  reasoning?: string;
   tool_calls?: ToolCallDelta[];
+  /** the log-probabilities of the tokens of `content`: not part of the delta, they go to `choices[].logprobs` */
+  logprobs?: TokenLogprob[];
 }
 
 export type FinishReason = "stop" | "length" | "tool_calls";
@@ -199,6 +217,7 @@ export interface AssistantMessage {
   role: "assistant";
   content: string | null;
   reasoning_content?: string;
+  reasoning?: string;
   tool_calls?: { id: string; type: "function"; function: { name: string; arguments: string } }[];
 }
 
@@ -207,38 +226,56 @@ export interface Usage {
   completion_tokens: number;
   total_tokens: number;
   prompt_tokens_details: { cached_tokens: number };
+  completion_tokens_details: { reasoning_tokens: number };
+}
+
+/** One token in OpenAI's `logprobs` shape (the token's text, its UTF-8 bytes, and the alternatives). */
+export interface LogprobJson {
+  token: string;
+  logprob: number;
+  bytes: number[];
+  top_logprobs: { token: string; logprob: number; bytes: number[] }[];
+}
+
+export function logprobJson(l: TokenLogprob): LogprobJson {
+  const tok = getTokenizer();
+  const one = (token: number, logprob: number) => {
+    const bytes = tok.tokenBytes(token);
+    // OpenAI writes -9999 for an impossible token; JSON has no -Infinity.
+    return { token: new TextDecoder().decode(bytes), logprob: Number.isFinite(logprob) ? logprob : -9999, bytes: Array.from(bytes) };
+  };
+  return { ...one(l.token, l.logprob), top_logprobs: l.top.filter((t) => t.token < VOCAB_SIZE).map((t) => one(t.token, t.logprob)) };
 }
 
 /**
- * Turns chat events into deltas: analysis text -> `reasoning_content`; the answer, preambles and any text
+ * Turns chat events into deltas: analysis text -> `reasoning_content` and `reasoning`; the answer, preambles and any text
  * outside Harmony's known channels (what untrained weights write) -> `content`; a tool call -> a
  * `tool_calls` entry (id, name, then its arguments as they stream). Visible text is held back while it
  * could be the start of a stop string; once one is found, `stopped` is set and later events are ignored.
  */
 export class DeltaStream {
+  stopped = false;
+  private held = "";
+  /** the logprobs of the held text, each at the offset in `held` where its event's text began */
+  private heldLogprobs: { at: number; logprob: TokenLogprob }[] = [];
   private calls = 0;
   private open?: { index: number };
-  private readonly stops: StopStrings;
+  private readonly longestStop: number;
 
-  constructor(stop: string[] = [], private readonly newCallId: () => string = () => `call_${randomBytes(12).toString("hex")}`) {
-    this.stops = new StopStrings(stop);
-  }
-
-  /** a stop string was written: later events are ignored */
-  get stopped(): boolean {
-    return this.stops.stopped;
+  constructor(private readonly stop: string[] = [], private readonly newCallId: () => string = () => `call_${randomBytes(12).toString("hex")}`) {
+    this.longestStop = Math.max(0, ...stop.map((s) => s.length));
   }
 
   push(event: ChatEvent): Delta[] {
     if (this.stopped) return [];
     switch (event.type) {
       case "reasoning":
-        return [...this.flush(), { reasoning_content: event.text }];
+        return [...this.flush(), { reasoning_content: event.text, reasoning: event.text }];
       case "answer":
       case "commentary":
       case "other":
       case "raw":
-        return this.content(event.text);
+        return this.content(event.text, event.logprobs);
       case "tool-call-delta": {
         const out = this.open ? [] : this.openCall(event.recipient, "");
         return [...out, { tool_calls: [{ index: this.open!.index, function: { arguments: event.text } }] }];
@@ -264,15 +301,41 @@ export class DeltaStream {
     return [...this.flush(), { tool_calls: [{ index: this.open.index, id: this.newCallId(), type: "function", function: { name, arguments: args } }] }];
   }
 
-  private content(text: string): Delta[] {
-    const send = this.stops.push(text);
-    return send === "" ? [] : [{ content: send }];
+  private content(text: string, logprobs?: TokenLogprob[]): Delta[] {
+    if (this.stop.length === 0) return text === "" ? [] : [withLogprobs({ content: text }, logprobs)];
+    for (const logprob of logprobs ?? []) this.heldLogprobs.push({ at: this.held.length, logprob });
+    this.held += text;
+    let cut = -1;
+    for (const s of this.stop) {
+      const at = this.held.indexOf(s);
+      if (at >= 0 && (cut < 0 || at < cut)) cut = at;
+    }
+    if (cut >= 0) {
+      this.stopped = true;
+      return this.send(cut);
+    }
+    // Keep the longest tail that some stop string starts with; the rest is safe to send.
+    let keep = Math.min(this.held.length, this.longestStop - 1);
+    while (keep > 0 && !this.stop.some((s) => s.startsWith(this.held.slice(this.held.length - keep)))) keep--;
+    return this.send(this.held.length - keep);
   }
 
   private flush(): Delta[] {
-    const text = this.stops.flush();
-    return text === "" ? [] : [{ content: text }];
+    return this.send(this.held.length);
   }
+
+  /** Sends the first n characters held (with the logprobs of the tokens that began there); keeps the rest. */
+  private send(n: number): Delta[] {
+    const text = this.held.slice(0, n);
+    const logprobs = this.heldLogprobs.filter((l) => l.at < n).map((l) => l.logprob);
+    this.held = this.stopped ? "" : this.held.slice(n);
+    this.heldLogprobs = this.stopped ? [] : this.heldLogprobs.filter((l) => l.at >= n).map((l) => ({ at: l.at - n, logprob: l.logprob }));
+    return text === "" ? [] : [withLogprobs({ content: text }, logprobs)];
+  }
+}
+
+function withLogprobs(delta: Delta, logprobs: TokenLogprob[] | undefined): Delta {
+  return logprobs && logprobs.length > 0 ? { ...delta, logprobs } : delta;
 }
 
 /** Folds deltas into the message of a non-streamed completion. */
@@ -280,9 +343,11 @@ export class MessageBuilder {
   private content = "";
   private reasoning = "";
   private readonly calls: NonNullable<AssistantMessage["tool_calls"]> = [];
+  readonly logprobs: TokenLogprob[] = [];
 
   add(delta: Delta): void {
     if (delta.content !== undefined) this.content += delta.content;
+    for (const l of delta.logprobs ?? []) this.logprobs.push(l);
     if (delta.reasoning_content !== undefined) this.reasoning += delta.reasoning_content;
     for (const c of delta.tool_calls ?? []) {
       const call = (this.calls[c.index] ??= { id: "", type: "function", function: { name: "", arguments: "" } });
@@ -294,7 +359,7 @@ export class MessageBuilder {
 
   message(): AssistantMessage {
     const m: AssistantMessage = { role: "assistant", content: this.calls.length > 0 && this.content === "" ? null : this.content };
-    if (this.reasoning !== "") m.reasoning_content = this.reasoning;
+    if (this.reasoning !== "") m.reasoning_content = m.reasoning = this.reasoning;
     if (this.calls.length > 0) m.tool_calls = this.calls;
     return m;
   }
@@ -319,5 +384,6 @@ export function usageOf(done: ChatDone): Usage {
     completion_tokens: done.generatedTokens,
     total_tokens: done.promptTokens + done.generatedTokens,
     prompt_tokens_details: { cached_tokens: done.reusedPromptTokens },
+    completion_tokens_details: { reasoning_tokens: done.reasoningTokens },
   };
 }
