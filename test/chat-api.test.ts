@@ -100,6 +100,27 @@ describe("stop strings in chat", () => {
     expect(plain.done.stopReason).toBe("return");
   });
 
+  it("log-probabilities held back with the text travel with it, once each", async () => {
+    const script = ids("<|channel|>final<|message|>Hello! How can I help?<|return|>");
+    const source: TokenSource = {
+      async *generate(_prompt, options) {
+        for (let index = 0; index < script.length; index++) {
+          yield { token: script[index], index, logprobs: { logprob: -index, top: [] } };
+          if (options.stopTokens?.includes(script[index])) return;
+        }
+      },
+    };
+    const withStop = await collect(chat(source, [textMessage("user", "?")], { topLogprobs: 0, stop: ["How c"] }));
+    const plain = await collect(chat(source, [textMessage("user", "?")], { topLogprobs: 0 }));
+    const logprobsOf = (events: ChatEvent[]) => events.flatMap((e) => ("logprobs" in e && e.logprobs ? e.logprobs : []));
+    expect(withStop.text("answer")).toBe("Hello! ");
+    const passed = logprobsOf(withStop.events);
+    // each token's numbers (logprob -index) once, in order, as without the stop string
+    expect(passed.map((l) => l.logprob)).toEqual(logprobsOf(plain.events).slice(0, passed.length).map((l) => l.logprob));
+    expect(passed.every((l, i) => i === 0 || l.logprob < passed[i - 1].logprob)).toBe(true);
+    expect(tok.decode(passed.map((l) => l.token)).startsWith("Hello! ")).toBe(true);
+  });
+
   it("a step hook's stop is the reply's stop reason", async () => {
     const { done } = await collect(chat(new Scripted([ids("<|channel|>final<|message|>Hi")], { stopReason: "hook" }), [textMessage("user", "?")]));
     expect(done.stopReason).toBe("hook");
