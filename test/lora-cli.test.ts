@@ -35,7 +35,7 @@ describe("--lora", () => {
   it("generate --lora --json: the adapter's greedy decode", () => {
     const r = cli("generate", "--model", DEV_CKPT, "--lora", adapter("r8_bf16"), "--tokens", META.decode_prompt.join(","), "--max-tokens", "12", "--temperature", "0", "--json", "--backend", "ts");
     expect(r.code, r.stderr).toBe(0);
-    expect(JSON.parse(r.stdout.trim().split("\n").pop()!)).toEqual({ tokens: META.adapters.r8_bf16.decode_tokens });
+    expect(JSON.parse(r.stdout.trim().split("\n").pop()!).tokens).toEqual(META.adapters.r8_bf16.decode_tokens);
   });
 
   it("repeated --lora adapters apply together, each with its own --lora-scale", () => {
@@ -43,7 +43,7 @@ describe("--lora", () => {
     const r = cli("generate", "--model", DEV_CKPT, "--lora", adapter("r4"), "--lora", adapter("r4"), "--lora-scale=-1",
       "--tokens", META.decode_prompt.join(","), "--max-tokens", "12", "--json");
     expect(r.code, r.stderr).toBe(0);
-    expect(JSON.parse(r.stdout.trim().split("\n").pop()!)).toEqual({ tokens: META.base_decode_tokens });
+    expect(JSON.parse(r.stdout.trim().split("\n").pop()!).tokens).toEqual(META.base_decode_tokens);
   });
 
   it("usage errors: a scale without its adapter, two scales, a scale that is not a number", () => {
@@ -68,7 +68,7 @@ describe("--lora", () => {
     const w = cli("generate", "--model", DEV_CKPT, "--lora", other, "--tokens", META.decode_prompt.join(","), "--max-tokens", "12", "--json");
     expect(w.code).toBe(0);
     expect(w.stderr).toMatch(/warning: .*other-base\/adapter_config\.json: the adapter was trained on "openai\/gpt-oss-120b"/);
-    expect(JSON.parse(w.stdout.trim().split("\n").pop()!)).toEqual({ tokens: META.adapters.r4.decode_tokens });
+    expect(JSON.parse(w.stdout.trim().split("\n").pop()!).tokens).toEqual(META.adapters.r4.decode_tokens);
   });
 
   it("profile --lora times the adapters on their own row", () => {

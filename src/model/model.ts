@@ -7,13 +7,17 @@ import { createKernels, DEFAULT_BACKEND, DEFAULT_PRECISION, type Backend, type P
 import type { Kernels } from "../backends/kernels.js";
 import { Transformer, type ForwardOptions } from "./forward.js";
 import type { KVCache } from "./kv-cache.js";
-import { Sampler, type SamplingOptions } from "../generation/sampling.js";
-import { tokenLogprobs, type TokenLogprobs } from "../generation/logprobs.js";
-import { chat, type ChatEvent, type ChatOptions } from "../chat/chat.js";
-import type { Conversation, Message } from "../harmony/types.js";
+import { Session } from "../generation/session.js";
+import { complete, encodePrompt, type CompleteOptions, type Completion } from "../generation/complete.js";
+import type { GeneratedToken, GenerateOptions, GenerationResult } from "../generation/loop.js";
+import { chat, type ChatEvent, type ChatInput, type ChatOptions } from "../chat/chat.js";
+import { ChatSession, type ChatSessionOptions } from "../chat/chat-session.js";
+import { GptOssError } from "../util/errors.js";
 import { openAdapter } from "../lora/adapter.js";
 import { AdapterError } from "../lora/config.js";
 import { loadAdapter as readAdapter, type LoraAdapter } from "../lora/weights.js";
+
+export type { GeneratedToken, GenerateOptions, GenerationResult } from "../generation/loop.js";
 
 export interface LoadOptions {
   /** kernel backend: "wasm" (WebAssembly SIMD, the default) or "ts" (the plain TypeScript reference) */
@@ -25,7 +29,11 @@ export interface LoadOptions {
   precision?: Precision;
   /** called after each tensor is read */
   onProgress?: (doneBytes: number, totalBytes: number, tensor: string) => void;
-  /** context length the memory check plans for (default min(4096, the model's limit)) */
+  /**
+   * the most tokens (prompt + generated) a cache of this model holds: generation stops there (stop reason
+   * "context_full") and longer input is refused. Default: the model's limit (max_position_embeddings);
+   * the memory check plans for this, or for min(4096, the limit) when it is not given.
+   */
   contextLength?: number;
   /** bytes the load may use (default: what the OS reports available); a larger estimate is refused */
   memoryLimit?: number;
@@ -54,31 +62,7 @@ export interface LoraSpec {
   scale?: number;
 }
 
-export class OutOfMemoryError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = "OutOfMemoryError";
-  }
-}
-
-export interface GenerateOptions extends SamplingOptions {
-  /** stop after this many new tokens (default 128) */
-  maxTokens?: number;
-  /** stop when one of these is generated (it is yielded first) */
-  stopTokens?: number[];
-  /** stops the generation at the next token */
-  signal?: AbortSignal;
-  /** when set, each token comes with its log-probability and this many most likely alternatives */
-  topLogprobs?: number;
-}
-
-export interface GeneratedToken {
-  token: number;
-  /** 0-based index among the generated tokens */
-  index: number;
-  /** log p(token) and the most likely tokens, when `topLogprobs` was set */
-  logprobs?: TokenLogprobs;
-}
+export class OutOfMemoryError extends GptOssError {}
 
 export class GptOssModel {
   private constructor(
@@ -86,6 +70,8 @@ export class GptOssModel {
     readonly checkpoint: Checkpoint,
     readonly kernels: Kernels,
     readonly transformer: Transformer,
+    /** the most tokens (prompt + generated) this model's caches hold (LoadOptions.contextLength) */
+    readonly contextLength: number,
   ) {}
 
   static async load(dir: string, options: LoadOptions = {}): Promise<GptOssModel> {
@@ -93,6 +79,10 @@ export class GptOssModel {
     try {
       // Refuse up front, in a second, rather than fail after minutes of loading.
       const c = checkpoint.config;
+      const context = options.contextLength;
+      if (context !== undefined && !(Number.isInteger(context) && context >= 1 && context <= c.maxPositionEmbeddings)) {
+        throw new RangeError(`contextLength must be an integer from 1 to the model's limit of ${c.maxPositionEmbeddings} (max_position_embeddings in ${checkpoint.configPath}), got ${context}`);
+      }
       const specs = options.lora ?? [];
       for (const s of specs) {
         if (s.scale !== undefined && !Number.isFinite(s.scale)) throw new AdapterError(`${s.path}: the adapter's scale must be a finite number, got ${s.scale}`);
@@ -104,7 +94,7 @@ export class GptOssModel {
       // wasm `fast` on the relaxed build adds an int8 copy of the unembedding; the build is not known
       // yet, so it is counted whenever wasm `fast` is asked for (0.61 GiB too many on Node 20 at 20b).
       const fast = (options.backend ?? DEFAULT_BACKEND) === "wasm" && (options.precision ?? DEFAULT_PRECISION) === "fast";
-      const need = estimateMemory(c, expectedOf(checkpoint), options.contextLength ?? Math.min(4096, c.maxPositionEmbeddings), 128, fast);
+      const need = estimateMemory(c, expectedOf(checkpoint), context ?? Math.min(4096, c.maxPositionEmbeddings), 128, fast);
       const have = options.memoryLimit ?? availableMemory();
       if (need.total + adapterBytes > have) {
         const adapters = adapterBytes > 0 ? `, LoRA adapters ${formatBytes(adapterBytes, "binary")}` : "";
@@ -116,7 +106,7 @@ export class GptOssModel {
         const weights = await checkpoint.loadAsync({ allocator: kernels.allocator, onProgress: options.onProgress });
         kernels.prepare?.(weights);
         const adapters = plans.map((p, i) => readAdapter(p, c, kernels.allocator, specs[i].scale ?? 1));
-        return new GptOssModel(checkpoint, kernels, new Transformer(checkpoint.config, weights, kernels, adapters));
+        return new GptOssModel(checkpoint, kernels, new Transformer(checkpoint.config, weights, kernels, adapters), context ?? c.maxPositionEmbeddings);
       } catch (e) {
         kernels.dispose?.();
         throw e;
@@ -142,7 +132,7 @@ export class GptOssModel {
    */
   withAdapters(adapters: readonly LoraAdapter[]): GptOssModel {
     const t = this.transformer;
-    return new GptOssModel(this.checkpoint, this.kernels, new Transformer(t.config, t.weights, this.kernels, adapters));
+    return new GptOssModel(this.checkpoint, this.kernels, new Transformer(t.config, t.weights, this.kernels, adapters), this.contextLength);
   }
 
   /** Checks and reads one more adapter into this model's kernel memory; apply it with `withAdapters`. */
@@ -158,8 +148,22 @@ export class GptOssModel {
     this.kernels.dispose?.();
   }
 
+  /** An empty KV cache holding up to `contextLength` positions. */
   newCache(): KVCache {
-    return this.transformer.newCache();
+    return this.transformer.newCache(this.contextLength);
+  }
+
+  /** A session: a KV cache of its own, reused across generations and chat turns (see Session). */
+  createSession(): Session {
+    return new Session(this);
+  }
+
+  /**
+   * A conversation with its own history and KV cache: `send(text)` streams the reply as `chat` does,
+   * tools with handlers are run (src/chat/chat-session.ts).
+   */
+  createChat(options: ChatSessionOptions = {}): ChatSession {
+    return new ChatSession(this, options);
   }
 
   /** Logits of every position of `tokens` run from an empty context: [T, V]. */
@@ -167,32 +171,34 @@ export class GptOssModel {
     return this.transformer.forward(tokens, this.newCache(), { ...options, logits: "all" });
   }
 
-  /** Continues `prompt` token by token (prefill once, then one token per step with the KV cache). */
-  async *generate(prompt: ArrayLike<number>, options: GenerateOptions = {}): AsyncGenerator<GeneratedToken> {
-    const sampler = new Sampler(options);
-    const maxTokens = options.maxTokens ?? 128;
-    const stops = new Set(options.stopTokens ?? []);
-    const cache = this.newCache();
-    const history = Array.from(prompt);
-    if (maxTokens <= 0) return;
-    let logits = this.transformer.forward(prompt, cache);
-    for (let index = 0; index < maxTokens; index++) {
-      if (options.signal?.aborted) return;
-      const token = sampler.sample(logits, history);
-      history.push(token);
-      yield { token, index, ...(options.topLogprobs !== undefined ? { logprobs: tokenLogprobs(logits, token, options.topLogprobs) } : {}) };
-      if (stops.has(token) || index + 1 === maxTokens) return;
-      // Let the event loop breathe (abort signals, streaming output) between steps.
-      await new Promise<void>((r) => setImmediate(r));
-      logits = this.transformer.forward([token], cache);
-    }
+  /**
+   * Continues `prompt` (token ids, or text: tokenised with o200k_harmony, no chat template) from an empty
+   * context: the prompt in chunks, then one token per step with the KV cache, until a stop token,
+   * maxTokens or the end of the context (src/generation/loop.ts). The generator's return value says why
+   * it stopped. Each call has a cache of its own.
+   */
+  generate(prompt: string | ArrayLike<number>, options: GenerateOptions = {}): AsyncGenerator<GeneratedToken, GenerationResult> {
+    const session = new Session(this);
+    if (typeof prompt !== "string") return session.generate(Array.from(prompt), options);
+    return (async function* () {
+      return yield* session.generate(encodePrompt(session.model, prompt), options);
+    })();
+  }
+
+  /**
+   * Text in, text out: continues `prompt` (no chat template) and resolves to the new text, its tokens, why
+   * it stopped and, with `topLogprobs`, per-token log-probabilities (src/generation/complete.ts).
+   */
+  complete(prompt: string | ArrayLike<number>, options: CompleteOptions = {}): Promise<Completion> {
+    return complete(this, prompt, options);
   }
 
   /**
    * Streams the reply to a Harmony conversation as typed events (reasoning, answer, tool calls, done);
-   * see src/chat/chat.ts. Consecutive calls reuse the KV cache where the new prompt extends the last one.
+   * see src/chat/chat.ts. Each call starts from an empty KV cache and shares nothing with other calls;
+   * for turns that reuse the cache, chat on a session: `chat(model.createSession(), ...)`.
    */
-  chat(conversation: Conversation | Message[], options: ChatOptions = {}): AsyncGenerator<ChatEvent> {
+  chat(conversation: ChatInput, options: ChatOptions = {}): AsyncGenerator<ChatEvent> {
     return chat(this, conversation, options);
   }
 }

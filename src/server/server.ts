@@ -2,13 +2,15 @@
 // (POST /v1/responses, GET and DELETE /v1/responses/{id}), plain or streamed as server-sent events, and
 // GET /health. One model, one request at a time: the model runs on the JavaScript thread, so requests
 // wait in a bounded queue; a client that goes away aborts its generation (or leaves the queue).
+// The server owns one session (KV cache): a request whose conversation extends the previous one's
+// prompt runs only what is new; any other request rewinds it as far as they agree.
 // node:http only, so Deno runs it too.
 import { randomBytes } from "node:crypto";
 import { basename } from "node:path";
 import { createServer as createHttpServer, type IncomingMessage, type RequestListener, type Server, type ServerResponse } from "node:http";
 import { chat, checkChatModel, ContextFullError, type ChatDone, type ChatEvent, type TokenSource } from "../chat/chat.js";
 import type { Message } from "../harmony/types.js";
-import type { GptOssModel } from "../model/model.js";
+import { Session, type SessionModel } from "../generation/session.js";
 import { getTokenizer } from "../tokenizer/tokenizer.js";
 import {
   checkNesting, DeltaStream, finishReason, InvalidRequestError, logprobJson, MessageBuilder, parseChatRequest, usageOf,
@@ -48,41 +50,49 @@ export interface ServerOptions {
    * (`model.withAdapters([adapter])`), so a request switches by its `model` field without reloading.
    * With any, an unknown `model` is refused (404); without, `model` is accepted and ignored.
    */
-  models?: Record<string, GptOssModel | TokenSource>;
+  models?: Record<string, SessionModel | TokenSource>;
 }
 
-/** A model a request runs on, and its id in the reply. */
-type Served = { id: string; model: GptOssModel | TokenSource };
+/** What a request runs on (a session of its own for each served model), and its id in the reply. */
+type Served = { id: string; model: TokenSource };
+
+/** A model served: a session of the server's own for a loaded model, a Session or a TokenSource as given. */
+function sourceOf(model: SessionModel | TokenSource): TokenSource {
+  const session = "transformer" in model ? new Session(model) : model instanceof Session ? model : null;
+  if (session) checkChatModel(session.model);
+  return session ?? (model as TokenSource);
+}
 
 /**
- * An http.Server answering OpenAI's chat completions API with `model`: a loaded GptOssModel or any
- * TokenSource (tests use scripted ones). Call `.listen(port, host)` on it.
+ * An http.Server answering OpenAI's chat completions API with `model`: a loaded GptOssModel (the server
+ * makes a session of its own for it), a Session, or any TokenSource (tests use scripted ones). Call
+ * `.listen(port, host)` on it.
  */
-export function createServer(model: GptOssModel | TokenSource, options: ServerOptions = {}): Server {
+export function createServer(model: SessionModel | TokenSource, options: ServerOptions = {}): Server {
   return createHttpServer(requestListener(model, options));
 }
 
 /** The request handler of `createServer`, for a server that is already listening (`serve` binds first). */
-export function requestListener(model: GptOssModel | TokenSource, options: ServerOptions = {}): RequestListener {
-  if ("transformer" in model) checkChatModel(model);
-  const modelId = options.modelId ?? ("checkpoint" in model ? basename(model.checkpoint.dir) : "gpt-oss");
+export function requestListener(model: SessionModel | TokenSource, options: ServerOptions = {}): RequestListener {
+  const source = sourceOf(model);
+  const dir = ((source instanceof Session ? source.model : undefined) as { checkpoint?: { dir: string } } | undefined)?.checkpoint?.dir;
+  const modelId = options.modelId ?? (dir ? basename(dir) : "gpt-oss");
   const log = options.log ?? ((line: string) => process.stderr.write(`${line}\n`));
   const queue = new Queue(options.maxQueue ?? DEFAULT_MAX_QUEUE);
   const store = new ResponseStore(options.store?.maxCount, options.store?.maxBytes);
   const defaults = { maxTokens: options.maxTokens ?? DEFAULT_MAX_TOKENS, date: options.date };
   // Every model by id, the main one first; all share the queue (they share the kernels and weights).
-  const served = new Map<string, GptOssModel | TokenSource>([[modelId, model]]);
+  const served = new Map<string, TokenSource>([[modelId, source]]);
   for (const [id, m] of Object.entries(options.models ?? {})) {
     if (served.has(id)) throw new Error(`createServer: model id "${id}" is given twice`);
-    if ("transformer" in m) checkChatModel(m);
-    served.set(id, m);
+    served.set(id, sourceOf(m));
   }
   const card = (id: string) => ({ id, object: "model", created: 0, owned_by: "gpt-oss-ts", ...(id !== modelId ? { parent: modelId } : {}) });
 
   /** The model a request names in `model` (the main one when it names none, or when only one is served). */
   function pick(json: unknown): Served {
     const want = (json as { model?: unknown } | null)?.model;
-    if (served.size === 1 || want === undefined || want === null) return { id: modelId, model };
+    if (served.size === 1 || want === undefined || want === null) return { id: modelId, model: source };
     if (typeof want !== "string") throw new InvalidRequestError(`"model" must be a string, one of: ${[...served.keys()].join(", ")}`, "model");
     const m = served.get(want);
     if (!m) throw new InvalidRequestError(`the model "${want}" does not exist here; this server has: ${[...served.keys()].join(", ")}`, "model", 404);
