@@ -2,13 +2,10 @@
 // refusal for each option PEFT allows that it does not implement (an adapter applied without them would
 // give a wrong answer, never an error).
 import { readFileSync, statSync } from "node:fs";
+import { GptOssError } from "../util/errors.js";
 
-export class AdapterError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = "AdapterError";
-  }
-}
+/** An adapter this engine cannot apply as PEFT would: the message names the file and the key. */
+export class AdapterError extends GptOssError {}
 
 export interface AdapterConfig {
   /** the adapter_config.json path, for messages */
