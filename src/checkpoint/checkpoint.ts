@@ -209,22 +209,13 @@ export class Checkpoint {
       }
       return out;
     };
-    const bytes = (name: string, then?: (b: Uint8Array) => void): Uint8Array => {
+    const bytes = (name: string): Uint8Array => {
       const b = alloc.allocate(this.tensor(name).info.byteLength, name);
-      read(name, b, then && (() => then(b)));
+      read(name, b);
       return b;
     };
-    // Rearranged as each tensor arrives when the allocator's kernels want another row order.
-    const interleave = alloc.interleaveMxfp4?.bind(alloc);
-    const experts = (blocks: string, scales: string, rows: number, cols: number): Mxfp4Experts => {
-      const E = c.numExperts, nb = cols / 32;
-      return {
-        experts: E, rows, cols,
-        blocks: bytes(blocks, interleave && ((b) => interleave(b, E, rows, nb, 16))),
-        scales: bytes(scales, interleave && ((b) => interleave(b, E, rows, nb, 1))),
-        rowGroup: interleave ? 4 : 1,
-      };
-    };
+    const experts = (blocks: string, scales: string, rows: number, cols: number): Mxfp4Experts =>
+      ({ experts: c.numExperts, rows, cols, blocks: bytes(blocks), scales: bytes(scales) });
 
     // Bytes in memory of tensors used together (small vectors are widened to f32), announced to the
     // allocator so that it keeps them in one memory.

@@ -71,15 +71,6 @@ export class WasmMemories implements WeightAllocator {
     return new Uint8Array(heap.buffer, p, byteLength);
   }
 
-  /** The kernels read MXFP4 rows interleaved by four (kernels/mxfp4.ts): rearranged in place, in the
-   * memory that holds them, as the loader reads each tensor. */
-  interleaveMxfp4(bytes: Uint8Array, experts: number, rows: number, blocksPerRow: number, unitBytes: number): void {
-    const h = this.heapOf(bytes);
-    if (!h) throw new Error("interleaveMxfp4: the bytes are not in a kernel memory");
-    const [tmp] = h.scratch.take(4 * blocksPerRow * unitBytes);
-    h.k.interleave4(bytes.byteOffset, experts, rows, blocksPerRow, unitBytes, tmp);
-  }
-
   /** Weight and scratch bytes of every memory. */
   get bytes(): number {
     return this.heaps.reduce((s, h) => s + h.used, 0);

@@ -14,7 +14,7 @@ import { existsSync } from "node:fs";
 import { availableParallelism, cpus } from "node:os";
 import { fileURLToPath } from "node:url";
 import { MessageChannel, receiveMessageOnPort, Worker, type MessagePort } from "node:worker_threads";
-import { ARGS, CONTROL_BYTES, FAILED, FLOAT_ARGS, HEAP, MAX_ARGS, MAX_THREADS, OP, OPCODE, PENDING, RESULTS, runSlice, SEQ, THREADS } from "./jobs.js";
+import { ARGS, CONTROL_BYTES, FAILED, HEAP, JOBS, MAX_ARGS, MAX_THREADS, OPCODE, PENDING, RESULTS, runSlice, SEQ, STOP, THREADS, writeArgs, type Job, type JobArgs } from "./jobs.js";
 import type { WasmMemories } from "./memories.js";
 import type { WasmHeap, WasmMemory, WasmModule } from "./heap.js";
 
@@ -106,14 +106,10 @@ export class ThreadPool {
   }
 
   /** Runs one job (jobs.ts) in `heap` on every thread; returns when all are done. */
-  run(heap: WasmHeap, op: number, args: readonly number[]): void {
+  run<J extends Job>(heap: WasmHeap, job: J, args: JobArgs<J>): void {
     if (this.disposed) throw new Error("the kernel threads were disposed");
-    const ctl = this.ctl, n = this.size;
-    const floats = FLOAT_ARGS[op] ?? [];
-    for (let i = 0; i < args.length; i++) {
-      if (floats.includes(i)) this.fargs[i] = args[i];
-      else this.args[i] = args[i];
-    }
+    const ctl = this.ctl, n = this.size, op = JOBS.indexOf(job);
+    writeArgs(job, args, this.args, this.fargs);
     ctl[OPCODE] = op;
     ctl[HEAP] = heap.index;
     ctl[THREADS] = n;
@@ -151,7 +147,7 @@ export class ThreadPool {
   dispose(): void {
     if (this.disposed) return;
     this.disposed = true;
-    this.ctl[OPCODE] = OP.stop;
+    this.ctl[OPCODE] = STOP;
     Atomics.add(this.ctl, SEQ, 1);
     Atomics.notify(this.ctl, SEQ);
     for (const w of this.workers) void w.terminate();

@@ -2,7 +2,7 @@
 // every shared memory, says it is ready, then runs jobs from the control block until told to stop:
 // wait for the sequence number to change, run this thread's band (jobs.ts), count itself done.
 import { parentPort, receiveMessageOnPort, workerData } from "node:worker_threads";
-import { FAILED, HEAP, OP, OPCODE, PENDING, runSlice, SEQ, THREADS, ARGS, MAX_ARGS, RESULTS, MAX_THREADS } from "./jobs.js";
+import { FAILED, HEAP, OPCODE, PENDING, runSlice, SEQ, STOP, THREADS, ARGS, MAX_ARGS, RESULTS, MAX_THREADS } from "./jobs.js";
 import type { WorkerInit } from "./threads.js";
 import { instantiateKernels, type KernelExports, type WasmMemory } from "./heap.js";
 
@@ -46,7 +46,7 @@ function loop(): void {
     if (s === seen) continue;
     seen = s;
     const op = ctl[OPCODE];
-    if (op === OP.stop) return;
+    if (op === STOP) return;
     const n = ctl[THREADS];
     if (init.tid < n) {
       try {
