@@ -187,8 +187,3 @@ function validate(c: ModelConfig, file: string): void {
     if (!(c.rope.betaFast > 0 && c.rope.betaSlow > 0)) fail(`rope_scaling beta_fast and beta_slow must be positive`);
   }
 }
-
-/** Bytes of one token's K and V for every layer, f32 (for memory estimates). */
-export function kvBytesPerToken(c: ModelConfig): number {
-  return 2 * c.numKvHeads * c.headDim * 4;
-}

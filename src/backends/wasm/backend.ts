@@ -45,7 +45,7 @@ export interface WasmOptions {
    */
   parallelMinBytes?: number;
   /** How long an idle worker spins for the next call before it sleeps, in ms (default 2: a sleeping
-   * worker takes tens of microseconds to wake, more on a VM). */
+   * worker is slow to wake). */
   spinMs?: number;
 }
 

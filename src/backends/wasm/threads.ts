@@ -3,8 +3,8 @@
 // written to a small shared control block, and every thread runs its band of the output rows
 // (jobs.ts). Synchronisation is Atomics on that block, not a message per call: the caller bumps a
 // sequence number and wakes the workers, runs band 0 itself, and waits for a counter to reach zero.
-// Workers spin a little (2 ms) before sleeping, because the next job usually follows within
-// microseconds and waking a sleeping thread takes tens of microseconds (more on a VM).
+// Workers spin a little (`spinMs`) before sleeping, because the next job usually follows within
+// microseconds and waking a sleeping thread takes much longer than that.
 //
 // One worker file serves Node and Deno: both provide node:worker_threads (Deno maps it onto its Web
 // Workers), which posts WebAssembly modules and shared memories, lets a worker take a message
