@@ -68,7 +68,8 @@ export interface ModelWeights {
 }
 
 /** Where weight bytes live. The plain allocator uses ordinary ArrayBuffers; a kernel backend may place
- * them in its own memory (e.g. WebAssembly) so kernels read them without a copy. */
+ * them in its own memory (e.g. WebAssembly) so kernels read them without a copy. The loader fills them
+ * in the checkpoint's form; what a backend's allocator placed is that backend's (`Kernels.prepare`). */
 export interface WeightAllocator {
   /** zero-filled bytes, 16-byte aligned */
   allocate(byteLength: number, what: string): Uint8Array;

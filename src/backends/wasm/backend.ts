@@ -1,10 +1,11 @@
 // The WebAssembly implementation of `Kernels`: each call places its activations in the kernel memory
 // that holds its weights, runs one AssemblyScript kernel (kernels/*.ts) there and copies the result
 // out. Weights are not copied: the backend's allocator (memories.ts) puts them in its memories at load,
-// and a kernel reads a weight at its view's byteOffset. (Arrays that are not in that memory, e.g.
-// weights loaded with another allocator, still work: they are staged per call, which is slow for
-// matrices but keeps every caller correct.) Calls that read many weight bytes (the matmuls, the
-// experts) run on every thread of the pool (threads.ts), each thread a band of output rows (jobs.ts).
+// `prepare` rearranges the experts there into the kernels' layout, and a kernel reads a weight at its
+// view's byteOffset. (Arrays that are not in that memory, e.g. weights loaded with another allocator,
+// still work: they are staged per call, which is slow for matrices but keeps every caller correct.)
+// Calls that read many weight bytes (the matmuls, the experts) run on every thread of the pool
+// (threads.ts), each thread a band of output rows (jobs.ts).
 //
 // Precisions (README "Precision"): "exact" keeps activations in f32 (the MXFP4 decode kernels split
 // them exactly into two int16). "fast" quantizes the activations of the MXFP4 expert matmuls per
