@@ -64,9 +64,9 @@ export class Transformer {
     const heads = { nq, nkv, headDim: d };
     const s = this.buffers(T);
 
-    kernels.embed(s.x, w.embedding, tokens);                   // x        [T, H]
+    kernels.embed(s.x, w.embedding, tokens);                            // x        [T, H]
     observe?.("embedding", -1, s.x, H);
-    this.rope.table(pos0, T, s.cos, s.sin);                    // cos, sin [T, d/2]
+    this.rope.table(pos0, T, s.cos, s.sin);                             // cos, sin [T, d/2]
 
     for (let l = 0; l < c.numLayers; l++) {
       const lw = w.layers[l];

@@ -14,7 +14,7 @@
 // with 8-bit activations decode reads the unembedding from an int8 copy made at load (`prepare`).
 import type { ModelConfig } from "../../checkpoint/config.js";
 import { expertBytes, type Bf16Matrix, type ModelWeights, type Mxfp4Experts, type WeightAllocator } from "../../checkpoint/weights.js";
-import { JOBS, MAX_ARGS, PANEL_BYTES, runSlice, writeArgs, type Job, type JobArgs } from "./jobs.js";
+import { PANEL_BYTES, runSlice, type Job, type JobArgs } from "./jobs.js";
 import { firstVisible, type AttentionChunk, type AttentionHeads, type Kernels, type LayerKV, type Precision } from "../kernels.js";
 import { DEFAULT_WEIGHT_BYTES_PER_MEMORY, WasmMemories } from "./memories.js";
 import { defaultThreads, ThreadPool } from "./threads.js";
@@ -198,8 +198,7 @@ export class WasmKernels implements Kernels {
   private exec<J extends Job>(h: WasmHeap, job: J, bytes: number, args: JobArgs<J>): void {
     const t = this.shared.threads;
     if (t && bytes >= this.shared.parallelMinBytes) return t.run(h, job, args);
-    writeArgs(job, args, ONE.u32, ONE.f32);
-    runSlice(h.k, JOBS.indexOf(job), ONE.u32, ONE.f32, 0, 1, ONE.results);
+    runSlice(h.k, job, args, 0, 1, ONE_RESULT);
   }
 
   /** Threads a call on `bytes` of weights runs on (for sizing per-thread scratch). */
@@ -470,12 +469,8 @@ export class WasmKernels implements Kernels {
   }
 }
 
-/** The argument slots of a job run on the calling thread alone (u32 and f32 views of one buffer, as in
- * the control block), and its result slot. */
-const ONE = (() => {
-  const slots = new ArrayBuffer(4 * MAX_ARGS);
-  return { u32: new Uint32Array(slots), f32: new Float32Array(slots), results: new Float32Array(1) };
-})();
+/** The result slot of a job run on the calling thread alone. */
+const ONE_RESULT = new Float32Array(1);
 
 /** Bytes of the int8 copy of a [rows, cols] bf16 matrix (kernels/q8.ts): rows padded to a multiple of
  * 4, 32 one-byte codes and one f32 scale per 32-block. */

@@ -8,8 +8,9 @@ import type { KernelExports } from "./heap.js";
 
 /**
  * The jobs a thread can run a slice of, each with its arguments named in the order they sit in the
- * control block (the caller writes them with `writeArgs`, every thread reads them with `readArgs`).
- * Arguments are u32 (pointers into the job's memory, sizes, flags) except those in FLOAT_ARGS.
+ * control block: the caller writes them there by name (`writeArgs`) and runs its own slice on them,
+ * each worker reads them back by name (`readArgs`). Arguments are u32 (pointers into the job's memory,
+ * sizes, flags) except those in FLOAT_ARGS.
  */
 export const JOB_ARGS = {
   /** bf16 matrix x vector (x in the decode kernel's column order) */
@@ -34,7 +35,8 @@ export const JOB_ARGS = {
   stream: ["ptr", "floats"],
 } as const;
 
-/** Arguments held as f32. */
+/** Arguments held as f32: only ever handed to a kernel's f32 parameter, which rounds the caller's own
+ * value to the same f32 the workers read. */
 const FLOAT_ARGS: ReadonlySet<string> = new Set(["limit", "alpha"]);
 
 export type Job = keyof typeof JOB_ARGS;
@@ -43,24 +45,26 @@ export type JobArgs<J extends Job> = { [A in (typeof JOB_ARGS)[J][number]]: numb
 
 /** Opcodes in the control block: a job's place in this list. */
 export const JOBS = Object.keys(JOB_ARGS) as Job[];
+/** Per job, whether each argument slot holds an f32 (looked up once, not per call). */
+const IS_FLOAT = Object.fromEntries(JOBS.map((j) => [j, JOB_ARGS[j].map((a: string) => FLOAT_ARGS.has(a))])) as Record<Job, boolean[]>;
 /** The opcode that makes worker threads leave their loop. */
 export const STOP = -1;
 
 /** Writes a job's arguments into the argument slots (u32 and f32 views of the same memory). */
 export function writeArgs<J extends Job>(job: J, args: JobArgs<J>, u32: Uint32Array, f32: Float32Array): void {
-  const names: readonly string[] = JOB_ARGS[job];
+  const names: readonly string[] = JOB_ARGS[job], float = IS_FLOAT[job];
   const values = args as Record<string, number>;
   for (let i = 0; i < names.length; i++) {
-    if (FLOAT_ARGS.has(names[i])) f32[i] = values[names[i]];
+    if (float[i]) f32[i] = values[names[i]];
     else u32[i] = values[names[i]];
   }
 }
 
 /** Reads a job's arguments back from the argument slots. */
 export function readArgs<J extends Job>(job: J, u32: Uint32Array, f32: Float32Array): JobArgs<J> {
-  const names: readonly string[] = JOB_ARGS[job];
+  const names: readonly string[] = JOB_ARGS[job], float = IS_FLOAT[job];
   const args: Record<string, number> = {};
-  for (let i = 0; i < names.length; i++) args[names[i]] = FLOAT_ARGS.has(names[i]) ? f32[i] : u32[i];
+  for (let i = 0; i < names.length; i++) args[names[i]] = float[i] ? f32[i] : u32[i];
   return args as JobArgs<J>;
 }
 
@@ -93,25 +97,24 @@ export function band(rows: number, tid: number, n: number, align: number): [numb
   return [start, Math.min(rows, start + size)];
 }
 
-/** Runs thread `tid`'s part (of n) of the job with opcode `op`, its arguments in the u32/f32 slots. */
-export function runSlice(k: KernelExports, op: number, u32: Uint32Array, f32: Float32Array, tid: number, n: number, results: Float32Array): void {
-  const job = JOBS[op];
-  switch (job) {
+/** Runs thread `tid`'s part (of n) of a job (the caller's arguments; a worker's from `readArgs`). */
+export function runSlice<J extends Job>(k: KernelExports, job: J, args: JobArgs<J>, tid: number, n: number, results: Float32Array): void {
+  switch (job as Job) {
     case "matvec": {
-      const { out, x, w, bias, rows, cols } = readArgs(job, u32, f32);
+      const { out, x, w, bias, rows, cols } = args as JobArgs<"matvec">;
       const [r0, r1] = band(rows, tid, n, 4);
       if (r1 > r0) k.bf16Matvec(out + 4 * r0, x, w + 2 * cols * r0, bias ? bias + 4 * r0 : 0, r1 - r0, cols);
       return;
     }
     case "matmul": {
-      const { out, x, w, bias, rows, cols, T, panels } = readArgs(job, u32, f32);
+      const { out, x, w, bias, rows, cols, T, panels } = args as JobArgs<"matmul">;
       const [r0, r1] = band(rows, tid, n, 4);
       if (r1 > r0) k.bf16Matmul(out + 4 * r0, x, w + 2 * cols * r0, bias ? bias + 4 * r0 : 0, r1 - r0, cols, T, rows, panels + tid * PANEL_BYTES);
       return;
     }
     case "up": {
       // Output column j of act comes from weight rows 2j (gate) and 2j + 1 (linear).
-      const { act, x, xs, qs, blocks, scales, bias, I, cols, n: tokens, limit, alpha, fast, scratch, stride } = readArgs(job, u32, f32);
+      const { act, x, xs, qs, blocks, scales, bias, I, cols, n: tokens, limit, alpha, fast, scratch, stride } = args as JobArgs<"up">;
       const [j0, j1] = band(I, tid, n, 4);
       const nb = cols / 32;
       if (j1 > j0) {
@@ -121,7 +124,7 @@ export function runSlice(k: KernelExports, op: number, u32: Uint32Array, f32: Fl
       return;
     }
     case "down": {
-      const { y, x, xs, qs, blocks, scales, bias, rows, cols, n: tokens, weight, fast, scratch, stride } = readArgs(job, u32, f32);
+      const { y, x, xs, qs, blocks, scales, bias, rows, cols, n: tokens, weight, fast, scratch, stride } = args as JobArgs<"down">;
       const [r0, r1] = band(rows, tid, n, 4);
       const nb = cols / 32;
       if (r1 > r0) {
@@ -133,7 +136,7 @@ export function runSlice(k: KernelExports, op: number, u32: Uint32Array, f32: Fl
     case "attention": {
       // Work items (query t, KV head g), dealt round-robin: later queries see more keys, so contiguous
       // bands would be uneven. Each item is computed whole by one thread, so any split gives the same bits.
-      const { out, q, keys, values, T, cached, window, pos0, first0, sinks, nq, nkv, d, scores } = readArgs(job, u32, f32);
+      const { out, q, keys, values, T, cached, window, pos0, first0, sinks, nq, nkv, d, scores } = args as JobArgs<"attention">;
       const group = nq / nkv, qw = nq * d, kvw = nkv * d;
       for (let i = tid; i < T * nkv; i += n) {
         const t = Math.floor(i / nkv), g = i - t * nkv, p = pos0 + t;
@@ -145,30 +148,30 @@ export function runSlice(k: KernelExports, op: number, u32: Uint32Array, f32: Fl
       return;
     }
     case "q8matvec": {
-      const { out, xq, xs, sums, codes, scales, rows, cols } = readArgs(job, u32, f32);
+      const { out, xq, xs, sums, codes, scales, rows, cols } = args as JobArgs<"q8matvec">;
       const [r0, r1] = band(rows, tid, n, 4), nb = cols / 32;
       if (r1 > r0) k.q8Matvec(out + 4 * r0, xq, xs, sums, codes + (r0 / 4) * nb * 128, scales + (r0 / 4) * nb * 16, r1 - r0, cols);
       return;
     }
     case "q8pack": {
-      const { codes, scales, w, rows, cols, groups } = readArgs(job, u32, f32);
+      const { codes, scales, w, rows, cols, groups } = args as JobArgs<"q8pack">;
       const [g0, g1] = band(groups, tid, n, 1);
       if (g1 > g0) k.q8Pack(codes, scales, w, rows, cols, g0, g1);
       return;
     }
     case "interleave": {
-      const { p, experts, rows, nb, unit, tmp, tmpBytes } = readArgs(job, u32, f32);
+      const { p, experts, rows, nb, unit, tmp, tmpBytes } = args as JobArgs<"interleave">;
       const [e0, e1] = band(experts, tid, n, 1);
       if (e1 > e0) k.interleave4(p + e0 * rows * nb * unit, e1 - e0, rows, nb, unit, tmp + tid * tmpBytes);
       return;
     }
     case "stream": {
-      const { ptr, floats } = readArgs(job, u32, f32);
+      const { ptr, floats } = args as JobArgs<"stream">;
       const [i0, i1] = band(floats, tid, n, 64);
       results[tid] = i1 > i0 ? k.streamSum(ptr + 4 * i0, i1 - i0) : 0;
       return;
     }
     default:
-      throw new Error(`unknown kernel job ${op}`);
+      throw new Error(`unknown kernel job ${String(job)}`);
   }
 }

@@ -108,9 +108,9 @@ export class ThreadPool {
   /** Runs one job (jobs.ts) in `heap` on every thread; returns when all are done. */
   run<J extends Job>(heap: WasmHeap, job: J, args: JobArgs<J>): void {
     if (this.disposed) throw new Error("the kernel threads were disposed");
-    const ctl = this.ctl, n = this.size, op = JOBS.indexOf(job);
+    const ctl = this.ctl, n = this.size;
     writeArgs(job, args, this.args, this.fargs);
-    ctl[OPCODE] = op;
+    ctl[OPCODE] = JOBS.indexOf(job);
     ctl[HEAP] = heap.index;
     ctl[THREADS] = n;
     ctl[FAILED] = 0;
@@ -118,7 +118,7 @@ export class ThreadPool {
     Atomics.add(ctl, SEQ, 1);
     Atomics.notify(ctl, SEQ);
     try {
-      runSlice(heap.k, op, this.args, this.fargs, 0, n, this.results);
+      runSlice(heap.k, job, args, 0, n, this.results);
     } finally {
       this.wait();
     }
