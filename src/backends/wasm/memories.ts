@@ -1,6 +1,6 @@
 // The weights of a model across several WebAssembly memories. A wasm32 memory holds at most 4 GiB and
 // AssemblyScript cannot emit memory64, so a larger model (gpt-oss-20b is 12.8 GiB) is spread over
-// several heaps (wasm-heap.ts), each a shared memory with its own instance of the same module.
+// several heaps (heap.ts), each a shared memory with its own instance of the same module.
 //
 // Placement happens at load, tensor by tensor. A kernel call must find all its weight operands in one
 // memory (it takes pointers into one memory), so the loader announces groups of tensors used together
