@@ -334,9 +334,9 @@ function kernelUnit(rows: number, cols: number, e: number, r: number, b: number)
 }
 
 describe("MXFP4 kernel layout (rows interleaved by four)", () => {
-  it("prepareExperts rearranges in place, once: every (expert, row, block) where the layout says, the last rows % 4 row-major", async () => {
-    const k = await WasmKernels.create();
-    for (const [E, rows, cols] of [[2, 9, 96], [3, 4, 32], [1, 3, 64], [2, 12, 160]]) {
+  it.each([1, 3])("prepareExperts rearranges in place, once, on %i thread(s): every (expert, row, block) where the layout says, the rows past the last group of four row-major", async (threads) => {
+    const k = await WasmKernels.create({ threads, parallelMinBytes: 0 });
+    for (const [E, rows, cols] of [[2, 9, 96], [3, 4, 32], [1, 3, 64], [2, 12, 160], [5, 8, 64]]) {
       const nb = cols / 32;
       const { w, want } = experts(E, rows, cols, 100, 130, k, "prepared");
       k.prepareExperts(w); // a second time changes nothing
