@@ -59,23 +59,21 @@ export class GptOssModel {
   static async load(dir: string, options: LoadOptions = {}): Promise<GptOssModel> {
     const checkpoint = Checkpoint.open(dir);
     try {
-      // Refuse up front, in a second, rather than fail after minutes of loading.
       const c = checkpoint.config;
       const context = options.contextLength;
       if (context !== undefined && !(Number.isInteger(context) && context >= 1 && context <= c.maxPositionEmbeddings)) {
         throw new RangeError(`contextLength must be an integer from 1 to the model's limit of ${c.maxPositionEmbeddings} (max_position_embeddings in ${checkpoint.configPath}), got ${context}`);
       }
-      // wasm `fast` on the relaxed build adds an int8 copy of the unembedding; the build is not known
-      // yet, so it is counted whenever wasm `fast` is asked for (0.61 GiB too many on Node 20 at 20b).
-      const fast = (options.backend ?? DEFAULT_BACKEND) === "wasm" && (options.precision ?? DEFAULT_PRECISION) === "fast";
-      const need = estimateMemory(c, expectedOf(checkpoint), context ?? Math.min(4096, c.maxPositionEmbeddings), 128, fast);
-      const have = options.memoryLimit ?? availableMemory();
-      if (need.total > have) {
-        throw new OutOfMemoryError(`${checkpoint.dir}: the model needs about ${formatBytes(need.total, "binary")} (weights ${formatBytes(need.weights, "binary")}, KV cache ${formatBytes(need.kvCache, "binary")} at ${need.contextLength} tokens, activations ${formatBytes(need.activations, "binary")}) but only ${formatBytes(have, "binary")} is available`);
-      }
       const kernels = options.kernels ?? await createKernels(options.backend ?? DEFAULT_BACKEND,
         { precision: options.precision ?? DEFAULT_PRECISION, threads: options.threads ?? "auto" });
       try {
+        // Refuse up front, in a second, rather than fail after minutes of loading.
+        const need = estimateMemory(c, expectedOf(checkpoint), context ?? Math.min(4096, c.maxPositionEmbeddings), 128,
+          kernels.preparedBytes(c));
+        const have = options.memoryLimit ?? availableMemory();
+        if (need.total > have) {
+          throw new OutOfMemoryError(`${checkpoint.dir}: the model needs about ${formatBytes(need.total, "binary")} (weights ${formatBytes(need.weights, "binary")}, KV cache ${formatBytes(need.kvCache, "binary")} at ${need.contextLength} tokens, activations ${formatBytes(need.activations, "binary")}) but only ${formatBytes(have, "binary")} is available`);
+        }
         const weights = await checkpoint.loadAsync({ allocator: kernels.allocator, onProgress: options.onProgress });
         kernels.prepare?.(weights);
         return new GptOssModel(checkpoint, kernels, new Transformer(checkpoint.config, weights, kernels), context ?? c.maxPositionEmbeddings);
