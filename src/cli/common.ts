@@ -7,11 +7,6 @@ import { UsageError, type FlagSpec, type ParsedArgs } from "./args.js";
 
 export const MODEL_FLAGS: FlagSpec = { model: "string", backend: "string", precision: "string", threads: "string" };
 
-/** Help text of the flags every model command takes. */
-export const MODEL_FLAGS_HELP = `  --backend wasm|ts     kernel backend (default wasm)
-  --precision exact|fast  the wasm kernels' precision (README "Precision")
-  --threads N           threads for the wasm kernels (default: the number of cores)`;
-
 /** Weights below this load in about a second: no progress report. */
 const PROGRESS_MIN_BYTES = 64 << 20;
 
