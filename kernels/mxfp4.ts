@@ -16,7 +16,7 @@
 // Decode (one token for the expert) streams the expert's rows once, four rows per pass, with integer
 // dot products (i16 weights from the table, widened) against an integer form of the activations:
 //  exact: f32 activations split exactly into two i16 per value (quant.ts `split`, ~31 bits per
-//         32-block): two dot products per block, f32 sums; within ~1e-7 of an all-f32 kernel.
+//         32-block): two dot products per block, exact integer products, f32 sums.
 //  fast:  activations quantized per 32-block (quant.ts `quantize`): one dot product per block
 //         (i16 pairs with `i32x4.dot_i16x8_s` in the baseline build; in the relaxed build i8 x u7 with
 //         `relaxed_dot_i8x16_i7x16_s`, the weights offset by +12 to be non-negative and the offset

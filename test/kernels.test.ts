@@ -5,9 +5,10 @@
 // `fast` is checked exactly too: the reference run on the activations that `fast` quantizes
 // (round(x * 127 / max|x|) per 32-block, dequantized) must give what the integer kernels give.
 import { describe, expect, it } from "vitest";
-import { mxfp4Unit, type Bf16Matrix, type Mxfp4Experts } from "../src/checkpoint/weights.js";
+import type { Bf16Matrix, Mxfp4Experts } from "../src/checkpoint/weights.js";
 import type { Kernels } from "../src/backends/kernels.js";
 import { referenceKernels as ref } from "../src/backends/reference.js";
+import { LayerCache } from "../src/model/kv-cache.js";
 import { WasmKernels } from "../src/backends/wasm/backend.js";
 import { chooseSimd, type SimdLevel } from "../src/backends/wasm/heap.js";
 import { bf16ToF32, f32ToBf16 } from "../src/checkpoint/numerics.js";
@@ -35,19 +36,37 @@ function bf16Matrix(rows: number, cols: number, k?: Kernels): Bf16Matrix {
   return { rows, cols, data };
 }
 
-/** Random experts: in plain memory, or placed in k's memory in the checkpoint's row order, or placed
- * and interleaved as the loader does for the wasm kernels (rowGroup 4). */
-type Placement = "plain" | "placed" | "interleaved";
-function experts(E: number, rows: number, cols: number, scaleLo: number, scaleHi: number, k?: Kernels, how: Placement = k ? "placed" : "plain"): Mxfp4Experts {
+/** Random experts in the checkpoint's form: in plain memory, or placed in k's memory, or placed and
+ * then rearranged into the kernel layout as `prepare` does after a load. The reference reads the same
+ * random matrix (`want`), in the checkpoint's form. */
+type Placement = "plain" | "placed" | "prepared";
+function experts(E: number, rows: number, cols: number, scaleLo: number, scaleHi: number, k?: WasmKernels,
+  how: Placement = k ? "placed" : "plain"): { w: Mxfp4Experts; want: Mxfp4Experts } {
   const a = how === "plain" || !k ? ref.allocator : k.allocator;
   const blocks = a.allocate((E * rows * cols) / 2, "blocks");
   const scales = a.allocate((E * rows * cols) / 32, "scales");
   for (let i = 0; i < blocks.length; i++) blocks[i] = Math.floor(rand() * 256);
   for (let i = 0; i < scales.length; i++) scales[i] = scaleLo + Math.floor(rand() * (scaleHi - scaleLo + 1));
-  if (how !== "interleaved") return { experts: E, rows, cols, blocks, scales };
-  a.interleaveMxfp4!(blocks, E, rows, cols / 32, 16);
-  a.interleaveMxfp4!(scales, E, rows, cols / 32, 1);
-  return { experts: E, rows, cols, blocks, scales, rowGroup: 4 };
+  const w = { experts: E, rows, cols, blocks, scales };
+  const want = { ...w, blocks: blocks.slice(), scales: scales.slice() };
+  if (how === "prepared") k!.prepareExperts(w);
+  return { w, want };
+}
+
+/** A copy of a layer's cache (the attention call stores into the one it is given). */
+function copyOf(c: LayerCache): LayerCache {
+  const copy = new LayerCache(c.rowWidth, c.window, c.capacity, 1 << 20);
+  copy.k = c.k.slice();
+  copy.v = c.v.slice();
+  return copy;
+}
+
+/** The keys and values a query at position end - 1 sees, in position order. */
+function rows(c: LayerCache, window: number, end: number): number[] {
+  const first = window ? Math.max(0, end - window) : 0, n = (end - first) * c.rowWidth;
+  const k = new Float32Array(n), v = new Float32Array(n);
+  c.read(first, end, k, v);
+  return [...k, ...v];
 }
 
 /** What `fast` does to activations: per 32-block round(x * qmax / max|x|) (ties to even), dequantized. */
@@ -154,56 +173,41 @@ describe.each(levels)("wasm kernels (%s)", (simd) => {
     }
   });
 
-  it("attention: GQA, sinks, windows that wrap the ring", async () => {
-    const k = await make("exact");
-    const cases = [
-      // nq, nkv, d, capacity, first, last
-      [1, 1, 1, 1, 0, 0],
-      [4, 2, 5, 7, 0, 6],
-      [6, 3, 8, 5, 3, 7],   // wraps: positions 3..7 in rows 3, 4, 0, 1, 2
-      [8, 2, 16, 9, 10, 17],
-      [6, 1, 19, 40, 0, 33],
-      [64, 8, 64, 8, 92, 99],
-    ];
-    for (const [nq, nkv, d, capacity, first, last] of cases) {
-      const q = f32s(nq * d), kc = f32s(capacity * nkv * d), vc = f32s(capacity * nkv * d), sinks = f32s(nq);
-      const e = new Float32Array(nq * d), a = new Float32Array(nq * d);
-      ref.attention(e, q, kc, vc, capacity, first, last, sinks, nq, nkv, d);
-      k.attention(a, q, kc, vc, capacity, first, last, sinks, nq, nkv, d);
-      expectClose(a, e, TOL);
-    }
-  });
-
-  it("attendChunk: causal prefill after a cached prefix, windows that wrap the ring, any thread count", async () => {
+  it("attention: decode and prefill chunks, GQA, sinks, windows that wrap the ring, a growing cache, any thread count", async () => {
     const k1 = await make("exact"), k3 = await WasmKernels.create({ simd, threads: 3, parallelMinBytes: 0 });
     const cases = [
-      // nq, nkv, d, window (0: full), capacity, pos0, T
-      [1, 1, 1, 0, 8, 0, 1],
-      [4, 2, 5, 0, 32, 0, 9],
-      [6, 3, 8, 0, 40, 13, 7],
-      [4, 2, 12, 5, 5, 0, 11],   // T > window: early queries need rows the chunk overwrites in the ring
-      [8, 2, 16, 6, 6, 9, 5],    // cached prefix in a wrapped ring
-      [6, 1, 19, 4, 4, 3, 2],
-      [64, 8, 64, 128, 128, 200, 33],
+      // nq, nkv, d, window (0: full), pos0, T
+      [1, 1, 1, 0, 0, 1],
+      [4, 2, 5, 0, 6, 1],
+      [6, 3, 8, 5, 7, 1],       // the window wraps the ring: positions 3..7 in rows 3, 4, 0, 1, 2
+      [8, 2, 16, 8, 17, 1],
+      [6, 1, 19, 0, 33, 1],     // the full layer's cache grows past its first 8 rows
+      [64, 8, 64, 8, 99, 1],
+      [4, 2, 5, 0, 0, 9],
+      [6, 3, 8, 0, 13, 7],
+      [4, 2, 12, 5, 0, 11],     // T > window: early queries need rows the chunk overwrites in the ring
+      [8, 2, 16, 6, 9, 5],      // cached prefix in a wrapped ring
+      [6, 1, 19, 4, 3, 2],
+      [64, 8, 64, 128, 200, 33],
     ];
-    for (const [nq, nkv, d, window, capacity, pos0, T] of cases) {
-      const kvw = nkv * d;
-      const q = f32s(T * nq * d), kNew = f32s(T * kvw), vNew = f32s(T * kvw), sinks = f32s(nq);
-      const kc = f32s(capacity * kvw), vc = f32s(capacity * kvw);
-      const e = new Float32Array(T * nq * d);
-      ref.attendChunk(e, q, kNew, vNew, kc, vc, capacity, pos0, T, window, sinks, nq, nkv, d);
+    for (const [nq, nkv, d, window, pos0, T] of cases) {
+      const kvw = nkv * d, heads = { nq, nkv, headDim: d };
+      const chunk = { q: f32s(T * nq * d), k: f32s(T * kvw), v: f32s(T * kvw), pos0, T }, sinks = f32s(nq);
+      const past = new LayerCache(kvw, window, 8, 1 << 20);
+      past.store(0, pos0, f32s(pos0 * kvw), f32s(pos0 * kvw));
+      const e = new Float32Array(T * nq * d), after = copyOf(past);
+      ref.attention(e, chunk, after, sinks, heads);
       for (const k of [k1, k3]) {
-        const a = new Float32Array(T * nq * d);
-        k.attendChunk(a, q, kNew, vNew, kc, vc, capacity, pos0, T, window, sinks, nq, nkv, d);
+        const a = new Float32Array(T * nq * d), cache = copyOf(past);
+        k.attention(a, chunk, cache, sinks, heads);
         expectClose(a, e, TOL);
+        expect(rows(cache, window, pos0 + T)).toEqual(rows(after, window, pos0 + T)); // the chunk joined the cache
       }
-      // the same as decoding the chunk one position at a time into the ring
-      const kr = kc.slice(), vr = vc.slice(), step = new Float32Array(T * nq * d);
+      // the same as decoding the chunk one position at a time
+      const stepped = copyOf(past), step = new Float32Array(T * nq * d);
       for (let t = 0; t < T; t++) {
-        const p = pos0 + t, r = (p % capacity) * kvw;
-        kr.set(kNew.subarray(t * kvw, (t + 1) * kvw), r);
-        vr.set(vNew.subarray(t * kvw, (t + 1) * kvw), r);
-        ref.attention(step.subarray(t * nq * d), q.subarray(t * nq * d), kr, vr, capacity, window ? Math.max(0, p - window + 1) : 0, p, sinks, nq, nkv, d);
+        const one = { q: chunk.q.subarray(t * nq * d), k: chunk.k.subarray(t * kvw), v: chunk.v.subarray(t * kvw), pos0: pos0 + t, T: 1 };
+        ref.attention(step.subarray(t * nq * d), one, stepped, sinks, heads);
       }
       expectClose(e, step, 1e-6);
     }
@@ -302,18 +306,18 @@ describe.each(levels)("wasm kernels (%s)", (simd) => {
         [2, 4, 2880, [0, 2, 1]],
       ];
       for (const [E, I, H, routed] of cases) {
-        for (const how of ["plain", "placed", "interleaved"] as const) {
-          const w = experts(E, 2 * I, H, 120, 126, k, how);
+        for (const how of ["plain", "placed", "prepared"] as const) {
+          const { w, want } = experts(E, 2 * I, H, 120, 126, k, how);
           const bias = f32s(E * 2 * I, 0.5);
           const T = Math.max(...routed) + 1, x = f32s(T * H), rows = Int32Array.from(routed), n = rows.length;
           for (let e = 0; e < E; e++) {
             const exp = new Float32Array(n * I), act = new Float32Array(n * I);
-            ref.expertUp(exp, input(x), w, bias, e, rows, n, 7, 1.702);
+            ref.expertUp(exp, input(x), want, bias, e, rows, n, 7, 1.702);
             k.expertUp(act, x, w, bias, e, rows, n, 7, 1.702);
             expectClose(act, exp, TOL);
             // with a LoRA update of the routed rows added before the SwiGLU
             const add = f32s(n * 2 * I, 0.7);
-            ref.expertUp(exp, input(x), w, bias, e, rows, n, 7, 1.702, add);
+            ref.expertUp(exp, input(x), want, bias, e, rows, n, 7, 1.702, add);
             k.expertUp(act, x, w, bias, e, rows, n, 7, 1.702, add);
             expectClose(act, exp, TOL);
           }
@@ -331,15 +335,15 @@ describe.each(levels)("wasm kernels (%s)", (simd) => {
         [3, 9, 2880, [1, 0]],
       ];
       for (const [E, H, I, routed] of cases) {
-        for (const how of ["plain", "placed", "interleaved"] as const) {
-          const w = experts(E, H, I, 116, 122, k, how);
+        for (const how of ["plain", "placed", "prepared"] as const) {
+          const { w, want } = experts(E, H, I, 116, 122, k, how);
           const bias = f32s(E * H, 0.1);
           const n = routed.length, T = Math.max(...routed) + 1;
           const act = f32s(n * I, 2), rows = Int32Array.from(routed), weight = Float32Array.from(routed, () => rand());
           for (let e = 0; e < E; e++) {
             const start = f32s(T * H);
             const exp = start.slice(), out = start.slice();
-            ref.expertDown(exp, input(act), w, bias, e, rows, weight, n);
+            ref.expertDown(exp, input(act), want, bias, e, rows, weight, n);
             k.expertDown(out, act, w, bias, e, rows, weight, n);
             expectClose(out, exp, TOL);
           }
@@ -349,38 +353,39 @@ describe.each(levels)("wasm kernels (%s)", (simd) => {
   });
 });
 
+/**
+ * Where (row r, 32-block b) of expert e sits in the kernel layout (kernels/mxfp4.ts), in 16-byte blocks
+ * and in scale bytes: each full group of four rows holds [nb][4] units ([block][row]); the last
+ * rows % 4 rows stay row-major.
+ */
+function kernelUnit(rows: number, cols: number, e: number, r: number, b: number): number {
+  const nb = cols / 32, m = e * rows * nb;
+  if (r >= rows - (rows % 4)) return m + r * nb + b;
+  const g = r - (r % 4);
+  return m + g * nb + 4 * b + (r % 4);
+}
+
 describe("MXFP4 kernel layout (rows interleaved by four)", () => {
-  it("holds the same matrix: every (expert, row, block) found where mxfp4Unit says, the last rows % 4 row-major", async () => {
-    const k = await WasmKernels.create();
-    for (const [E, rows, cols] of [[2, 9, 96], [3, 4, 32], [1, 3, 64], [2, 12, 160]]) {
+  it.each([1, 3])("prepareExperts rearranges in place, once, on %i thread(s): every (expert, row, block) where the layout says, the rows past the last group of four row-major", async (threads) => {
+    const k = await WasmKernels.create({ threads, parallelMinBytes: 0 });
+    for (const [E, rows, cols] of [[2, 9, 96], [3, 4, 32], [1, 3, 64], [2, 12, 160], [5, 8, 64]]) {
       const nb = cols / 32;
-      const plain = experts(E, rows, cols, 100, 130);
-      const blocks = k.allocator.allocate(plain.blocks.length, "blocks"), scales = k.allocator.allocate(plain.scales.length, "scales");
-      blocks.set(plain.blocks);
-      scales.set(plain.scales);
-      k.allocator.interleaveMxfp4!(blocks, E, rows, nb, 16);
-      k.allocator.interleaveMxfp4!(scales, E, rows, nb, 1);
-      const inter: Mxfp4Experts = { experts: E, rows, cols, blocks, scales, rowGroup: 4 };
+      const { w, want } = experts(E, rows, cols, 100, 130, k, "prepared");
+      k.prepareExperts(w); // a second time changes nothing
       for (let e = 0; e < E; e++) {
         for (let r = 0; r < rows; r++) {
           for (let b = 0; b < nb; b++) {
-            const u = mxfp4Unit(inter, e, r, b), p = mxfp4Unit(plain, e, r, b);
-            expect(scales[u]).toBe(plain.scales[p]);
-            expect(Array.from(blocks.subarray(16 * u, 16 * u + 16))).toEqual(Array.from(plain.blocks.subarray(16 * p, 16 * p + 16)));
+            const u = kernelUnit(rows, cols, e, r, b), p = (e * rows + r) * nb + b;
+            expect(w.scales[u]).toBe(want.scales[p]);
+            expect(Array.from(w.blocks.subarray(16 * u, 16 * u + 16))).toEqual(Array.from(want.blocks.subarray(16 * p, 16 * p + 16)));
           }
         }
       }
-      // and the reference reads both the same
-      const x = f32s(cols), a = new Float32Array(rows), b = new Float32Array(rows);
-      const one = Int32Array.of(0), w1 = Float32Array.of(1), bias = new Float32Array(E * rows);
-      for (let e = 0; e < E; e++) {
-        a.fill(0);
-        b.fill(0);
-        ref.expertDown(a, x, plain, bias, e, one, w1, 1);
-        ref.expertDown(b, x, inter, bias, e, one, w1, 1);
-        expect(b).toEqual(a);
-      }
     }
+    // experts outside the kernel memories are left in the checkpoint's form
+    const { w, want } = experts(2, 8, 64, 100, 130);
+    k.prepareExperts(w);
+    expect(w.blocks).toEqual(want.blocks);
     k.dispose();
   });
 });

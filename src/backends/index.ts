@@ -17,22 +17,22 @@ export function simdLevels(): SimdLevel[] {
 export const DEFAULT_BACKEND: Backend = "wasm";
 /**
  * The default precision of the API and the CLI (`forward` always defaults to "exact"). `fast` passes
- * its own tolerance test (test/precision.test.ts) but stays opt-in: it moves logits by up to ~2e-4
- * (16-bit activations) or ~1.3 on the dev model's near-tied experts (8-bit, the relaxed build), which
- * breaks the exactness the rest of the suite checks on the default path (KV cache == recomputation at
- * 1e-4, the float64 cross-check). See README "Precision".
+ * its own tolerance test (test/precision.test.ts) but stays opt-in: it moves the logits (16-bit
+ * activations a little, 8-bit ones a lot where the dev model's experts are near-tied) beyond the
+ * exactness the rest of the suite checks on the default path (KV cache == recomputation at 1e-4, the
+ * float64 cross-check). See README "Precision" and docs/kernels.md.
  */
 export const DEFAULT_PRECISION: Precision = "exact";
 
 export interface KernelOptions {
   /**
-   * wasm only: "exact" (f32 activations, matches the reference to ~1e-5) or "fast" (int8 activations
-   * for the MXFP4 expert matmuls; see README "Precision"). The ts backend is always exact.
+   * wasm only: "exact" (f32 activations, as the reference) or "fast" (integer activations for the
+   * MXFP4 expert matmuls; see README "Precision"). The ts backend is always exact.
    */
   precision?: Precision;
   /** wasm only: force a build ("simd128" or "relaxed-simd"); by default the best one the runtime validates */
   simd?: SimdLevel;
-  /** wasm fast only: 8 to use int8 activations on the baseline build too (it defaults to 16, see wasm.ts) */
+  /** wasm fast only: 8 to use int8 activations on the baseline build too (it defaults to 16, see wasm/backend.ts) */
   fastBits?: 8 | 16;
   /**
    * wasm only: threads for the large kernel calls, the calling one included (default 1; "auto" = the

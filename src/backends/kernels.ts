@@ -1,26 +1,84 @@
 // The narrow interface between the model and the code it spends its time in. The model calls only these
 // functions; `reference.ts` implements them in plain TypeScript (the oracle), and faster backends
 // implement the same contract. All activations are float32, row-major.
+import type { ModelConfig } from "../checkpoint/config.js";
 import type { Bf16Matrix, ModelWeights, Mxfp4Experts, WeightAllocator } from "../checkpoint/weights.js";
 import type { LowRank } from "../lora/weights.js";
+
+/** "exact": f32 activations throughout; "fast": integer activations in the expert matmuls (README "Precision"). */
+export type Precision = "exact" | "fast";
 
 /** The first position a query at `pos` sees: pos - window + 1 with a sliding window, 0 with window 0. */
 export function firstVisible(pos: number, window: number): number {
   return window ? Math.max(0, pos - window + 1) : 0;
 }
 
+/**
+ * One layer's keys and values of past positions, as the attention entry sees them: it reads back the
+ * rows a chunk's queries see and stores the chunk's own. How the rows are kept (model/kv-cache.ts: a
+ * ring of `window` rows on sliding layers) is the cache's business.
+ */
+export interface LayerKV {
+  /** how many positions a query looks back over, itself included (0: all of them) */
+  readonly window: number;
+  /** Copies the key and value rows ([nkv * d] each) of positions from .. to - 1, in order, to the
+   * start of k and v. */
+  read(from: number, to: number, k: Float32Array, v: Float32Array): void;
+  /** Stores the key and value rows of positions pos .. pos + T - 1 (k, v: [T, nkv * d]). */
+  store(pos: number, T: number, k: Float32Array, v: Float32Array): void;
+}
+
+/** The queries of one attention call and the keys and values they add, at positions pos0 .. pos0 + T - 1. */
+export interface AttentionChunk {
+  /** [T, nq * d], after RoPE */
+  q: Float32Array;
+  /** [T, nkv * d], after RoPE */
+  k: Float32Array;
+  /** [T, nkv * d] */
+  v: Float32Array;
+  pos0: number;
+  T: number;
+}
+
+/** Attention heads: nq query heads share nkv key/value heads (grouped-query attention), d wide each. */
+export interface AttentionHeads {
+  nq: number;
+  nkv: number;
+  headDim: number;
+}
+
 export interface Kernels {
   readonly name: string;
   /** Where this backend wants weight bytes placed (read once at load, never copied per call). */
   readonly allocator: WeightAllocator;
+  readonly precision: Precision;
+  /** threads running each large call, the calling one included */
+  readonly threads: number;
+  /** the WebAssembly build a backend runs ("simd128" or "relaxed-simd"); absent where there is none */
+  readonly simd?: string;
 
   /** Releases what the backend holds beyond memory (worker threads); the kernels keep working, on one
    * thread. Optional: the reference backend has nothing to release. */
   dispose?(): void;
 
-  /** Called once with the loaded weights: a backend may make forms of them it reads faster (the wasm
-   * backend in `fast`: an int8 copy of the unembedding). Optional. */
+  /**
+   * Called once with the loaded weights, before the first call. A backend may rearrange the weights
+   * its allocator placed (they are its own from then on: the wasm backend puts the experts in its
+   * kernel layout) and make forms of them it reads faster (the wasm backend in `fast`: an int8 copy of
+   * the unembedding). Optional.
+   */
   prepare?(weights: ModelWeights): void;
+
+  /** Bytes `prepare` will keep beside the weights of a model of config `c`: asked before loading, so
+   * the memory estimate counts them. */
+  preparedBytes(c: ModelConfig): number;
+
+  /** Weight bytes a matmul of T tokens with w reads (w's own, or those of a form `prepare` made). */
+  matmulBytes(w: Bf16Matrix, T: number): number;
+
+  /** Sums the f32 values of `view` (placed by `allocator`) with a streaming read on every thread: its
+   * time is the read bandwidth these kernels can hope for (the bench's probe). Optional. */
+  streamSum?(view: ArrayBufferView): number;
 
   /** out[t, :] = table[tokens[t], :]  (out: [T, cols]) */
   embed(out: Float32Array, table: Bf16Matrix, tokens: ArrayLike<number>): void;
@@ -38,24 +96,13 @@ export interface Kernels {
   rope(x: Float32Array, cos: Float32Array, sin: Float32Array, T: number, heads: number, headDim: number): void;
 
   /**
-   * Attention of one query position over cached keys, with per-head sinks.
-   * q: [nq * d] (head h in q[h*d .. h*d+d]); k, v: cache rows [capacity, nkv * d], position p in row
-   * p % capacity; the visible keys are positions first..last (inclusive). Query head h reads KV head
-   * floor(h / (nq / nkv)). out: [nq * d]. Scores are q.k / sqrt(d); the sink logit of head h joins only
-   * the softmax denominator.
+   * Causal attention with per-head sinks of a chunk of T queries (decode is a chunk of one), then the
+   * chunk's keys and values join the cache. Query t, at position p = pos0 + t, sees positions
+   * firstVisible(p, cache.window) .. p: those before pos0 from the cache, the rest from the chunk.
+   * Query head h reads KV head floor(h / (nq / nkv)); scores are q.k / sqrt(d); the sink logit of head
+   * h joins only the softmax denominator. out: [T, nq * d].
    */
-  attention(out: Float32Array, q: Float32Array, k: Float32Array, v: Float32Array, capacity: number,
-    first: number, last: number, sinks: Float32Array, nq: number, nkv: number, headDim: number): void;
-
-  /**
-   * Causal attention of T consecutive queries at positions pos0 .. pos0 + T - 1 (prefill), with sinks.
-   * q: [T, nq * d]; the chunk's own keys and values are kNew, vNew [T, nkv * d]; positions before pos0
-   * come from the cache rows k, v (as in `attention`: position p in row p % capacity; the cache does
-   * not hold this chunk yet). Query t sees positions firstVisible(p, window) .. p, p = pos0 + t
-   * (window 0: full attention). out: [T, nq * d].
-   */
-  attendChunk(out: Float32Array, q: Float32Array, kNew: Float32Array, vNew: Float32Array, k: Float32Array, v: Float32Array,
-    capacity: number, pos0: number, T: number, window: number, sinks: Float32Array, nq: number, nkv: number, headDim: number): void;
+  attention(out: Float32Array, chunk: AttentionChunk, cache: LayerKV, sinks: Float32Array, heads: AttentionHeads): void;
 
   /**
    * Router selection per token: the k largest logits in descending order (ties to the lower index),

@@ -1,6 +1,6 @@
 // The reference kernels: plain TypeScript, written to be read, and the oracle every faster kernel is
 // tested against. Sums run in float64 (JavaScript numbers) and are rounded once when stored.
-import { heapAllocator, mxfp4Unit, type Bf16Matrix, type Mxfp4Experts } from "../checkpoint/weights.js";
+import { heapAllocator, type Bf16Matrix, type Mxfp4Experts } from "../checkpoint/weights.js";
 import { bf16ToF32, E8M0_VALUES, FP4_VALUES } from "../checkpoint/numerics.js";
 import { firstVisible, type Kernels } from "./kernels.js";
 
@@ -16,6 +16,10 @@ const sigmoid = (x: number) => 1 / (1 + Math.exp(-x));
 export const referenceKernels: Kernels = {
   name: "ts",
   allocator: heapAllocator,
+  precision: "exact",
+  threads: 1,
+  preparedBytes: () => 0,
+  matmulBytes: (w) => w.data.byteLength,
 
   embed(out, table, tokens) {
     const H = table.cols;
@@ -63,47 +67,19 @@ export const referenceKernels: Kernels = {
     }
   },
 
-  attention(out, q, k, v, capacity, first, last, sinks, nq, nkv, d) {
-    const group = nq / nkv;
-    const kvw = nkv * d;
-    const scale = 1 / Math.sqrt(d);
-    const n = last - first + 1;
-    const scores = new Float64Array(n);
-    for (let h = 0; h < nq; h++) {
-      const kvh = Math.floor(h / group);
-      const qo = h * d;
-      let max = sinks[h];
-      for (let j = 0; j < n; j++) {
-        const ko = ((first + j) % capacity) * kvw + kvh * d;
-        let s = 0;
-        for (let i = 0; i < d; i++) s += q[qo + i] * k[ko + i];
-        scores[j] = s * scale;
-        if (scores[j] > max) max = scores[j];
-      }
-      let denom = Math.exp(sinks[h] - max); // the sink: in the denominator only, no value
-      for (let j = 0; j < n; j++) denom += scores[j] = Math.exp(scores[j] - max);
-      for (let i = 0; i < d; i++) {
-        let acc = 0;
-        for (let j = 0; j < n; j++) acc += scores[j] * v[((first + j) % capacity) * kvw + kvh * d + i];
-        out[qo + i] = acc / denom;
-      }
-    }
-  },
-
-  attendChunk(out, q, kNew, vNew, k, v, capacity, pos0, T, window, sinks, nq, nkv, d) {
-    // Each query as a decode step would see it: the cache's rows, then the chunk's own rows, in order.
-    const kvw = nkv * d, first0 = firstVisible(pos0, window);
-    const n = pos0 - first0 + T;
+  attention(out, { q, k, v, pos0, T }, cache, sinks, { nq, nkv, headDim: d }) {
+    // Each query as a decode step would see it: the cache's rows, then the chunk's own, in order.
+    const kvw = nkv * d, first0 = firstVisible(pos0, cache.window);
+    const cached = pos0 - first0, n = cached + T;
     const keys = new Float32Array(n * kvw), values = new Float32Array(n * kvw);
-    for (let p = first0; p < pos0 + T; p++) {
-      const [src, row] = p < pos0 ? [[k, v], p % capacity] : [[kNew, vNew], p - pos0];
-      keys.set(src[0].subarray(row * kvw, (row + 1) * kvw), (p - first0) * kvw);
-      values.set(src[1].subarray(row * kvw, (row + 1) * kvw), (p - first0) * kvw);
-    }
+    cache.read(first0, pos0, keys, values);
+    keys.set(k.subarray(0, T * kvw), cached * kvw);
+    values.set(v.subarray(0, T * kvw), cached * kvw);
     for (let t = 0; t < T; t++) {
-      const p = pos0 + t;
-      referenceKernels.attention(out.subarray(t * nq * d), q.subarray(t * nq * d), keys, values, n, firstVisible(p, window) - first0, p - first0, sinks, nq, nkv, d);
+      const p = pos0 + t, qt = q.subarray(t * nq * d);
+      attendOne(out.subarray(t * nq * d), qt, keys, values, firstVisible(p, cache.window) - first0, p - first0, sinks, nq, nkv, d);
     }
+    cache.store(pos0, T, k, v);
   },
 
   topk(index, weight, logits, T, E, k) {
@@ -163,12 +139,42 @@ export const referenceKernels: Kernels = {
   },
 };
 
+/**
+ * Attention of one query over rows first .. last of keys, values ([rows, nkv * d], position order).
+ * q, out: [nq * d]; query head h reads KV head floor(h / (nq / nkv)).
+ */
+function attendOne(out: Float32Array, q: Float32Array, keys: Float32Array, values: Float32Array, first: number, last: number,
+  sinks: Float32Array, nq: number, nkv: number, d: number): void {
+  const group = nq / nkv, kvw = nkv * d, scale = 1 / Math.sqrt(d);
+  const n = last - first + 1;
+  const scores = new Float64Array(n);
+  for (let h = 0; h < nq; h++) {
+    const kvh = Math.floor(h / group);
+    const qo = h * d;
+    let max = sinks[h];
+    for (let j = 0; j < n; j++) {
+      const ko = (first + j) * kvw + kvh * d;
+      let s = 0;
+      for (let i = 0; i < d; i++) s += q[qo + i] * keys[ko + i];
+      scores[j] = s * scale;
+      if (scores[j] > max) max = scores[j];
+    }
+    let denom = Math.exp(sinks[h] - max); // the sink: in the denominator only, no value
+    for (let j = 0; j < n; j++) denom += scores[j] = Math.exp(scores[j] - max);
+    for (let i = 0; i < d; i++) {
+      let acc = 0;
+      for (let j = 0; j < n; j++) acc += scores[j] * values[(first + j) * kvw + kvh * d + i];
+      out[qo + i] = acc / denom;
+    }
+  }
+}
+
 /** Row `row` of expert `e`, decoded from MXFP4, dotted with x. */
 function mxfp4Dot(w: Mxfp4Experts, e: number, row: number, x: Float32Array): number {
   const groups = w.cols / 32;
   let s = 0;
   for (let g = 0; g < groups; g++) {
-    const u = mxfp4Unit(w, e, row, g);
+    const u = (e * w.rows + row) * groups + g; // the 32-block's index: in 16-byte blocks, and in scales
     const scale = E8M0_VALUES[w.scales[u]];
     const b = u * 16;
     let gs = 0;

@@ -137,8 +137,8 @@ export class Checkpoint {
    * The same, with several reads in flight (`concurrency`, default 4: the size of libuv's thread
    * pool, which runs them), in pieces of at most 64 MiB. Reading into fresh memory makes the kernel
    * fault its pages in during the copy, which on some machines (VMs) costs as much as the disk read
-   * itself; several reads at once do that on every core while the disk works (on the synthetic 20b
-   * here, cold cache: 464-563 MB/s with 2, 609-657 with 4, 637 with 8; `cat shards | dd` 694-782 MB/s).
+   * itself; several reads at once do that on every core while the disk works (docs/kernels.md has the
+   * figures).
    */
   async loadAsync(options: LoadWeightsOptions & { concurrency?: number; pieceBytes?: number } = {}): Promise<ModelWeights> {
     const piece = options.pieceBytes ?? READ_PIECE;
@@ -221,19 +221,15 @@ export class Checkpoint {
       read(name, b, then && (() => then(b)));
       return b;
     };
-    // Rearranged as each tensor arrives when the allocator's kernels want another row order.
-    const interleave = alloc.interleaveMxfp4?.bind(alloc);
     const experts = (blocks: string, scales: string, rows: number, cols: number): Mxfp4Experts => {
       const E = c.numExperts, nb = cols / 32;
       return {
         experts: E, rows, cols,
-        blocks: bytes(blocks, interleave && ((b) => interleave(b, E, rows, nb, 16))),
+        blocks: bytes(blocks),
         scales: bytes(scales, (b) => {
           const problem = nanScale(b, [E, rows, nb]);
           if (problem) throw new CheckpointError(`${this.tensor(scales).file.path}: tensor "${scales}" ${problem}`);
-          interleave?.(b, E, rows, nb, 1);
         }),
-        rowGroup: interleave ? 4 : 1,
       };
     };
 

@@ -219,8 +219,3 @@ function validate(c: ModelConfig, file: string): void {
   }
   if (!(c.rope.originalMaxPositionEmbeddings >= 1)) fail(`the original context (original_max_position_embeddings, initial_context_length) must be >= 1`);
 }
-
-/** Bytes of one token's K and V for every layer, f32 (for memory estimates). */
-export function kvBytesPerToken(c: ModelConfig): number {
-  return 2 * c.numKvHeads * c.headDim * 4;
-}

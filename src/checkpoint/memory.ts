@@ -5,7 +5,8 @@ import type { ModelConfig } from "./config.js";
 import type { ExpectedTensor } from "./layout.js";
 
 export interface MemoryEstimate {
-  /** weights as held in memory: matrices as stored, small vectors widened to f32 */
+  /** weights as held in memory (matrices as stored, small vectors widened to f32), and what the kernel
+   * backend keeps beside them */
   weights: number;
   /** K and V caches (f32) at `contextLength` tokens */
   kvCache: number;
@@ -15,13 +16,10 @@ export interface MemoryEstimate {
   contextLength: number;
 }
 
-/**
- * int8Unembedding: count the int8 copy of the unembedding that the wasm kernels make in `fast`
- * (kernels/q8.ts: 1.125 bytes per weight).
- */
+/** backendBytes: what the kernel backend will keep beside the weights (`Kernels.preparedBytes`). */
 export function estimateMemory(c: ModelConfig, tensors: ExpectedTensor[], contextLength: number, batchTokens = 128,
-  int8Unembedding = false): MemoryEstimate {
-  let weights = int8Unembedding && c.hiddenSize % 32 === 0 ? Math.ceil(c.vocabSize / 4) * 4 * c.hiddenSize * 1.125 : 0;
+  backendBytes = 0): MemoryEstimate {
+  let weights = backendBytes;
   for (const t of tensors) {
     const n = t.shape.reduce((a, b) => a * b, 1);
     weights += t.kind === "vector" ? 4 * n : t.kind === "matrix" ? 2 * n : n;

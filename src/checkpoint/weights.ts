@@ -11,10 +11,9 @@ export interface Bf16Matrix {
 }
 
 /**
- * MXFP4 expert weights: for each of `experts` matrices [rows, cols], `blocks` is U8 [experts, rows,
- * cols/32, 16] (32 four-bit codes per group, low nibble = even column) and `scales` is U8 [experts,
- * rows, cols/32] (E8M0 exponents, bias 127). With `rowGroup` 4 the rows of each matrix are stored in
- * groups of four, block-interleaved (the WebAssembly kernels' layout, `mxfp4Unit`).
+ * MXFP4 expert weights, as in the checkpoint: for each of `experts` matrices [rows, cols], `blocks` is
+ * U8 [experts, rows, cols/32, 16] (32 four-bit codes per group, low nibble = even column) and `scales`
+ * is U8 [experts, rows, cols/32] (E8M0 exponents, bias 127).
  */
 export interface Mxfp4Experts {
   experts: number;
@@ -22,20 +21,11 @@ export interface Mxfp4Experts {
   cols: number;
   blocks: Uint8Array;
   scales: Uint8Array;
-  /** 1 (or absent): row-major, as in the checkpoint; 4: interleaved groups of four rows */
-  rowGroup?: 1 | 4;
 }
 
-/**
- * Where (row r, 32-block b) of expert e is: its index in 16-byte blocks, which is also its index in
- * scale bytes. Row-major: (e rows + r) nb + b. Interleaved by four: the full groups of four rows hold
- * [nb][4] units each ([block][row]); the last rows % 4 rows follow row-major.
- */
-export function mxfp4Unit(w: Mxfp4Experts, e: number, r: number, b: number): number {
-  const nb = w.cols / 32, m = e * w.rows * nb;
-  if (w.rowGroup !== 4 || r >= w.rows - (w.rows % 4)) return m + r * nb + b;
-  const g = r - (r % 4);
-  return m + g * nb + 4 * b + (r % 4);
+/** Bytes of one expert's matrix: its blocks (16 per 32 weights) and scales (1 per 32). */
+export function expertBytes(w: Mxfp4Experts): number {
+  return (w.rows * w.cols * 17) / 32;
 }
 
 export interface LayerWeights {
@@ -78,7 +68,8 @@ export interface ModelWeights {
 }
 
 /** Where weight bytes live. The plain allocator uses ordinary ArrayBuffers; a kernel backend may place
- * them in its own memory (e.g. WebAssembly) so kernels read them without a copy. */
+ * them in its own memory (e.g. WebAssembly) so kernels read them without a copy. The loader fills them
+ * in the checkpoint's form; what a backend's allocator placed is that backend's (`Kernels.prepare`). */
 export interface WeightAllocator {
   /** zero-filled bytes, 16-byte aligned */
   allocate(byteLength: number, what: string): Uint8Array;
@@ -88,12 +79,6 @@ export interface WeightAllocator {
    * from one memory). Optional: a single-heap allocator ignores it.
    */
   group?(byteLength: number, what: string): void;
-  /**
-   * Present when this allocator's kernels read MXFP4 rows interleaved by four (`Mxfp4Experts.rowGroup`):
-   * the loader calls it on each blocks or scales tensor once read, to rearrange it in place.
-   * unitBytes: 16 for blocks, 1 for scales.
-   */
-  interleaveMxfp4?(bytes: Uint8Array, experts: number, rows: number, blocksPerRow: number, unitBytes: number): void;
 }
 
 export const heapAllocator: WeightAllocator = {

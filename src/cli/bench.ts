@@ -4,7 +4,6 @@ import { benchModel, formatBench } from "../perf/model-bench.js";
 import { optionalNumber, optionalSeed, parseArgs } from "./args.js";
 import { LORA_FLAGS, LORA_FLAGS_HELP, loadProgress, loraOf, modelDirOf, precisionOf, threadsOf } from "./common.js";
 
-export const summary = "load time, prefill and decode tokens/s, peak memory, decode bandwidth vs a read probe";
 
 const HELP = `usage: gpt-oss-ts bench --model DIR [--prompt-tokens 512] [--gen-tokens 128] [--threads N] [--lora DIR [--lora-scale S]]... [--json]
 

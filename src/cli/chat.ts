@@ -9,7 +9,6 @@ import { CHAT_FLAGS, CHAT_FLAGS_HELP, chatOptionsFromArgs } from "./chat-options
 import { ChatPrinter, type Output } from "./chat-printer.js";
 import { backendOf, loadFromArgs, MODEL_FLAGS } from "./common.js";
 
-export const summary = "interactive multi-turn chat (Harmony), with tool calls";
 
 const HELP = `usage: gpt-oss-ts chat --model DIR [flags]
 

@@ -14,12 +14,6 @@ export const LORA_FLAGS_HELP = `  --lora DIR            apply a LoRA adapter (a 
 
 export const MODEL_FLAGS: FlagSpec = { model: "string", backend: "string", precision: "string", threads: "string", ...LORA_FLAGS };
 
-/** Help text of the flags every model command takes. */
-export const MODEL_FLAGS_HELP = `  --backend wasm|ts     kernel backend (default wasm)
-  --precision exact|fast  the wasm kernels' precision (README "Precision")
-  --threads N           threads for the wasm kernels (default: the number of cores)
-${LORA_FLAGS_HELP}`;
-
 /** The adapters of --lora DIR [--lora-scale S] ..., in order. */
 export function loraOf(args: ParsedArgs): LoraSpec[] {
   const specs: LoraSpec[] = [];

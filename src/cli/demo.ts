@@ -8,7 +8,6 @@ import { optionalInteger, parseArgs, UsageError } from "./args.js";
 import { modelDirOf } from "./common.js";
 import { runOneShot } from "./run.js";
 
-export const summary = "one-shot chat on the small model in weights/ (what npm start runs)";
 
 /** weights/tiny inside the package, wherever it is run from. */
 export const DEMO_MODEL = fileURLToPath(new URL("../../../weights/tiny", import.meta.url));

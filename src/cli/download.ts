@@ -4,7 +4,6 @@ import { DEFAULT_ENDPOINT, downloadRepo, type IncludePart } from "../hub/downloa
 import { formatBytes, formatDuration, Progress } from "../util/progress.js";
 import { parseArgs, UsageError } from "./args.js";
 
-export const summary = "fetch a model's files from the Hugging Face Hub (resumable, sizes and hashes checked)";
 
 const usage = () => `usage: gpt-oss-ts download REPO [--dir DIR] [--include hf|original|hf,original] [--revision REV] [--quiet]
 

@@ -4,7 +4,6 @@ import { writeSafetensors } from "../checkpoint/safetensors.js";
 import { parseArgs, parseTokenList, requireString } from "./args.js";
 import { LORA_FLAGS_HELP, loadFromArgs, MODEL_FLAGS } from "./common.js";
 
-export const summary = "logits of every position, written as safetensors";
 
 const HELP = `usage: gpt-oss-ts forward --model DIR --tokens IDS --out FILE.safetensors
        [--backend wasm|ts] [--precision exact|fast] [--threads N] [--lora DIR [--lora-scale S]]...

@@ -3,7 +3,6 @@
 import { optionalNumber, optionalSeed, parseArgs, parseTokenList, requireString } from "./args.js";
 import { LORA_FLAGS_HELP, loadFromArgs, MODEL_FLAGS } from "./common.js";
 
-export const summary = "raw token continuation (no chat template)";
 
 const HELP = `usage: gpt-oss-ts generate --model DIR --tokens IDS --max-tokens N [--temperature T] [--seed S] [--json]
        [--backend wasm|ts] [--precision exact|fast] [--threads N] [--lora DIR [--lora-scale S]]...

@@ -6,7 +6,6 @@ import { formatBytes } from "../util/progress.js";
 import { parseArgs } from "./args.js";
 import { modelDirOf } from "./common.js";
 
-export const summary = "config summary, tensor table and the memory a model needs";
 
 const HELP = `usage: gpt-oss-ts inspect --model DIR [--json]
 

@@ -5,7 +5,6 @@ import { envVar } from "../util/env.js";
 import { didYouMean, UsageError } from "./args.js";
 
 interface Command {
-  summary: string;
   run(argv: string[]): Promise<number | void>;
 }
 

@@ -5,7 +5,6 @@ import { ROLES, type Role } from "../harmony/types.js";
 import { getTokenizer } from "../tokenizer/tokenizer.js";
 import { parseArgs, parseTokenList, UsageError } from "./args.js";
 
-export const summary = "parse Harmony token ids or text into messages (openai-harmony JSON)";
 
 const HELP = `usage: gpt-oss-ts parse (--text FILE | --tokens IDS) [--role ROLE|none] [--strict]
 

@@ -4,7 +4,6 @@ import { formatProfile, profileModel } from "../perf/profile.js";
 import { optionalNumber, optionalSeed, parseArgs, requireString, UsageError } from "./args.js";
 import { LORA_FLAGS_HELP, loadFromArgs, MODEL_FLAGS } from "./common.js";
 
-export const summary = "time per operation (prefill and decode), with shares, GB/s and GFLOP/s";
 
 const HELP = `usage: gpt-oss-ts profile --model DIR [--prompt-tokens N] [--gen-tokens N] [--threads N] [--json]
 

@@ -7,7 +7,6 @@ import { resolveModelDir } from "../hub/cache.js";
 import { getTokenizer } from "../tokenizer/tokenizer.js";
 import { optionalDate, parseArgs, requireString, UsageError } from "./args.js";
 
-export const summary = "render a conversation (openai-harmony JSON) as prompt text or token ids";
 
 const HELP = `usage: gpt-oss-ts render --conversation FILE.json [flags]
 

@@ -9,7 +9,6 @@ import { CHAT_FLAGS, CHAT_FLAGS_HELP, chatOptionsFromArgs } from "./chat-options
 import { ChatPrinter, type Output } from "./chat-printer.js";
 import { backendOf, loadFromArgs, MODEL_FLAGS } from "./common.js";
 
-export const summary = "one-shot chat: a prompt in, the streamed reply out";
 
 const HELP = `usage: gpt-oss-ts run --model DIR [flags] "prompt"      ("-" reads the prompt from stdin)
        gpt-oss-ts run --model DIR [flags] -- "-prompt that starts with a dash"

@@ -10,7 +10,6 @@ import { optionalDate, optionalNumber, parseArgs, UsageError } from "./args.js";
 import { envVar } from "../util/env.js";
 import { LORA_FLAGS_HELP, loadFromArgs, loraOf, MODEL_FLAGS, precisionOf, backendOf } from "./common.js";
 
-export const summary = "OpenAI-style HTTP server: /v1/responses, /v1/chat/completions, /v1/models";
 
 /** The environment variable that can hold the API key (so that it is not in `ps`). */
 export const API_KEY_ENV = "GPT_OSS_TS_API_KEY";

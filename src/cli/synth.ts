@@ -3,7 +3,6 @@ import { formatBytes, formatDuration, Progress } from "../util/progress.js";
 import { planCheckpoint, PRESETS, synthesize, type PresetName } from "../checkpoint/synth.js";
 import { optionalNumber, optionalSeed, parseArgs, requireString, UsageError } from "./args.js";
 
-export const summary = "write a synthetic checkpoint: the real layout of gpt-oss, random weights";
 
 const USAGE = `usage: gpt-oss-ts synth --preset tiny|20b|120b --out DIR [--layers N] [--seed S] [--quiet]
 

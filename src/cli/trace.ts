@@ -11,7 +11,6 @@ import type { GptOssModel } from "../model/model.js";
 import { optionalNumber, parseArgs, type ParsedArgs, parseTokenList, requireString, UsageError } from "./args.js";
 import { LORA_FLAGS_HELP, loadFromArgs, MODEL_FLAGS } from "./common.js";
 
-export const summary = "trace a prompt and write an HTML report of router, attention and logit lens";
 
 const HELP = `usage: gpt-oss-ts trace --model DIR (--prompt TEXT | --tokens IDS) --out report.html [flags]
 

@@ -36,7 +36,7 @@ export class InputError extends GptOssError {}
 
 export class Transformer {
   readonly rope: Rope;
-  private scratch: Scratch | null = null;
+  private activations: ActivationBuffers | null = null;
   /** the adapters' updates beside the weights (null: none) */
   private readonly lora: LoraPass | null;
 
@@ -57,77 +57,72 @@ export class Transformer {
    * Prefill and decode are the same call: decode passes one token.
    */
   forward(tokens: ArrayLike<number>, cache: KVCache, options: ForwardOptions = {}): Float32Array {
-    const c = this.config, w = this.weights, K = this.kernels;
+    const c = this.config, w = this.weights, kernels = this.kernels;
     const T = tokens.length;
     const pos0 = cache.length;
     this.checkInput(tokens, pos0, cache.contextLength);
     const observe = options.observe;
 
     const H = c.hiddenSize, d = c.headDim, nq = c.numHeads, nkv = c.numKvHeads;
-    const qw = nq * d, kvw = nkv * d, E = c.numExperts, k = c.expertsPerToken;
+    const qw = nq * d, kvw = nkv * d, E = c.numExperts, topK = c.expertsPerToken;
+    const heads = { nq, nkv, headDim: d };
     const s = this.buffers(T);
 
-    K.embed(s.x, w.embedding, tokens);                   // x        [T, H]
+    kernels.embed(s.x, w.embedding, tokens);                            // x        [T, H]
     observe?.("embedding", -1, s.x, H);
-    this.rope.table(pos0, T, s.cos, s.sin);              // cos, sin [T, d/2]
+    this.rope.table(pos0, T, s.cos, s.sin);                             // cos, sin [T, d/2]
 
     for (let l = 0; l < c.numLayers; l++) {
       const lw = w.layers[l];
 
       // ---- attention ----
-      K.rmsnorm(s.norm, s.x, lw.attnNorm, c.rmsNormEps, T, H);   // norm [T, H]
+      kernels.rmsnorm(s.norm, s.x, lw.attnNorm, c.rmsNormEps, T, H);    // norm [T, H]
       observe?.("attn_norm", l, s.norm, H);
-      K.matmul(s.qkv, s.norm, lw.qkv, lw.qkvBias, T);            // qkv  [T, qw + 2 kvw], bias before RoPE
-      this.lora?.qkv(K, l, s.qkv, s.norm, T);                    //      + s B (A x) of each adapter
+      kernels.matmul(s.qkv, s.norm, lw.qkv, lw.qkvBias, T);             // qkv  [T, qw + 2 kvw], bias before RoPE
+      this.lora?.qkv(kernels, l, s.qkv, s.norm, T);                     //      + s B (A x) of each adapter
       observe?.("qkv", l, s.qkv, qw + 2 * kvw);
-      splitQkv(s.qkv, s.q, s.k, s.v, T, qw, kvw);                // q [T, qw], k, v [T, kvw]
-      K.rope(s.q, s.cos, s.sin, T, nq, d);
-      K.rope(s.k, s.cos, s.sin, T, nkv, d);
+      splitQkv(s.qkv, s.q, s.keys, s.values, T, qw, kvw);               // q [T, qw], keys, values [T, kvw]
+      kernels.rope(s.q, s.cos, s.sin, T, nq, d);
+      kernels.rope(s.keys, s.cos, s.sin, T, nkv, d);
       observe?.("q_rope", l, s.q, qw);
-      observe?.("k_rope", l, s.k, kvw);
-      const lc = cache.layers[l];
-      if (T === 1) {
-        // Decode: store this position, then attend over the visible window (which includes itself).
-        cache.store(l, pos0, s.k, s.v);
-        K.attention(s.ctx, s.q, lc.k, lc.v, lc.capacity, cache.firstVisible(l, pos0), pos0, lw.sinks, nq, nkv, d); // ctx [1, qw]
-      } else {
-        // Prefill: every query at once, causal, its own chunk's keys from k and v; then store them all.
-        K.attendChunk(s.ctx, s.q, s.k, s.v, lc.k, lc.v, lc.capacity, pos0, T, cache.window(l), lw.sinks, nq, nkv, d); // ctx [T, qw]
-        for (let t = 0; t < T; t++) cache.store(l, pos0 + t, s.k.subarray(t * kvw), s.v.subarray(t * kvw));
-      }
+      observe?.("k_rope", l, s.keys, kvw);
+      // Each query over the cached positions it sees and its chunk's own (causal); then the chunk's
+      // keys and values join the cache. Decode is a chunk of one.
+      const chunk = { q: s.q, k: s.keys, v: s.values, pos0, T };
+      kernels.attention(s.ctx, chunk, cache.layers[l], lw.sinks, heads); // ctx [T, qw]
       observe?.("attn_ctx", l, s.ctx, qw);
-      K.matmul(s.proj, s.ctx, lw.out, lw.outBias, T);            // proj [T, H]
-      this.lora?.out(K, l, s.proj, s.ctx, T);
-      addInto(s.x, s.proj, T * H);                               // x = x + attention
+      kernels.matmul(s.proj, s.ctx, lw.out, lw.outBias, T);             // proj [T, H]
+      this.lora?.out(kernels, l, s.proj, s.ctx, T);
+      addInto(s.x, s.proj, T * H);                                      // x = x + attention
       observe?.("attn_resid", l, s.x, H);
 
       // ---- mixture of experts ----
-      K.rmsnorm(s.norm, s.x, lw.mlpNorm, c.rmsNormEps, T, H);    // norm [T, H]
+      kernels.rmsnorm(s.norm, s.x, lw.mlpNorm, c.rmsNormEps, T, H);     // norm [T, H]
       observe?.("mlp_norm", l, s.norm, H);
-      K.matmul(s.routerLogits, s.norm, lw.gate, lw.gateBias, T); // routerLogits [T, E]
+      kernels.matmul(s.routerLogits, s.norm, lw.gate, lw.gateBias, T);  // routerLogits [T, E]
       observe?.("router_logits", l, s.routerLogits, E);
-      K.topk(s.topkIdx, s.topkW, s.routerLogits, T, E, k);       // topkIdx, topkW [T, k]
-      observe?.("topk_idx", l, s.topkIdx, k);
-      observe?.("topk_w", l, s.topkW, k);
-      s.proj.fill(0, 0, T * H);                                  // proj [T, H]: the weighted expert sum
-      for (const { expert, rows, weights, n } of groupByExpert(s, T, E, k)) {
-        const add = this.lora?.expertUp(K, l, expert, s.norm, rows, n) ?? null; // adapters' gate_up update [n, 2I]
-        K.expertUp(s.act, s.norm, lw.mlp1, lw.mlp1Bias, expert, rows, n, c.swigluLimit, c.swigluAlpha, add); // act [n, I]
-        K.expertDown(s.proj, s.act, lw.mlp2, lw.mlp2Bias, expert, rows, weights, n);
-        this.lora?.expertDown(K, l, expert, s.proj, s.act, rows, weights, n);
+      kernels.topk(s.topkIdx, s.topkW, s.routerLogits, T, E, topK);     // topkIdx, topkW [T, topK]
+      observe?.("topk_idx", l, s.topkIdx, topK);
+      observe?.("topk_w", l, s.topkW, topK);
+      s.proj.fill(0, 0, T * H);                                         // proj [T, H]: the weighted expert sum
+      for (const { expert, rows, weights, n } of groupByExpert(s, T, E, topK)) {
+        const add = this.lora?.expertUp(kernels, l, expert, s.norm, rows, n) ?? null; // adapters' gate_up update [n, 2I]
+        kernels.expertUp(s.act, s.norm, lw.mlp1, lw.mlp1Bias, expert, rows, n, c.swigluLimit, c.swigluAlpha, add); // act [n, I]
+        kernels.expertDown(s.proj, s.act, lw.mlp2, lw.mlp2Bias, expert, rows, weights, n);
+        this.lora?.expertDown(kernels, l, expert, s.proj, s.act, rows, weights, n);
       }
-      addInto(s.x, s.proj, T * H);                               // x = x + moe
+      addInto(s.x, s.proj, T * H);                                      // x = x + moe
       observe?.("block_out", l, s.x, H);
     }
     cache.length = pos0 + T;
 
-    K.rmsnorm(s.norm, s.x, w.norm, c.rmsNormEps, T, H);          // norm [T, H]
+    kernels.rmsnorm(s.norm, s.x, w.norm, c.rmsNormEps, T, H);           // norm [T, H]
     observe?.("final_norm", -1, s.norm, H);
     const which = options.logits ?? "last";
     if (which === "none") return new Float32Array(0);
     const rows = which === "all" ? T : 1;
-    const logits = new Float32Array(rows * c.vocabSize);        // logits [rows, V]
-    K.matmul(logits, s.norm.subarray((T - rows) * H), w.unembedding, null, rows);
+    const logits = new Float32Array(rows * c.vocabSize);               // logits [rows, V]
+    kernels.matmul(logits, s.norm.subarray((T - rows) * H), w.unembedding, null, rows);
     observe?.("logits", -1, logits, c.vocabSize);
     return logits;
   }
@@ -148,16 +143,16 @@ export class Transformer {
     }
   }
 
-  private buffers(T: number): Scratch {
-    if (!this.scratch || this.scratch.T < T) this.scratch = new Scratch(this.config, T);
-    return this.scratch;
+  private buffers(T: number): ActivationBuffers {
+    if (!this.activations || this.activations.T < T) this.activations = new ActivationBuffers(this.config, T);
+    return this.activations;
   }
 }
 
 /** Activation buffers, sized for up to T tokens and reused across calls. */
-class Scratch {
+class ActivationBuffers {
   readonly x: Float32Array; readonly norm: Float32Array; readonly qkv: Float32Array;
-  readonly q: Float32Array; readonly k: Float32Array; readonly v: Float32Array;
+  readonly q: Float32Array; readonly keys: Float32Array; readonly values: Float32Array;
   readonly ctx: Float32Array; readonly proj: Float32Array; readonly cos: Float32Array; readonly sin: Float32Array;
   readonly routerLogits: Float32Array; readonly topkIdx: Int32Array; readonly topkW: Float32Array;
   readonly act: Float32Array; readonly rows: Int32Array; readonly rowWeights: Float32Array;
@@ -168,8 +163,8 @@ class Scratch {
     this.norm = new Float32Array(T * H);
     this.qkv = new Float32Array(T * (qw + 2 * kvw));
     this.q = new Float32Array(T * qw);
-    this.k = new Float32Array(T * kvw);
-    this.v = new Float32Array(T * kvw);
+    this.keys = new Float32Array(T * kvw);
+    this.values = new Float32Array(T * kvw);
     this.ctx = new Float32Array(T * qw);
     this.proj = new Float32Array(T * H);
     this.cos = new Float32Array((T * c.headDim) / 2);
@@ -199,16 +194,16 @@ function addInto(x: Float32Array, y: Float32Array, n: number): void {
 }
 
 /** The tokens routed to each expert (so each expert's weights are read once per batch), in expert order. */
-function* groupByExpert(s: Scratch, T: number, E: number, k: number) {
+function* groupByExpert(s: ActivationBuffers, T: number, E: number, topK: number) {
   const counts = new Int32Array(E + 1);
-  for (let i = 0; i < T * k; i++) counts[s.topkIdx[i] + 1]++;
+  for (let i = 0; i < T * topK; i++) counts[s.topkIdx[i] + 1]++;
   for (let e = 0; e < E; e++) counts[e + 1] += counts[e]; // counts[e] = start of expert e's run
   const fill = counts.slice(0, E);
   for (let t = 0; t < T; t++) {
-    for (let j = 0; j < k; j++) {
-      const e = s.topkIdx[t * k + j];
+    for (let j = 0; j < topK; j++) {
+      const e = s.topkIdx[t * topK + j];
       s.rows[fill[e]] = t;
-      s.rowWeights[fill[e]++] = s.topkW[t * k + j];
+      s.rowWeights[fill[e]++] = s.topkW[t * topK + j];
     }
   }
   for (let e = 0; e < E; e++) {

@@ -1,28 +1,83 @@
 // Keys (after RoPE) and values of every past position, per layer. Sliding layers only ever look back
-// `sliding_window` positions, so they keep a ring of that many rows (position p in row p % window);
-// full layers keep every position. Both grow by doubling as positions arrive, a full layer up to the
-// context length (the model's max_position_embeddings, or less when the caller asks for less), a ring up
-// to its window (or the context length, when the window is longer).
+// `sliding_window` positions, so they keep a ring of at most that many rows (position p in row
+// p % capacity); full layers keep every position. Both grow by doubling as positions arrive, a full layer
+// up to the context length (the model's max_position_embeddings, or less when the caller asks for less),
+// a ring up to its window (or the context length, when the window is longer). Until a ring reaches that
+// limit nothing has wrapped (position p is in row p), so growing it is a plain copy.
 import type { ModelConfig } from "../checkpoint/config.js";
-import { firstVisible } from "../backends/kernels.js";
+import { firstVisible, type LayerKV } from "../backends/kernels.js";
 
-export interface LayerCache {
+/** One layer's rows: what the attention kernel reads and stores through (`LayerKV`). */
+export class LayerCache implements LayerKV {
   /** [capacity, nkv * d] */
   k: Float32Array;
   /** [capacity, nkv * d] */
   v: Float32Array;
-  capacity: number;
-  /** the most rows this layer will hold: a ring wraps around once its capacity reaches it */
-  limit: number;
-  /** a ring: positions older than `capacity` are overwritten */
-  sliding: boolean;
+
+  constructor(
+    /** nkv * d: one position's keys (or values) */
+    readonly rowWidth: number,
+    /** positions a query looks back over, itself included (0: all of them) */
+    readonly window: number,
+    /** rows the layer starts with */
+    initialCapacity: number,
+    /** the most rows it grows to: a ring wraps around once it holds that many */
+    readonly limit: number,
+  ) {
+    const capacity = Math.min(initialCapacity, limit);
+    this.k = new Float32Array(capacity * rowWidth);
+    this.v = new Float32Array(capacity * rowWidth);
+  }
+
+  /** a ring: positions older than the window are overwritten */
+  get sliding(): boolean {
+    return this.window > 0;
+  }
+
+  /** Rows held now (a ring's are reused once it reaches its limit). */
+  get capacity(): number {
+    return this.k.length / this.rowWidth;
+  }
+
+  read(from: number, to: number, k: Float32Array, v: Float32Array): void {
+    // At most two runs of the ring.
+    const w = this.rowWidth, cap = this.capacity;
+    for (let p = from, at = 0; p < to;) {
+      const r = p % cap, len = Math.min(to - p, cap - r);
+      k.set(this.k.subarray(r * w, (r + len) * w), at * w);
+      v.set(this.v.subarray(r * w, (r + len) * w), at * w);
+      p += len;
+      at += len;
+    }
+  }
+
+  store(pos: number, T: number, k: Float32Array, v: Float32Array): void {
+    const w = this.rowWidth;
+    if (pos + T > this.capacity && this.capacity < this.limit) this.grow(pos + T);
+    const cap = this.capacity;
+    for (let t = 0; t < T; t++) {
+      const at = ((pos + t) % cap) * w;
+      this.k.set(k.subarray(t * w, (t + 1) * w), at);
+      this.v.set(v.subarray(t * w, (t + 1) * w), at);
+    }
+  }
+
+  private grow(needed: number): void {
+    let cap = this.capacity;
+    while (cap < needed) cap *= 2;
+    cap = Math.min(cap, this.limit);
+    const k = new Float32Array(cap * this.rowWidth), v = new Float32Array(cap * this.rowWidth);
+    k.set(this.k);
+    v.set(this.v);
+    this.k = k;
+    this.v = v;
+  }
 }
 
 export class KVCache {
   readonly layers: LayerCache[];
   /** positions stored so far (the next token's position) */
   length = 0;
-  private readonly rowWidth: number;
 
   /** the most positions this cache holds; the forward pass refuses to run past it */
   readonly contextLength: number;
@@ -32,12 +87,10 @@ export class KVCache {
       throw new RangeError(`context length must be an integer from 1 to the model's limit of ${config.maxPositionEmbeddings} (max_position_embeddings), got ${contextLength}`);
     }
     this.contextLength = contextLength;
-    this.rowWidth = config.numKvHeads * config.headDim;
+    const rowWidth = config.numKvHeads * config.headDim;
     this.layers = config.layerTypes.map((type) => {
-      const sliding = type === "sliding_attention";
-      const limit = sliding ? Math.min(config.slidingWindow, contextLength) : contextLength;
-      const capacity = Math.min(initialCapacity, limit);
-      return { k: new Float32Array(capacity * this.rowWidth), v: new Float32Array(capacity * this.rowWidth), capacity, limit, sliding };
+      const window = type === "sliding_attention" ? config.slidingWindow : 0;
+      return new LayerCache(rowWidth, window, initialCapacity, window ? Math.min(window, contextLength) : contextLength);
     });
   }
 
@@ -48,27 +101,7 @@ export class KVCache {
 
   /** How many positions a query in `layer` looks back over, itself included (0: all of them). */
   window(layer: number): number {
-    return this.layers[layer].sliding ? this.config.slidingWindow : 0;
-  }
-
-  /** Stores the key and value rows ([nkv * d] each) of position `pos`. */
-  store(layer: number, pos: number, k: Float32Array, v: Float32Array): void {
-    const c = this.layers[layer];
-    // Until a ring reaches its limit, position p is in row p (nothing wrapped yet), so it grows like a list.
-    if (pos >= c.capacity && c.capacity < c.limit) this.grow(c, pos + 1);
-    const at = (pos % c.capacity) * this.rowWidth;
-    c.k.set(k.subarray(0, this.rowWidth), at);
-    c.v.set(v.subarray(0, this.rowWidth), at);
-  }
-
-  private grow(c: LayerCache, needed: number): void {
-    let cap = c.capacity;
-    while (cap < needed) cap *= 2;
-    cap = Math.min(cap, c.limit);
-    const k = new Float32Array(cap * this.rowWidth), v = new Float32Array(cap * this.rowWidth);
-    k.set(c.k);
-    v.set(c.v);
-    Object.assign(c, { k, v, capacity: cap });
+    return this.layers[layer].window;
   }
 
   /** Forget everything (positions restart at 0). */

@@ -77,12 +77,12 @@ export class GptOssModel {
   static async load(dir: string, options: LoadOptions = {}): Promise<GptOssModel> {
     const checkpoint = Checkpoint.open(dir);
     try {
-      // Refuse up front, in a second, rather than fail after minutes of loading.
       const c = checkpoint.config;
       const context = options.contextLength;
       if (context !== undefined && !(Number.isInteger(context) && context >= 1 && context <= c.maxPositionEmbeddings)) {
         throw new RangeError(`contextLength must be an integer from 1 to the model's limit of ${c.maxPositionEmbeddings} (max_position_embeddings in ${checkpoint.configPath}), got ${context}`);
       }
+      // Adapters are checked before anything is made or read.
       const specs = options.lora ?? [];
       for (const s of specs) {
         if (s.scale !== undefined && !Number.isFinite(s.scale)) throw new AdapterError(`${s.path}: the adapter's scale must be a finite number, got ${s.scale}`);
@@ -91,18 +91,17 @@ export class GptOssModel {
       const warn = options.onWarning ?? ((m: string) => console.warn(`warning: ${m}`));
       for (const w of plans.flatMap((p) => p.warnings)) warn(w);
       const adapterBytes = plans.reduce((s, p) => s + p.bytes, 0);
-      // wasm `fast` on the relaxed build adds an int8 copy of the unembedding; the build is not known
-      // yet, so it is counted whenever wasm `fast` is asked for (0.61 GiB too many on Node 20 at 20b).
-      const fast = (options.backend ?? DEFAULT_BACKEND) === "wasm" && (options.precision ?? DEFAULT_PRECISION) === "fast";
-      const need = estimateMemory(c, expectedOf(checkpoint), context ?? Math.min(4096, c.maxPositionEmbeddings), 128, fast);
-      const have = options.memoryLimit ?? availableMemory();
-      if (need.total + adapterBytes > have) {
-        const adapters = adapterBytes > 0 ? `, LoRA adapters ${formatBytes(adapterBytes, "binary")}` : "";
-        throw new OutOfMemoryError(`${checkpoint.dir}: the model needs about ${formatBytes(need.total + adapterBytes, "binary")} (weights ${formatBytes(need.weights, "binary")}, KV cache ${formatBytes(need.kvCache, "binary")} at ${need.contextLength} tokens, activations ${formatBytes(need.activations, "binary")}${adapters}) but only ${formatBytes(have, "binary")} is available`);
-      }
       const kernels = options.kernels ?? await createKernels(options.backend ?? DEFAULT_BACKEND,
         { precision: options.precision ?? DEFAULT_PRECISION, threads: options.threads ?? "auto" });
       try {
+        // Refuse up front, in a second, rather than fail after minutes of loading.
+        const need = estimateMemory(c, expectedOf(checkpoint), context ?? Math.min(4096, c.maxPositionEmbeddings), 128,
+          kernels.preparedBytes(c));
+        const have = options.memoryLimit ?? availableMemory();
+        if (need.total + adapterBytes > have) {
+          const adapters = adapterBytes > 0 ? `, LoRA adapters ${formatBytes(adapterBytes, "binary")}` : "";
+          throw new OutOfMemoryError(`${checkpoint.dir}: the model needs about ${formatBytes(need.total + adapterBytes, "binary")} (weights ${formatBytes(need.weights, "binary")}, KV cache ${formatBytes(need.kvCache, "binary")} at ${need.contextLength} tokens, activations ${formatBytes(need.activations, "binary")}${adapters}) but only ${formatBytes(have, "binary")} is available`);
+        }
         const weights = await checkpoint.loadAsync({ allocator: kernels.allocator, onProgress: options.onProgress });
         kernels.prepare?.(weights);
         const adapters = plans.map((p, i) => readAdapter(p, c, kernels.allocator, specs[i].scale ?? 1));

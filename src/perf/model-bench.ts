@@ -2,9 +2,9 @@
 // greedy decode, peak resident memory, and the decode's effective bandwidth (weight bytes one decode
 // step reads x steps per second) beside a read-bandwidth probe run in the same process on the same
 // threads (the WebAssembly streaming sum over a buffer larger than the caches).
-import type { Bf16Matrix, ModelWeights, Mxfp4Experts } from "../checkpoint/weights.js";
+import { expertBytes, type Bf16Matrix, type ModelWeights, type Mxfp4Experts, type WeightAllocator } from "../checkpoint/weights.js";
 import type { Precision } from "../backends/index.js";
-import { WasmKernels } from "../backends/wasm/backend.js";
+import type { Kernels } from "../backends/kernels.js";
 import { loadModel, type GptOssModel, type LoadOptions, type LoraSpec } from "../model/model.js";
 import type { LoraAdapter, LowRank } from "../lora/weights.js";
 import { Xoshiro128 } from "../util/prng.js";
@@ -70,7 +70,7 @@ export async function benchModel(dir: string, options: BenchOptions = {}): Promi
       throw new RangeError(`prompt tokens + gen tokens is ${promptTokens + genTokens}, beyond the model's context of ${c.maxPositionEmbeddings}`);
     }
     const loadBytes = model.checkpoint.weightBytes;
-    const kernels = model.kernels instanceof WasmKernels ? model.kernels : null;
+    const kernels = model.kernels;
 
     // A few tokens first, so that nothing below pays for first-time costs.
     const warm = model.newCache();
@@ -97,20 +97,20 @@ export async function benchModel(dir: string, options: BenchOptions = {}): Promi
       options.onPhase?.("decode", i + 1, genTokens);
     }
     const decodeSeconds = (now() - t2) / 1000;
-    const bytesPerToken = decodeBytesPerToken(model.transformer.weights, c.expertsPerToken,
-      (m) => (model.kernels instanceof WasmKernels ? model.kernels.decodeBytes(m) : m.data.byteLength)) +
+    const bytesPerToken = decodeBytesPerToken(model.transformer.weights, c.expertsPerToken, kernels) +
       adapterDecodeBytes(model.adapters, c.expertsPerToken);
 
     let probe: BenchResult["probe"] = null;
-    if (kernels) probe = readProbe(kernels, model.transformer.weights, options.probePasses ?? 5, options.onPhase);
+    const streamSum = kernels.streamSum?.bind(kernels);
+    if (streamSum) probe = readProbe(streamSum, kernels.allocator, model.transformer.weights, options.probePasses ?? 5, options.onPhase);
 
     const decodeTps = genTokens / decodeSeconds;
     return {
       model: { dir, layers: c.numLayers, experts: c.numExperts, expertsPerToken: c.expertsPerToken, vocab: c.vocabSize, hidden: c.hiddenSize },
       runtime: runtimeName(),
-      simd: kernels?.simd ?? null,
-      threads: kernels?.threads ?? 1,
-      precision: kernels?.precision ?? "exact",
+      simd: kernels.simd ?? null,
+      threads: kernels.threads,
+      precision: kernels.precision,
       adapters: model.adapters.map((a) => a.name),
       load: { seconds: loadSeconds, bytes: loadBytes, mbPerS: loadBytes / loadSeconds / 1e6 },
       prefill: { tokens: promptTokens, seconds: prefillSeconds, tokensPerS: promptTokens / prefillSeconds },
@@ -127,13 +127,15 @@ export async function benchModel(dir: string, options: BenchOptions = {}): Promi
 }
 
 /** Weight bytes one decode step reads: per layer the dense attention (qkv, out), the router and the k
- * chosen experts' blocks, scales and biases, the small vectors; then the unembedding (what the kernels
- * read for it: its int8 copy in `fast` on the relaxed build) and one embedding row. */
-export function decodeBytesPerToken(w: ModelWeights, k: number, matrixBytes = (m: Bf16Matrix) => m.data.byteLength): number {
-  const expert = (m: Mxfp4Experts) => (m.rows * m.cols) / 2 + (m.rows * m.cols) / 32 + m.rows * 4;
-  let bytes = matrixBytes(w.unembedding) + w.norm.byteLength + w.embedding.cols * 2;
+ * chosen experts' blocks, scales and biases, the small vectors; then the unembedding and one embedding
+ * row. The matrices count what the kernels say they read (the int8 copy of the unembedding in `fast`
+ * on the relaxed build). */
+export function decodeBytesPerToken(w: ModelWeights, k: number, kernels: Kernels): number {
+  const expert = (m: Mxfp4Experts) => expertBytes(m) + m.rows * 4;
+  const matrix = (m: Bf16Matrix) => kernels.matmulBytes(m, 1);
+  let bytes = matrix(w.unembedding) + w.norm.byteLength + w.embedding.cols * 2;
   for (const l of w.layers) {
-    bytes += l.qkv.data.byteLength + l.out.data.byteLength + l.gate.data.byteLength;
+    bytes += matrix(l.qkv) + matrix(l.out) + matrix(l.gate);
     bytes += l.attnNorm.byteLength + l.qkvBias.byteLength + l.outBias.byteLength + l.sinks.byteLength + l.mlpNorm.byteLength + l.gateBias.byteLength;
     bytes += k * (expert(l.mlp1) + expert(l.mlp2));
   }
@@ -162,17 +164,18 @@ const PROBE_MIN_BYTES = 256 << 20;
  * matrix: 1.16 GB at 20b; its bf16 pairs read as f32 are ordinary numbers, so the sum runs at full
  * speed) or, for a small model, over a 512 MiB buffer of its own.
  */
-function readProbe(k: WasmKernels, w: ModelWeights, passes: number, onPhase: BenchOptions["onPhase"]): BenchResult["probe"] {
+function readProbe(streamSum: (view: ArrayBufferView) => number, allocator: WeightAllocator, w: ModelWeights, passes: number,
+  onPhase: BenchOptions["onPhase"]): BenchResult["probe"] {
   let view: ArrayBufferView = w.unembedding.data;
   if (view.byteLength < PROBE_MIN_BYTES) {
-    const b = k.allocator.allocate(2 * PROBE_MIN_BYTES, "read probe");
+    const b = allocator.allocate(2 * PROBE_MIN_BYTES, "read probe");
     new Float32Array(b.buffer, b.byteOffset, b.byteLength / 4).fill(1);
     view = b;
   }
   let best = Infinity;
   for (let i = 0; i < passes; i++) {
     const t = now();
-    k.streamSum(view);
+    streamSum(view);
     best = Math.min(best, now() - t);
     onPhase?.("probe", i + 1, passes);
   }

@@ -2,8 +2,8 @@
 // (the weight matrix a matmul reads says which), plus the sampler, timed by the runner. Whatever the
 // phase's wall time holds beyond those is the model's own glue (buffer copies, residual adds, grouping
 // tokens by expert). The model is not changed: it runs on the wrapped kernels.
-import type { Bf16Matrix, ModelWeights, Mxfp4Experts } from "../checkpoint/weights.js";
-import type { Kernels } from "../backends/kernels.js";
+import { expertBytes, type Bf16Matrix, type ModelWeights } from "../checkpoint/weights.js";
+import { firstVisible, type Kernels } from "../backends/kernels.js";
 import { Transformer } from "../model/forward.js";
 import type { GptOssModel } from "../model/model.js";
 import { Xoshiro128 } from "../util/prng.js";
@@ -28,7 +28,6 @@ interface Tally {
 }
 
 const now = () => performance.now();
-const mxfp4Bytes = (w: Mxfp4Experts) => (w.rows * w.cols) / 2 + (w.rows * w.cols) / 32; // one expert's blocks + scales
 
 /** Times every kernel call of `inner`; `kernels` is the wrapped backend to run the model on. */
 export class OpTimer {
@@ -44,41 +43,40 @@ export class OpTimer {
       matOp.set(l.gate, "router");
     }
     const time = this.time.bind(this);
-    // what a decode matmul reads (the wasm backend's int8 copy of the unembedding in fast), when known
-    const decodeBytes = (inner as { decodeBytes?: (w: Bf16Matrix) => number }).decodeBytes;
-    const readBytes = decodeBytes ? (w: Bf16Matrix) => decodeBytes.call(inner, w) : null;
     this.kernels = {
       name: `${inner.name}+timing`,
       allocator: inner.allocator,
+      precision: inner.precision,
+      get threads() {
+        return inner.threads;
+      },
+      simd: inner.simd,
+      preparedBytes: (c) => inner.preparedBytes(c),
+      matmulBytes: (w, T) => inner.matmulBytes(w, T),
       embed: (out, table, tokens) =>
         time("embedding", tokens.length * table.cols * 2, 0, () => inner.embed(out, table, tokens)),
       rmsnorm: (out, x, scale, eps, T, n) =>
         time("norms", (T + 1) * n * 4, 4 * T * n, () => inner.rmsnorm(out, x, scale, eps, T, n)),
       matmul: (out, x, w, bias, T) =>
         // (the model reads no other matrices; anything else would be filed with the output projection)
-        time(matOp.get(w) ?? "attn_out", (T === 1 && readBytes ? readBytes(w) : w.rows * w.cols * 2) + (bias ? w.rows * 4 : 0), 2 * T * w.rows * w.cols,
+        time(matOp.get(w) ?? "attn_out", inner.matmulBytes(w, T) + (bias ? w.rows * 4 : 0), 2 * T * w.rows * w.cols,
           () => inner.matmul(out, x, w, bias, T)),
       rope: (x, cos, sin, T, heads, hd) =>
         time("rope", T * heads * hd * 4 * 2, T * heads * hd * 3, () => inner.rope(x, cos, sin, T, heads, hd)),
-      attention: (out, q, k, v, capacity, first, last, sinks, nqh, nkvh, hd) => {
-        const n = last - first + 1;
-        time("attention", 2 * n * nkvh * hd * 4, 4 * nqh * n * hd,
-          () => inner.attention(out, q, k, v, capacity, first, last, sinks, nqh, nkvh, hd));
-      },
-      attendChunk: (out, q, kNew, vNew, k, v, capacity, pos0, T, window, sinks, nqh, nkvh, hd) => {
-        // keys and values read per query (each sees up to pos0 + t + 1 positions, at most `window`)
+      attention: (out, chunk, cache, sinks, heads) => {
+        // keys and values read per query (each sees up to pos0 + t + 1 positions, at most the window)
         let rows = 0;
-        for (let t = 0; t < T; t++) rows += window ? Math.min(window, pos0 + t + 1) : pos0 + t + 1;
-        time("attention", 2 * rows * nkvh * hd * 4, 4 * nqh * rows * hd,
-          () => inner.attendChunk(out, q, kNew, vNew, k, v, capacity, pos0, T, window, sinks, nqh, nkvh, hd));
+        for (let p = chunk.pos0; p < chunk.pos0 + chunk.T; p++) rows += p - firstVisible(p, cache.window) + 1;
+        time("attention", 2 * rows * heads.nkv * heads.headDim * 4, 4 * heads.nq * rows * heads.headDim,
+          () => inner.attention(out, chunk, cache, sinks, heads));
       },
       topk: (index, weight, logits, T, E, k) =>
         time("router", T * E * 4, 2 * T * E, () => inner.topk(index, weight, logits, T, E, k)),
       expertUp: (act, x, w, bias, expert, rows, n, limit, alpha, add) =>
-        time("experts", mxfp4Bytes(w) + w.rows * 4, 2 * n * w.rows * w.cols,
+        time("experts", expertBytes(w) + w.rows * 4, 2 * n * w.rows * w.cols,
           () => inner.expertUp(act, x, w, bias, expert, rows, n, limit, alpha, add)),
       expertDown: (out, act, w, bias, expert, rows, weight, n) =>
-        time("experts", mxfp4Bytes(w) + w.rows * 4, 2 * n * w.rows * w.cols,
+        time("experts", expertBytes(w) + w.rows * 4, 2 * n * w.rows * w.cols,
           () => inner.expertDown(out, act, w, bias, expert, rows, weight, n)),
       lowRank: (out, x, w, n) =>
         time("lora", w.a.byteLength + w.b.byteLength, 2 * n * w.rank * (w.rows + w.cols), () => inner.lowRank(out, x, w, n)),

@@ -7,6 +7,7 @@ import { appendReply, isToolCall, toToolDescriptions, type ChatDone, type ChatEv
 import { textMessage, type Message, type ReasoningEffort } from "../harmony/types.js";
 import { Sampler } from "../generation/sampling.js";
 import type { TokenLogprob } from "../generation/logprobs.js";
+import { isObject } from "../util/json.js";
 import { InvalidRequestError, logprobJson, topLogprobsOf, type LogprobJson, type RequestDefaults } from "./openai-chat.js";
 
 type Json = Record<string, unknown>;
@@ -521,6 +522,3 @@ function optionalNumber(body: Json, key: string, min: number, max: number): numb
   return v;
 }
 
-function isObject(v: unknown): v is Json {
-  return typeof v === "object" && v !== null && !Array.isArray(v);
-}

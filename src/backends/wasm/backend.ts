@@ -1,25 +1,27 @@
 // The WebAssembly implementation of `Kernels`: each call places its activations in the kernel memory
 // that holds its weights, runs one AssemblyScript kernel (kernels/*.ts) there and copies the result
 // out. Weights are not copied: the backend's allocator (memories.ts) puts them in its memories at load,
-// and a kernel reads a weight at its view's byteOffset. (Arrays that are not in that memory, e.g.
-// weights loaded with another allocator, still work: they are staged per call, which is slow for
-// matrices but keeps every caller correct.) Calls that read many weight bytes (the matmuls, the
-// experts) run on every thread of the pool (threads.ts), each thread a band of output rows (jobs.ts).
+// `prepare` rearranges the experts there into the kernels' layout, and a kernel reads a weight at its
+// view's byteOffset. (Arrays that are not in that memory, e.g. weights loaded with another allocator,
+// still work: they are staged per call, which is slow for matrices but keeps every caller correct.)
+// Calls that read many weight bytes (the matmuls, the experts) run on every thread of the pool
+// (threads.ts), each thread a band of output rows (jobs.ts).
 //
 // Precisions (README "Precision"): "exact" keeps activations in f32 (the MXFP4 decode kernels split
 // them exactly into two int16). "fast" quantizes the activations of the MXFP4 expert matmuls per
 // 32-block (int8 in the relaxed build, int16 in the baseline build) so one integer dot product does the
 // work. The bf16 matmuls stay f32 (their weights are not integers, and decode is bandwidth-bound), but
 // with 8-bit activations decode reads the unembedding from an int8 copy made at load (`prepare`).
-import type { Bf16Matrix, ModelWeights, Mxfp4Experts, WeightAllocator } from "../../checkpoint/weights.js";
+import type { ModelConfig } from "../../checkpoint/config.js";
+import { expertBytes, type Bf16Matrix, type ModelWeights, type Mxfp4Experts, type WeightAllocator } from "../../checkpoint/weights.js";
 import type { LowRank } from "../../lora/weights.js";
-import { MAX_ARGS, OP, PANEL_BYTES, runSlice } from "./jobs.js";
-import { firstVisible, type Kernels } from "../kernels.js";
+import { PANEL_BYTES, runSlice, type Job, type JobArgs } from "./jobs.js";
+import { firstVisible, type AttentionChunk, type AttentionHeads, type Kernels, type LayerKV, type Precision } from "../kernels.js";
 import { DEFAULT_WEIGHT_BYTES_PER_MEMORY, WasmMemories } from "./memories.js";
 import { defaultThreads, ThreadPool } from "./threads.js";
 import { chooseSimd, compileKernels, type SimdLevel, type WasmHeap } from "./heap.js";
 
-export type Precision = "exact" | "fast";
+export type { Precision };
 export const PRECISIONS: readonly Precision[] = ["exact", "fast"];
 
 export interface WasmOptions {
@@ -45,17 +47,19 @@ export interface WasmOptions {
    */
   parallelMinBytes?: number;
   /** How long an idle worker spins for the next call before it sleeps, in ms (default 2: a sleeping
-   * worker takes tens of microseconds to wake, more on a VM). */
+   * worker is slow to wake). */
   spinMs?: number;
 }
 
 /** What every WasmKernels made from one `create` shares: the memories (so the weights) and the threads. */
-interface Backend {
+interface Shared {
   memories: WasmMemories;
   threads: ThreadPool | null;
   parallelMinBytes: number;
   /** int8 copies of bf16 matrices (kernels/q8.ts), by their data: what decode reads in `fast` */
   q8: WeakMap<Uint16Array, Q8Copy>;
+  /** expert blocks (with their scales) rearranged in place into the kernel layout (`prepareExperts`) */
+  kernelLayout: WeakSet<Uint8Array>;
 }
 
 /** An int8 copy of a bf16 matrix in the kernel layout of kernels/q8.ts. */
@@ -112,9 +116,9 @@ export class WasmKernels implements Kernels {
   /** Largest quantized activation magnitude in `fast`: 127 (int8) or 32767 (int16). */
   private readonly qmax: number;
 
-  private constructor(private readonly backend: Backend, readonly precision: Precision, fastBits?: 8 | 16) {
-    this.qmax = backend.memories.simd === "relaxed-simd" || fastBits === 8 ? 127 : 32767;
-    this.allocator = backend.memories;
+  private constructor(private readonly shared: Shared, readonly precision: Precision, fastBits?: 8 | 16) {
+    this.qmax = shared.memories.simd === "relaxed-simd" || fastBits === 8 ? 127 : 32767;
+    this.allocator = shared.memories;
   }
 
   static async create(options: WasmOptions = {}): Promise<WasmKernels> {
@@ -124,14 +128,15 @@ export class WasmKernels implements Kernels {
     const n = options.threads === "auto" ? defaultThreads() : options.threads ?? 1;
     if (!Number.isInteger(n) || n < 1) throw new RangeError(`threads must be a whole number >= 1, got ${String(options.threads)}`);
     const threads = n > 1 ? await ThreadPool.start(n, module, memories, options.spinMs ?? 2) : null;
-    const backend: Backend = { memories, threads, parallelMinBytes: options.parallelMinBytes ?? 256 << 10, q8: new WeakMap() };
-    if (threads) finalizer.register(backend, threads, backend);
-    return new WasmKernels(backend, options.precision ?? "exact", options.fastBits);
+    const shared: Shared = { memories, threads, parallelMinBytes: options.parallelMinBytes ?? 256 << 10, q8: new WeakMap(),
+      kernelLayout: new WeakSet() };
+    if (threads) finalizer.register(shared, threads, shared);
+    return new WasmKernels(shared, options.precision ?? "exact", options.fastBits);
   }
 
   /** The same kernels, memories (so the same weights) and threads at another precision. */
   withPrecision(precision: Precision, fastBits?: 8 | 16): WasmKernels {
-    return new WasmKernels(this.backend, precision, fastBits);
+    return new WasmKernels(this.shared, precision, fastBits);
   }
 
   /** Bits of the quantized activations in `fast`. */
@@ -141,30 +146,30 @@ export class WasmKernels implements Kernels {
 
   /** "simd128" or "relaxed-simd": the build this instance runs. */
   get simd(): SimdLevel {
-    return this.backend.memories.simd;
+    return this.shared.memories.simd;
   }
 
   /** Threads that run each large call (1 when there is no pool). */
   get threads(): number {
-    return this.backend.threads?.size ?? 1;
+    return this.shared.threads?.size ?? 1;
   }
 
   /** The WebAssembly memories holding the weights. */
   get memories(): WasmMemories {
-    return this.backend.memories;
+    return this.shared.memories;
   }
 
   /** The first memory (where calls without weights run). */
   get heap(): WasmHeap {
-    return this.backend.memories.primary;
+    return this.shared.memories.primary;
   }
 
   /** Stops the worker threads; later calls run on the calling thread alone. */
   dispose(): void {
-    const t = this.backend.threads;
+    const t = this.shared.threads;
     if (!t) return;
-    this.backend.threads = null;
-    finalizer.unregister(this.backend);
+    this.shared.threads = null;
+    finalizer.unregister(this.shared);
     t.dispose();
   }
 
@@ -173,11 +178,11 @@ export class WasmKernels implements Kernels {
    * read probe, on every thread: timing it gives the read bandwidth the kernels can hope for.
    */
   streamSum(view: ArrayBufferView): number {
-    const h = this.backend.memories.heapOf(view);
+    const h = this.shared.memories.heapOf(view);
     if (!h) throw new Error("streamSum: the view is not in a kernel memory");
-    const floats = Math.floor(view.byteLength / 4), t = this.backend.threads;
+    const floats = Math.floor(view.byteLength / 4), t = this.shared.threads;
     if (!t) return h.k.streamSum(view.byteOffset, floats);
-    t.run(h, OP.stream, [view.byteOffset, floats]);
+    t.run(h, "stream", { ptr: view.byteOffset, floats });
     let sum = 0;
     for (let i = 0; i < t.size; i++) sum += t.result(i);
     return sum;
@@ -187,24 +192,20 @@ export class WasmKernels implements Kernels {
 
   /** The heap holding `w` (the call runs there), or the primary one for weights from elsewhere. */
   private heapFor(w: ArrayBufferView | null): WasmHeap {
-    return (w && this.backend.memories.heapOf(w)) || this.backend.memories.primary;
+    return (w && this.shared.memories.heapOf(w)) || this.shared.memories.primary;
   }
 
   /** Runs a job on every thread when it reads at least `bytes` (of weights; of KV cache for attention), else on this one. */
-  private exec(h: WasmHeap, op: number, bytes: number, args: number[]): void {
-    const t = this.backend.threads;
-    if (t && bytes >= this.backend.parallelMinBytes) return t.run(h, op, args);
-    for (let i = 0; i < args.length; i++) {
-      ONE.u32[i] = args[i];
-      ONE.f32[i] = args[i];
-    }
-    runSlice(h.k, op, ONE.u32, ONE.f32, 0, 1, ONE.f32);
+  private exec<J extends Job>(h: WasmHeap, job: J, bytes: number, args: JobArgs<J>): void {
+    const t = this.shared.threads;
+    if (t && bytes >= this.shared.parallelMinBytes) return t.run(h, job, args);
+    runSlice(h.k, job, args, 0, 1, ONE_RESULT);
   }
 
   /** Threads a call on `bytes` of weights runs on (for sizing per-thread scratch). */
   private threadsFor(bytes: number): number {
-    const t = this.backend.threads;
-    return t && bytes >= this.backend.parallelMinBytes ? t.size : 1;
+    const t = this.shared.threads;
+    return t && bytes >= this.shared.parallelMinBytes ? t.size : 1;
   }
 
   // ---- Kernels ----
@@ -229,13 +230,41 @@ export class WasmKernels implements Kernels {
   }
 
   /**
-   * In `fast` with 8-bit activations (the relaxed build's; `fastBits: 8`): an int8 copy of the
-   * unembedding (kernels/q8.ts; 0.65 GB at gpt-oss-20b, beside the 1.16 GB of bf16), which decode then
-   * reads instead: half the bytes of the largest matrix of a decode step. Its 7-bit codes would undo
-   * what 16-bit activations keep (logits within ~2e-4 of exact), so that precision goes without.
+   * The experts into the kernel layout (`prepareExperts`). In `fast` with 8-bit activations (the
+   * relaxed build's; `fastBits: 8`): an int8 copy of the unembedding (kernels/q8.ts, 1.125 bytes per
+   * weight beside bf16's 2), which decode then reads instead: about half the bytes of the largest
+   * matrix of a decode step. Its 7-bit codes would undo what 16-bit activations keep, so that
+   * precision goes without.
    */
   prepare(weights: ModelWeights): void {
+    for (const l of weights.layers) {
+      this.prepareExperts(l.mlp1);
+      this.prepareExperts(l.mlp2);
+    }
     if (this.readsInt8Copies) this.int8Copy(weights.unembedding);
+  }
+
+  /**
+   * Rearranges the experts' blocks and scales in place, once, into the kernel layout (kernels/mxfp4.ts:
+   * rows block-interleaved in groups of four). The weights then hold that layout, not the checkpoint's:
+   * only these kernels may read them. Experts outside the kernel memories are left as they are (each
+   * call stages and rearranges the expert it reads).
+   */
+  prepareExperts(w: Mxfp4Experts): void {
+    const done = this.shared.kernelLayout, mem = this.shared.memories;
+    const hb = mem.heapOf(w.blocks), hs = mem.heapOf(w.scales);
+    if (done.has(w.blocks) || !hb || !hs) return;
+    const nb = w.cols / 32;
+    for (const [h, bytes, unit] of [[hb, w.blocks, 16], [hs, w.scales, 1]] as const) {
+      const tmpBytes = 4 * nb * unit; // one group of four rows, per thread
+      const [tmp] = h.scratch.take(tmpBytes * this.threadsFor(bytes.byteLength));
+      this.exec(h, "interleave", bytes.byteLength, { p: bytes.byteOffset, experts: w.experts, rows: w.rows, nb, unit, tmp, tmpBytes });
+    }
+    done.add(w.blocks);
+  }
+
+  preparedBytes(c: ModelConfig): number {
+    return this.readsInt8Copies && c.hiddenSize % 32 === 0 ? q8Bytes(c.vocabSize, c.hiddenSize) : 0;
   }
 
   /** Whether decode reads the int8 copies (`fast` with 8-bit activations; see `prepare`). */
@@ -245,11 +274,11 @@ export class WasmKernels implements Kernels {
 
   /** The int8 copy of w that decode reads in `fast`, made once (none when cols % 32 != 0). */
   int8Copy(w: Bf16Matrix): Q8Copy | undefined {
-    const have = this.backend.q8.get(w.data);
+    const have = this.shared.q8.get(w.data);
     if (have || w.cols % 32 !== 0) return have;
     const nb = w.cols / 32, groups = Math.ceil(w.rows / 4);
-    const codeBytes = groups * nb * 128, scaleBytes = groups * nb * 16;
-    const mem = this.backend.memories;
+    const codeBytes = groups * nb * 128, scaleBytes = q8Bytes(w.rows, w.cols) - codeBytes;
+    const mem = this.shared.memories;
     mem.group(codeBytes + scaleBytes + 256);
     const codes = mem.allocate(codeBytes, "int8 copy"), scales = mem.allocate(scaleBytes, "int8 copy scales");
     const h = mem.heapOf(codes)!;
@@ -263,22 +292,23 @@ export class WasmKernels implements Kernels {
         [src] = h.scratch.take(bytes);
         h.u8.set(new Uint8Array(w.data.buffer, at, bytes), src);
       }
-      this.exec(h, OP.q8pack, bytes, [codes.byteOffset + (r0 / 4) * nb * 128, scales.byteOffset + (r0 / 4) * nb * 16, src, n, w.cols, Math.ceil(n / 4)]);
+      this.exec(h, "q8pack", bytes, { codes: codes.byteOffset + (r0 / 4) * nb * 128, scales: scales.byteOffset + (r0 / 4) * nb * 16,
+        w: src, rows: n, cols: w.cols, groups: Math.ceil(n / 4) });
     }
     const copy: Q8Copy = { heap: h, codes: codes.byteOffset, scales: scales.byteOffset, rows: w.rows, cols: w.cols, bytes: codeBytes + scaleBytes };
-    this.backend.q8.set(w.data, copy);
+    this.shared.q8.set(w.data, copy);
     return copy;
   }
 
-  /** Bytes a decode matmul with w reads at this precision (its int8 copy's in `fast`, when it has one). */
-  decodeBytes(w: Bf16Matrix): number {
-    const q = this.readsInt8Copies ? this.backend.q8.get(w.data) : undefined;
+  /** w's bytes, or in decode its int8 copy's, when this precision reads one. */
+  matmulBytes(w: Bf16Matrix, T: number): number {
+    const q = T === 1 && this.readsInt8Copies ? this.shared.q8.get(w.data) : undefined;
     return q ? q.bytes : w.data.byteLength;
   }
 
   matmul(out: Float32Array, x: Float32Array, w: Bf16Matrix, bias: Float32Array | null, T: number): void {
     if (T === 1 && this.readsInt8Copies) {
-      const q = this.backend.q8.get(w.data);
+      const q = this.shared.q8.get(w.data);
       if (q) return this.q8Matvec(out, x, q, bias);
     }
     const { rows, cols } = w;
@@ -294,9 +324,9 @@ export class WasmKernels implements Kernels {
       put(h, x.subarray(t0 * cols), n * cols, px);
       if (n === 1) {
         h.k.deinterleave(pd, px, 1, cols, 8); // the decode kernel's column order
-        this.exec(h, OP.matvec, bytes, [po, pd, wp, bp, rows, cols]);
+        this.exec(h, "matvec", bytes, { out: po, x: pd, w: wp, bias: bp, rows, cols });
       } else {
-        this.exec(h, OP.matmul, bytes, [po, px, wp, bp, rows, cols, n, pd]);
+        this.exec(h, "matmul", bytes, { out: po, x: px, w: wp, bias: bp, rows, cols, T: n, panels: pd });
       }
       get(h, out, po, n * rows, t0 * rows);
     }
@@ -311,13 +341,13 @@ export class WasmKernels implements Kernels {
     // The codes carry +64: remove 64 * sum(q) per block (quantize stores 12 * sum(q), the MXFP4 offset).
     const i32 = h.i32, s = pqs >>> 2, d = psum >>> 2;
     for (let b = 0; b < nb; b++) i32[d + b] = (i32[s + b] / 12) * 64;
-    this.exec(h, OP.q8matvec, q.bytes, [po, pq, pxs, psum, q.codes, q.scales, q.rows, q.cols]);
+    this.exec(h, "q8matvec", q.bytes, { out: po, xq: pq, xs: pxs, sums: psum, codes: q.codes, scales: q.scales, rows: q.rows, cols: q.cols });
     get(h, out, po, q.rows);
     if (bias) for (let r = 0; r < q.rows; r++) out[r] += bias[r];
   }
 
   rope(x: Float32Array, cos: Float32Array, sin: Float32Array, T: number, heads: number, d: number): void {
-    const h = this.backend.memories.primary;
+    const h = this.shared.memories.primary;
     const n = T * heads * d, half = (T * d) / 2;
     const [px, pc, ps] = h.scratch.take(n * 4, half * 4, half * 4);
     put(h, x, n, px);
@@ -327,56 +357,28 @@ export class WasmKernels implements Kernels {
     get(h, x, px, n);
   }
 
-  attention(out: Float32Array, q: Float32Array, k: Float32Array, v: Float32Array, capacity: number,
-    first: number, last: number, sinks: Float32Array, nq: number, nkv: number, d: number): void {
+  attention(out: Float32Array, chunk: AttentionChunk, cache: LayerKV, sinks: Float32Array, heads: AttentionHeads): void {
+    const { q, k, v, pos0, T } = chunk, { nq, nkv, headDim: d } = heads;
     const h = this.heapFor(sinks);
-    const n = last - first + 1, row = nkv * d, kvBytes = 2 * n * row * 4;
-    const [pq, pk, pv, ps, po, psc] = h.scratch.take(nq * d * 4, n * row * 4, n * row * 4,
-      need(h, sinks, nq * 4), nq * d * 4, n * 4 * this.threadsFor(kvBytes));
-    put(h, q, nq * d, pq);
-    // The visible positions, in order, out of the ring (at most two runs).
-    const f32 = h.f32;
-    for (let p = first, at = 0; p <= last;) {
-      const r = p % capacity;
-      const len = Math.min(last - p + 1, capacity - r);
-      f32.set(k.subarray(r * row, (r + len) * row), (pk >>> 2) + at * row);
-      f32.set(v.subarray(r * row, (r + len) * row), (pv >>> 2) + at * row);
-      p += len;
-      at += len;
-    }
-    const s = place(h, sinks, ps, nq * 4);
-    this.exec(h, OP.attention, kvBytes, [po, pq, pk, pv, n, s, nq, nkv, d, psc]); // split by KV heads
-    get(h, out, po, nq * d);
-  }
-
-  attendChunk(out: Float32Array, q: Float32Array, kNew: Float32Array, vNew: Float32Array, k: Float32Array, v: Float32Array,
-    capacity: number, pos0: number, T: number, window: number, sinks: Float32Array, nq: number, nkv: number, d: number): void {
-    const h = this.heapFor(sinks);
-    const row = nkv * d, first0 = firstVisible(pos0, window);
-    const cached = pos0 - first0, n = cached + T;
+    const row = nkv * d, first0 = firstVisible(pos0, cache.window);
+    const cached = pos0 - first0, n = cached + T, kvBytes = 2 * n * row * 4;
     const [pq, pk, pv, ps, po, psc] = h.scratch.take(T * nq * d * 4, n * row * 4, n * row * 4,
-      need(h, sinks, nq * 4), T * nq * d * 4, n * 4 * this.threadsFor(2 * n * row * 4));
+      need(h, sinks, nq * 4), T * nq * d * 4, n * 4 * this.threadsFor(kvBytes));
     put(h, q, T * nq * d, pq);
-    // The rows every query of the chunk may see, once, in position order: the cache's (at most two
-    // runs of its ring), then the chunk's own.
-    const f32 = h.f32;
-    for (let p = first0, at = 0; p < pos0;) {
-      const r = p % capacity;
-      const len = Math.min(pos0 - p, capacity - r);
-      f32.set(k.subarray(r * row, (r + len) * row), (pk >>> 2) + at * row);
-      f32.set(v.subarray(r * row, (r + len) * row), (pv >>> 2) + at * row);
-      p += len;
-      at += len;
-    }
-    f32.set(kNew.subarray(0, T * row), (pk >>> 2) + cached * row);
-    f32.set(vNew.subarray(0, T * row), (pv >>> 2) + cached * row);
+    // The rows every query of the chunk may see, once, in position order: the cache's, then the chunk's own.
+    const f32 = h.f32, k0 = pk >>> 2, v0 = pv >>> 2;
+    cache.read(first0, pos0, f32.subarray(k0, k0 + cached * row), f32.subarray(v0, v0 + cached * row));
+    f32.set(k.subarray(0, T * row), k0 + cached * row);
+    f32.set(v.subarray(0, T * row), v0 + cached * row);
     const s = place(h, sinks, ps, nq * 4);
-    this.exec(h, OP.attendChunk, 2 * n * row * 4, [po, pq, pk, pv, T, cached, window, pos0, first0, s, nq, nkv, d, psc]);
+    this.exec(h, "attention", kvBytes, { out: po, q: pq, keys: pk, values: pv, T, cached, window: cache.window, pos0, first0,
+      sinks: s, nq, nkv, d, scores: psc });
     get(h, out, po, T * nq * d);
+    cache.store(pos0, T, k, v);
   }
 
   topk(index: Int32Array, weight: Float32Array, logits: Float32Array, T: number, E: number, k: number): void {
-    const h = this.backend.memories.primary;
+    const h = this.shared.memories.primary;
     const [pl, pi, pw] = h.scratch.take(T * E * 4, T * k * 4, T * k * 4);
     put(h, logits, T * E, pl);
     h.k.topk(pi, pw, pl, T, E, k);
@@ -395,8 +397,9 @@ export class WasmKernels implements Kernels {
       for (let i = 0; i < m; i++) put(h, x.subarray(rows[i0 + i] * H), H, s.raw + i * H * 4); // gather the routed rows
       if (add) put(h, add.subarray(i0 * w.rows), m * w.rows, s.extra);
       this.prepareInput(s, m, H);
-      this.exec(h, OP.up, expertBytes(w), [s.out, s.input, s.xs, s.qs, s.blocks, s.scales, s.bias, I, H, m,
-        swigluLimit, swigluAlpha, this.precision === "fast" ? 1 : 0, s.kernel, stride, add ? s.extra : 0]);
+      this.exec(h, "up", expertBytes(w), { act: s.out, x: s.input, xs: s.xs, qs: s.qs, blocks: s.blocks, scales: s.scales, bias: s.bias,
+        I, cols: H, n: m, limit: swigluLimit, alpha: swigluAlpha, fast: this.precision === "fast" ? 1 : 0, scratch: s.kernel, stride,
+        add: add ? s.extra : 0 });
       get(h, act, s.out, m * I, i0 * I);
     }
   }
@@ -413,8 +416,8 @@ export class WasmKernels implements Kernels {
       put(h, act.subarray(i0 * I), m * I, s.raw);
       put(h, weight.subarray(i0), m, s.extra);
       this.prepareInput(s, m, I);
-      this.exec(h, OP.down, expertBytes(w), [s.out, s.input, s.xs, s.qs, s.blocks, s.scales, s.bias, H, I, m, s.extra,
-        this.precision === "fast" ? 1 : 0, s.kernel, stride]);
+      this.exec(h, "down", expertBytes(w), { y: s.out, x: s.input, xs: s.xs, qs: s.qs, blocks: s.blocks, scales: s.scales, bias: s.bias,
+        rows: H, cols: I, n: m, weight: s.extra, fast: this.precision === "fast" ? 1 : 0, scratch: s.kernel, stride });
       // out[rows[i], :] += y[i, :]  (the kernel already applied the routing weight)
       const y = h.f32, y0 = s.out >>> 2;
       for (let i = 0; i < m; i++) {
@@ -449,8 +452,8 @@ export class WasmKernels implements Kernels {
     const scales = w.scales.subarray(e * w.rows * nb, (e + 1) * w.rows * nb);
     const b = bias.subarray(e * w.rows, (e + 1) * w.rows);
     const h = this.heapFor(blocks);
-    // Weights in the checkpoint's row order (not loaded through this backend) are staged in the kernel layout.
-    const inter = w.rowGroup === 4;
+    // Experts in the checkpoint's row order (not prepared) are staged in the kernel layout.
+    const inter = this.shared.kernelLayout.has(w.blocks);
     const [out, raw, input, tmp, xs, qs, kernel, extra, pbl, psc, pb, pt] = h.scratch.take(n * outBytesPerToken, n * cols * 4,
       n * cols * 4, n * cols * 2, n * nb * 4, n * nb * 4, kernelBytes, extraBytes,
       inter ? need(h, blocks) : blocks.byteLength, inter ? need(h, scales) : scales.byteLength, need(h, b), inter ? 0 : 64 * nb);
@@ -485,17 +488,18 @@ export class WasmKernels implements Kernels {
   }
 }
 
-/** Arguments of a job run on the calling thread alone (read as u32 or f32, as jobs.ts says). */
-const ONE = { u32: new Uint32Array(MAX_ARGS), f32: new Float32Array(MAX_ARGS) };
+/** The result slot of a job run on the calling thread alone. */
+const ONE_RESULT = new Float32Array(1);
+
+/** Bytes of the int8 copy of a [rows, cols] bf16 matrix (kernels/q8.ts): rows padded to a multiple of
+ * 4, 32 one-byte codes and one f32 scale per 32-block. */
+function q8Bytes(rows: number, cols: number): number {
+  return Math.ceil(rows / 4) * 4 * (cols / 32) * (32 + 4);
+}
 
 /** Per-thread scratch of the int8 prefill tiles (kernels/mxfp4.ts `tileScratch`) for n tokens of `cols`. */
 function tileScratch(n: number, cols: number): number {
   return n * (32 + (cols / 32) * 40) + 256;
-}
-
-/** Weight bytes of one expert matrix (blocks and scales). */
-function expertBytes(w: Mxfp4Experts): number {
-  return (w.rows * w.cols * 17) / 32;
 }
 
 /** Scratch bytes `a` needs in heap h: none when it already lives there. */

@@ -160,8 +160,8 @@ export class WasmHeap {
   /**
    * Runs every kernel on tiny inputs a few hundred times. V8 first compiles WebAssembly with its
    * baseline compiler and optimizes a function only after it has run a while (and a running call
-   * never switches), so without this the first large calls run 1.5-3x slower. The compiled code is
-   * shared by every instance of the module, so this runs once per build per process (~10 ms).
+   * never switches), so without this the first large calls run several times slower. The compiled
+   * code is shared by every instance of the module, so this runs once per build per process.
    */
   warmUp(): void {
     const k = this.k, base = this.alloc(1 << 18);

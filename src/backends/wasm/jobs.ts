@@ -6,34 +6,68 @@
 import { firstVisible } from "../kernels.js";
 import type { KernelExports } from "./heap.js";
 
-/** Operations a thread can run a slice of. */
-export const OP = {
-  /** bf16 matrix x vector: [out, x, w, bias, rows, cols] */
-  matvec: 1,
-  /** bf16 matrix x matrix: [out, x, w, bias, rows, cols, T, panels] (a 4 KiB panel per thread) */
-  matmul: 2,
-  /** MXFP4 gate/up + SwiGLU: [act, x, xs, qs, blocks, scales, bias, I, cols, n, limit*, alpha*, fast, scratch, scratchStride, add]
-   * (add: 0, or a LoRA update [n, 2I] added before the SwiGLU) */
-  up: 3,
-  /** MXFP4 down: [y, a, as, qs, blocks, scales, bias, rows, cols, n, weight, fast, scratch, scratchStride] */
-  down: 4,
-  /** streaming read probe: [ptr, floats]; each thread's sum in the result slots */
-  stream: 5,
-  /** attention of one query: [out, q, k, v, n, sinks, nq, nkv, d, scores] (n floats of scores per thread) */
-  attention: 7,
-  /** causal attention of a chunk of queries: [out, q, k, v, T, cached, window, pos0, first0, sinks, nq, nkv, d, scores]
-   * (k, v: the cached rows from position first0, then the chunk's; scores: cached + T floats per thread) */
-  attendChunk: 8,
-  /** int8 copy x quantized vector (kernels/q8.ts): [out, xq, xs, sums, codes, scales, rows, cols] */
-  q8matvec: 9,
-  /** bf16 rows into the int8 layout: [codes, scales, w, rows, cols, groups] (groups of four rows) */
-  q8pack: 10,
-  /** worker threads leave their loop */
-  stop: 6,
+/**
+ * The jobs a thread can run a slice of, each with its arguments named in the order they sit in the
+ * control block: the caller writes them there by name (`writeArgs`) and runs its own slice on them,
+ * each worker reads them back by name (`readArgs`). Arguments are u32 (pointers into the job's memory,
+ * sizes, flags) except those in FLOAT_ARGS.
+ */
+export const JOB_ARGS = {
+  /** bf16 matrix x vector (x in the decode kernel's column order) */
+  matvec: ["out", "x", "w", "bias", "rows", "cols"],
+  /** bf16 matrix x matrix; panels: PANEL_BYTES per thread */
+  matmul: ["out", "x", "w", "bias", "rows", "cols", "T", "panels"],
+  /** MXFP4 gate/up + SwiGLU for n tokens; scratch: `stride` bytes per thread; add: 0, or a LoRA update
+   * [n, 2I] added before the SwiGLU */
+  up: ["act", "x", "xs", "qs", "blocks", "scales", "bias", "I", "cols", "n", "limit", "alpha", "fast", "scratch", "stride", "add"],
+  /** MXFP4 down for n tokens, weighted by `weight` [n]; scratch: `stride` bytes per thread */
+  down: ["y", "x", "xs", "qs", "blocks", "scales", "bias", "rows", "cols", "n", "weight", "fast", "scratch", "stride"],
+  /** causal attention of T queries at positions pos0 ..; keys, values: the rows of positions first0 ..
+   * pos0 + T - 1 in order (the `cached` ones before pos0, then the chunk's); scores: cached + T floats
+   * per thread */
+  attention: ["out", "q", "keys", "values", "T", "cached", "window", "pos0", "first0", "sinks", "nq", "nkv", "d", "scores"],
+  /** int8 copy x quantized vector (kernels/q8.ts) */
+  q8matvec: ["out", "xq", "xs", "sums", "codes", "scales", "rows", "cols"],
+  /** bf16 rows into the int8 layout, in groups of four rows */
+  q8pack: ["codes", "scales", "w", "rows", "cols", "groups"],
+  /** MXFP4 blocks or scales of `experts` matrices into the kernel layout, in place; tmp: `tmpBytes` per thread */
+  interleave: ["p", "experts", "rows", "nb", "unit", "tmp", "tmpBytes"],
+  /** streaming read probe; each thread's sum in the result slots */
+  stream: ["ptr", "floats"],
 } as const;
 
-/** Argument indices that hold f32 values (the others are u32: pointers and sizes). */
-export const FLOAT_ARGS: Readonly<Record<number, readonly number[]>> = { [OP.up]: [10, 11] };
+/** Arguments held as f32: only ever handed to a kernel's f32 parameter, which rounds the caller's own
+ * value to the same f32 the workers read. */
+const FLOAT_ARGS: ReadonlySet<string> = new Set(["limit", "alpha"]);
+
+export type Job = keyof typeof JOB_ARGS;
+/** A job's arguments by name. */
+export type JobArgs<J extends Job> = { [A in (typeof JOB_ARGS)[J][number]]: number };
+
+/** Opcodes in the control block: a job's place in this list. */
+export const JOBS = Object.keys(JOB_ARGS) as Job[];
+/** Per job, whether each argument slot holds an f32 (looked up once, not per call). */
+const IS_FLOAT = Object.fromEntries(JOBS.map((j) => [j, JOB_ARGS[j].map((a: string) => FLOAT_ARGS.has(a))])) as Record<Job, boolean[]>;
+/** The opcode that makes worker threads leave their loop. */
+export const STOP = -1;
+
+/** Writes a job's arguments into the argument slots (u32 and f32 views of the same memory). */
+export function writeArgs<J extends Job>(job: J, args: JobArgs<J>, u32: Uint32Array, f32: Float32Array): void {
+  const names: readonly string[] = JOB_ARGS[job], float = IS_FLOAT[job];
+  const values = args as Record<string, number>;
+  for (let i = 0; i < names.length; i++) {
+    if (float[i]) f32[i] = values[names[i]];
+    else u32[i] = values[names[i]];
+  }
+}
+
+/** Reads a job's arguments back from the argument slots. */
+export function readArgs<J extends Job>(job: J, u32: Uint32Array, f32: Float32Array): JobArgs<J> {
+  const names: readonly string[] = JOB_ARGS[job], float = IS_FLOAT[job];
+  const args: Record<string, number> = {};
+  for (let i = 0; i < names.length; i++) args[names[i]] = float[i] ? f32[i] : u32[i];
+  return args as JobArgs<J>;
+}
 
 // Control block layout (Int32 slots).
 /** bumped by the caller for each job; workers wait for it to change */
@@ -48,7 +82,7 @@ export const THREADS = 4;
 /** workers whose slice threw (they post the message on their port) */
 export const FAILED = 5;
 export const ARGS = 8;
-export const MAX_ARGS = 24;
+export const MAX_ARGS = Math.max(...Object.values(JOB_ARGS).map((a) => a.length));
 /** one f32 result per thread (stream) */
 export const RESULTS = ARGS + MAX_ARGS;
 export const MAX_THREADS = 256;
@@ -64,36 +98,34 @@ export function band(rows: number, tid: number, n: number, align: number): [numb
   return [start, Math.min(rows, start + size)];
 }
 
-/** Runs thread `tid`'s part of the job in `a` (u32 arguments; f32 ones in `f` at the same indices). */
-export function runSlice(k: KernelExports, op: number, a: Uint32Array, f: Float32Array, tid: number, n: number, results: Float32Array): void {
-  switch (op) {
-    case OP.matvec: {
-      const [out, x, w, bias, rows, cols] = [a[0], a[1], a[2], a[3], a[4], a[5]];
+/** Runs thread `tid`'s part (of n) of a job (the caller's arguments; a worker's from `readArgs`). */
+export function runSlice<J extends Job>(k: KernelExports, job: J, args: JobArgs<J>, tid: number, n: number, results: Float32Array): void {
+  switch (job as Job) {
+    case "matvec": {
+      const { out, x, w, bias, rows, cols } = args as JobArgs<"matvec">;
       const [r0, r1] = band(rows, tid, n, 4);
       if (r1 > r0) k.bf16Matvec(out + 4 * r0, x, w + 2 * cols * r0, bias ? bias + 4 * r0 : 0, r1 - r0, cols);
       return;
     }
-    case OP.matmul: {
-      const [out, x, w, bias, rows, cols, T, panels] = [a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7]];
+    case "matmul": {
+      const { out, x, w, bias, rows, cols, T, panels } = args as JobArgs<"matmul">;
       const [r0, r1] = band(rows, tid, n, 4);
       if (r1 > r0) k.bf16Matmul(out + 4 * r0, x, w + 2 * cols * r0, bias ? bias + 4 * r0 : 0, r1 - r0, cols, T, rows, panels + tid * PANEL_BYTES);
       return;
     }
-    case OP.up: {
+    case "up": {
       // Output column j of act comes from weight rows 2j (gate) and 2j + 1 (linear).
-      const [act, x, xs, qs, blocks, scales, bias, I, cols, tokens] = [a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9]];
-      const [fast, scratch, stride, add] = [a[12], a[13], a[14], a[15]];
+      const { act, x, xs, qs, blocks, scales, bias, I, cols, n: tokens, limit, alpha, fast, scratch, stride, add } = args as JobArgs<"up">;
       const [j0, j1] = band(I, tid, n, 4);
       const nb = cols / 32;
       if (j1 > j0) {
         k.mxfp4Up(act + 4 * j0, x, xs, qs, blocks + 2 * j0 * nb * 16, scales + 2 * j0 * nb, bias + 8 * j0, j1 - j0, cols, tokens,
-          f[10], f[11], fast, scratch + tid * stride, I, add ? add + 8 * j0 : 0);
+          limit, alpha, fast, scratch + tid * stride, I, add ? add + 8 * j0 : 0);
       }
       return;
     }
-    case OP.down: {
-      const [y, x, xs, qs, blocks, scales, bias, rows, cols, tokens, weight, fast, scratch, stride] =
-        [a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10], a[11], a[12], a[13]];
+    case "down": {
+      const { y, x, xs, qs, blocks, scales, bias, rows, cols, n: tokens, weight, fast, scratch, stride } = args as JobArgs<"down">;
       const [r0, r1] = band(rows, tid, n, 4);
       const nb = cols / 32;
       if (r1 > r0) {
@@ -102,22 +134,10 @@ export function runSlice(k: KernelExports, op: number, a: Uint32Array, f: Float3
       }
       return;
     }
-    case OP.attention: {
-      // A band of KV heads with the query heads that read them.
-      const [out, q, keys, values, positions, sinks, nq, nkv, d, scores] = [a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9]];
-      const [g0, g1] = band(nkv, tid, n, 1);
-      const group = nq / nkv, h0 = g0 * group;
-      if (g1 > g0) {
-        k.attention(out + 4 * h0 * d, q + 4 * h0 * d, keys + 4 * g0 * d, values + 4 * g0 * d, positions, sinks + 4 * h0,
-          (g1 - g0) * group, g1 - g0, d, scores + 4 * tid * positions, nkv * d);
-      }
-      return;
-    }
-    case OP.attendChunk: {
+    case "attention": {
       // Work items (query t, KV head g), dealt round-robin: later queries see more keys, so contiguous
       // bands would be uneven. Each item is computed whole by one thread, so any split gives the same bits.
-      const [out, q, keys, values, T, cached, window, pos0, first0, sinks, nq, nkv, d, scores] =
-        [a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10], a[11], a[12], a[13]];
+      const { out, q, keys, values, T, cached, window, pos0, first0, sinks, nq, nkv, d, scores } = args as JobArgs<"attention">;
       const group = nq / nkv, qw = nq * d, kvw = nkv * d;
       for (let i = tid; i < T * nkv; i += n) {
         const t = Math.floor(i / nkv), g = i - t * nkv, p = pos0 + t;
@@ -128,25 +148,31 @@ export function runSlice(k: KernelExports, op: number, a: Uint32Array, f: Float3
       }
       return;
     }
-    case OP.q8matvec: {
-      const [out, xq, xs, sums, codes, scales, rows, cols] = [a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7]];
+    case "q8matvec": {
+      const { out, xq, xs, sums, codes, scales, rows, cols } = args as JobArgs<"q8matvec">;
       const [r0, r1] = band(rows, tid, n, 4), nb = cols / 32;
       if (r1 > r0) k.q8Matvec(out + 4 * r0, xq, xs, sums, codes + (r0 / 4) * nb * 128, scales + (r0 / 4) * nb * 16, r1 - r0, cols);
       return;
     }
-    case OP.q8pack: {
-      const [codes, scales, w, rows, cols, groups] = [a[0], a[1], a[2], a[3], a[4], a[5]];
+    case "q8pack": {
+      const { codes, scales, w, rows, cols, groups } = args as JobArgs<"q8pack">;
       const [g0, g1] = band(groups, tid, n, 1);
       if (g1 > g0) k.q8Pack(codes, scales, w, rows, cols, g0, g1);
       return;
     }
-    case OP.stream: {
-      const [ptr, floats] = [a[0], a[1]];
+    case "interleave": {
+      const { p, experts, rows, nb, unit, tmp, tmpBytes } = args as JobArgs<"interleave">;
+      const [e0, e1] = band(experts, tid, n, 1);
+      if (e1 > e0) k.interleave4(p + e0 * rows * nb * unit, e1 - e0, rows, nb, unit, tmp + tid * tmpBytes);
+      return;
+    }
+    case "stream": {
+      const { ptr, floats } = args as JobArgs<"stream">;
       const [i0, i1] = band(floats, tid, n, 64);
       results[tid] = i1 > i0 ? k.streamSum(ptr + 4 * i0, i1 - i0) : 0;
       return;
     }
     default:
-      throw new Error(`unknown kernel job ${op}`);
+      throw new Error(`unknown kernel job ${String(job)}`);
   }
 }

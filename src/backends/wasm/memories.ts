@@ -1,6 +1,6 @@
 // The weights of a model across several WebAssembly memories. A wasm32 memory holds at most 4 GiB and
 // AssemblyScript cannot emit memory64, so a larger model (gpt-oss-20b is 12.8 GiB) is spread over
-// several heaps (wasm-heap.ts), each a shared memory with its own instance of the same module.
+// several heaps (heap.ts), each a shared memory with its own instance of the same module.
 //
 // Placement happens at load, tensor by tensor. A kernel call must find all its weight operands in one
 // memory (it takes pointers into one memory), so the loader announces groups of tensors used together
@@ -69,15 +69,6 @@ export class WasmMemories implements WeightAllocator {
     }
     const p = heap.alloc(byteLength, ALIGN); // may grow the memory: view the buffer after it
     return new Uint8Array(heap.buffer, p, byteLength);
-  }
-
-  /** The kernels read MXFP4 rows interleaved by four (kernels/mxfp4.ts): rearranged in place, in the
-   * memory that holds them, as the loader reads each tensor. */
-  interleaveMxfp4(bytes: Uint8Array, experts: number, rows: number, blocksPerRow: number, unitBytes: number): void {
-    const h = this.heapOf(bytes);
-    if (!h) throw new Error("interleaveMxfp4: the bytes are not in a kernel memory");
-    const [tmp] = h.scratch.take(4 * blocksPerRow * unitBytes);
-    h.k.interleave4(bytes.byteOffset, experts, rows, blocksPerRow, unitBytes, tmp);
   }
 
   /** Weight and scratch bytes of every memory. */

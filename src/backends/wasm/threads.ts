@@ -3,8 +3,8 @@
 // written to a small shared control block, and every thread runs its band of the output rows
 // (jobs.ts). Synchronisation is Atomics on that block, not a message per call: the caller bumps a
 // sequence number and wakes the workers, runs band 0 itself, and waits for a counter to reach zero.
-// Workers spin a little (2 ms) before sleeping, because the next job usually follows within
-// microseconds and waking a sleeping thread takes tens of microseconds (more on a VM).
+// Workers spin a little (`spinMs`) before sleeping, because the next job usually follows within
+// microseconds and waking a sleeping thread takes much longer than that.
 //
 // One worker file serves Node and Deno: both provide node:worker_threads (Deno maps it onto its Web
 // Workers), which posts WebAssembly modules and shared memories, lets a worker take a message
@@ -14,7 +14,7 @@ import { existsSync } from "node:fs";
 import { availableParallelism, cpus } from "node:os";
 import { fileURLToPath } from "node:url";
 import { MessageChannel, receiveMessageOnPort, Worker, type MessagePort } from "node:worker_threads";
-import { ARGS, CONTROL_BYTES, FAILED, FLOAT_ARGS, HEAP, MAX_ARGS, MAX_THREADS, OP, OPCODE, PENDING, RESULTS, runSlice, SEQ, THREADS } from "./jobs.js";
+import { ARGS, CONTROL_BYTES, FAILED, HEAP, JOBS, MAX_ARGS, MAX_THREADS, OPCODE, PENDING, RESULTS, runSlice, SEQ, STOP, THREADS, writeArgs, type Job, type JobArgs } from "./jobs.js";
 import type { WasmMemories } from "./memories.js";
 import type { WasmHeap, WasmMemory, WasmModule } from "./heap.js";
 
@@ -106,15 +106,11 @@ export class ThreadPool {
   }
 
   /** Runs one job (jobs.ts) in `heap` on every thread; returns when all are done. */
-  run(heap: WasmHeap, op: number, args: readonly number[]): void {
+  run<J extends Job>(heap: WasmHeap, job: J, args: JobArgs<J>): void {
     if (this.disposed) throw new Error("the kernel threads were disposed");
     const ctl = this.ctl, n = this.size;
-    const floats = FLOAT_ARGS[op] ?? [];
-    for (let i = 0; i < args.length; i++) {
-      if (floats.includes(i)) this.fargs[i] = args[i];
-      else this.args[i] = args[i];
-    }
-    ctl[OPCODE] = op;
+    writeArgs(job, args, this.args, this.fargs);
+    ctl[OPCODE] = JOBS.indexOf(job);
     ctl[HEAP] = heap.index;
     ctl[THREADS] = n;
     ctl[FAILED] = 0;
@@ -122,7 +118,7 @@ export class ThreadPool {
     Atomics.add(ctl, SEQ, 1);
     Atomics.notify(ctl, SEQ);
     try {
-      runSlice(heap.k, op, this.args, this.fargs, 0, n, this.results);
+      runSlice(heap.k, job, args, 0, n, this.results);
     } finally {
       this.wait();
     }
@@ -151,7 +147,7 @@ export class ThreadPool {
   dispose(): void {
     if (this.disposed) return;
     this.disposed = true;
-    this.ctl[OPCODE] = OP.stop;
+    this.ctl[OPCODE] = STOP;
     Atomics.add(this.ctl, SEQ, 1);
     Atomics.notify(this.ctl, SEQ);
     for (const w of this.workers) void w.terminate();

@@ -2,7 +2,7 @@
 // every shared memory, says it is ready, then runs jobs from the control block until told to stop:
 // wait for the sequence number to change, run this thread's band (jobs.ts), count itself done.
 import { parentPort, receiveMessageOnPort, workerData } from "node:worker_threads";
-import { FAILED, HEAP, OP, OPCODE, PENDING, runSlice, SEQ, THREADS, ARGS, MAX_ARGS, RESULTS, MAX_THREADS } from "./jobs.js";
+import { FAILED, HEAP, JOBS, OPCODE, PENDING, readArgs, runSlice, SEQ, STOP, THREADS, ARGS, MAX_ARGS, RESULTS, MAX_THREADS } from "./jobs.js";
 import type { WorkerInit } from "./threads.js";
 import { instantiateKernels, type KernelExports, type WasmMemory } from "./heap.js";
 
@@ -46,11 +46,12 @@ function loop(): void {
     if (s === seen) continue;
     seen = s;
     const op = ctl[OPCODE];
-    if (op === OP.stop) return;
+    if (op === STOP) return;
     const n = ctl[THREADS];
     if (init.tid < n) {
       try {
-        runSlice(instance(ctl[HEAP]), op, args, fargs, init.tid, n, results);
+        const job = JOBS[op];
+        runSlice(instance(ctl[HEAP]), job, readArgs(job, args, fargs), init.tid, n, results);
       } catch (e) {
         init.port.postMessage(`thread ${init.tid}: ${(e as Error)?.message ?? String(e)}`);
         Atomics.add(ctl, FAILED, 1);
