@@ -67,5 +67,5 @@ export { renderReport, type ReportInfo } from "./trace/report.js";
 // ---- Kernels and profiling -----------------------------------------------------------------------------
 export type { Kernels, Precision } from "./backends/kernels.js";
 export { referenceKernels } from "./backends/reference.js";
-export { createKernels, simdLevels, BACKENDS, PRECISIONS, DEFAULT_BACKEND, DEFAULT_PRECISION, type Backend, type KernelOptions, type SimdLevel } from "./backends/index.js";
+export { createKernels, simdLevels, defaultChatPrecision, BACKENDS, PRECISIONS, DEFAULT_BACKEND, DEFAULT_PRECISION, type Backend, type KernelOptions, type SimdLevel } from "./backends/index.js";
 export { profileModel, formatProfile, type Profile, type ProfileOptions } from "./perf/profile.js";

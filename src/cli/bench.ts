@@ -2,6 +2,7 @@
 // effective bandwidth beside the machine's read bandwidth measured in the same process.
 import { benchModel, formatBench } from "../perf/model-bench.js";
 import { optionalNumber, optionalSeed, parseArgs } from "./args.js";
+import { defaultChatPrecision } from "../backends/index.js";
 import { loadProgress, modelDirOf, precisionOf, threadsOf } from "./common.js";
 
 
@@ -16,7 +17,7 @@ times the decode rate, beside a streaming read of a buffer larger than the cache
   --prompt-tokens N    prefill length (default 512)
   --gen-tokens N       decode steps (default 128)
   --threads N          kernel threads (default: the number of cores)
-  --precision P        exact (default) or fast (README "Precision")
+  --precision P        exact or fast (default fast on runtimes with relaxed SIMD, else exact)
   --seed S             seed of the random prompt (default 1)
   --json               print the result as JSON`;
 
@@ -33,7 +34,7 @@ export async function run(argv: string[]): Promise<number> {
   const progress = loadProgress();
   const status = new PhaseStatus();
   const result = await benchModel(dir, {
-    promptTokens, genTokens, seed, threads: threadsOf(args), precision: precisionOf(args, "exact"),
+    promptTokens, genTokens, seed, threads: threadsOf(args), precision: precisionOf(args, defaultChatPrecision()),
     onLoadProgress: progress.onProgress,
     onPhase: (phase, done, total) => {
       if (phase === "prefill" && done === 0) progress.finish();

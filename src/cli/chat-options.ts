@@ -20,7 +20,7 @@ export const CHAT_FLAGS_HELP = `  --reasoning low|medium|high   reasoning effort
   --seed S                      repeatable sampling (a whole number from 0 to 4294967295)
   --max-tokens N                most tokens per reply (default 1024)
   --backend wasm|ts             kernel backend (default wasm)
-  --precision exact|fast        wasm kernels' precision (default exact)
+  --precision exact|fast        wasm kernels' precision (default fast on runtimes with relaxed SIMD, else exact)
   --threads N                   threads for the wasm kernels (default: the number of cores)`;
 
 export type ChatFlagOptions = ChatOptions & { hideReasoning: boolean };
