@@ -17,7 +17,7 @@ export { Tokenizer, StreamDecoder, getTokenizer, TOKENS, SPECIAL_TOKENS, VOCAB_S
 export {
   toConversation, toMessage, systemContent, developerContent, textMessage, messageText, ConversationError, ROLES, DEFAULT_CHANNELS,
   type Conversation, type Message, type Role, type Content, type TextContent, type SystemContent, type DeveloperContent,
-  type ReasoningEffort, type ChannelConfig, type ToolDescription, type ToolNamespaceConfig, type JsonSchema,
+  type ReasoningEffort, type ChannelConfig, type ToolDescription, type ToolNamespaceConfig, type JsonSchema, type ResponseFormatSection,
 } from "./harmony/types.js";
 export {
   render, renderToTokens, renderConversationForCompletion, renderConversation, renderConversationForTraining, renderMessage,
@@ -45,3 +45,12 @@ export {
   parseChatRequest, toHarmonyMessages, DeltaStream, MessageBuilder, InvalidRequestError,
   type ChatRequest, type Delta, type AssistantMessage, type FinishReason, type Usage,
 } from "./server/openai-chat.js";
+export type { TokenConstraint } from "./generation/constraint.js";
+export {
+  toResponseFormat, replyConstraint, responseFormatSection, ResponseFormatError, type ResponseFormat, type ConstraintOptions,
+} from "./structured/response-format.js";
+export { StructuredReply, ReasoningBudget, ReplyBudgetError, type ReplyFormat } from "./structured/reply.js";
+export { JsonGrammar, JsonMatcher, grammarFor } from "./structured/grammar.js";
+export { compileSchema, SchemaError, type SchemaOptions } from "./structured/schema.js";
+export { compilePattern, PatternError } from "./structured/regex.js";
+export { SchemaTooLargeError } from "./structured/nfa.js";

@@ -10,6 +10,7 @@ import type { GptOssModel } from "../model/model.js";
 import { PrefixCachedGenerator, type TokenSource } from "../generation/session.js";
 import type { SamplingOptions } from "../generation/sampling.js";
 import { getTokenizer, StreamDecoder, STOP_TOKENS_FOR_ASSISTANT, TOKENS, VOCAB_SIZE } from "../tokenizer/tokenizer.js";
+import { replyConstraint, responseFormatSection, type ResponseFormat } from "../structured/response-format.js";
 
 export interface ChatOptions extends SamplingOptions {
   /** `Reasoning:` in the system message (default "medium", openai-harmony's default) */
@@ -24,6 +25,13 @@ export interface ChatOptions extends SamplingOptions {
   maxTokens?: number;
   /** stops the reply at the next token; the stream then ends with a `done` event, stop reason "aborted" */
   signal?: AbortSignal;
+  /**
+   * the answer must be JSON: `{type: "json_object"}`, or valid for a schema: `{type: "json_schema",
+   * schema, name?, strict?}` (src/structured/). The schema is also shown to the model.
+   */
+  responseFormat?: ResponseFormat;
+  /** closes the reasoning (analysis) after this many tokens and moves on to the final answer */
+  maxReasoningTokens?: number;
 }
 
 export type StopReason =
@@ -108,6 +116,8 @@ export async function* chat(model: GptOssModel | TokenSource, conversation: Conv
   const requested = options.maxTokens ?? 1024;
   if (!(Number.isInteger(requested) && requested >= 0)) throw new RangeError(`maxTokens must be a non-negative integer, got ${requested}`);
   const maxTokens = Math.min(requested, context - prompt.length);
+  // The reply's Harmony structure and JSON, or a reasoning budget; refused before any work if it cannot hold.
+  const constraint = replyConstraint(options, maxTokens);
 
   const reader = new ReplyReader();
   const tokens: number[] = [];
@@ -115,7 +125,7 @@ export async function* chat(model: GptOssModel | TokenSource, conversation: Conv
   let first = started, last = started;
   let stopReason: StopReason | undefined;
   if (maxTokens > 0 && !options.signal?.aborted) {
-    const generation = source.generate(prompt, { ...options, maxTokens, stopTokens: [...STOP_TOKENS_FOR_ASSISTANT] });
+    const generation = source.generate(prompt, { ...options, maxTokens, stopTokens: [...STOP_TOKENS_FOR_ASSISTANT], constraint });
     for await (const { token } of generation) {
       if (options.signal?.aborted) break; // also for sources that do not watch the signal
       last = performance.now();
@@ -203,11 +213,14 @@ export function chatMessages(conversation: Conversation | Message[], options: Ch
     messages.unshift({ role: "system", content: [sys] });
   }
 
-  if (options.tools !== undefined || options.instructions !== undefined) {
+  const format = responseFormatSection(options.responseFormat);
+  if (options.tools !== undefined || options.instructions !== undefined || format) {
     const at = messages.findIndex((m) => m.role === "developer");
     const old = at >= 0 ? messages[at].content.find((c): c is DeveloperContent => c.type === "developer_content") : undefined;
     const dev = developerContent(options.instructions ?? old?.instructions, options.tools?.length ? options.tools : undefined);
     if (options.tools === undefined && old?.tools) dev.tools = old.tools;
+    if (format) dev.response_formats = [format];
+    else if (old?.response_formats) dev.response_formats = old.response_formats;
     if (at >= 0) messages[at] = { ...messages[at], content: [dev] };
     else messages.splice(messages[0]?.role === "system" ? 1 : 0, 0, { role: "developer", content: [dev] });
   }
@@ -402,6 +415,10 @@ export function toToolDescriptions(json: unknown, where = "tools"): ToolDescript
     if (t.parameters !== undefined && t.parameters !== null) {
       if (!isObject(t.parameters)) throw new Error(`${path}.parameters: expected a JSON Schema object`);
       tool.parameters = t.parameters;
+    }
+    if (t.strict !== undefined && t.strict !== null) {
+      if (typeof t.strict !== "boolean") throw new Error(`${path}.strict: expected a boolean`);
+      if (t.strict) tool.strict = true;
     }
     return tool;
   });

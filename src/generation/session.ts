@@ -103,7 +103,9 @@ export class PrefixCachedGenerator implements TokenSource {
     const history = Array.from(prompt);
     for (let index = 0; index < maxTokens; index++) {
       if (options.signal?.aborted) return;
+      options.constraint?.mask(logits!);
       const token = sampler.sample(logits!, history);
+      options.constraint?.accept(token);
       history.push(token);
       yield { token, index };
       if (stops.has(token) || index + 1 === maxTokens) return;

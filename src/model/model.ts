@@ -8,6 +8,7 @@ import type { Kernels } from "../backends/kernels.js";
 import { Transformer, type ForwardOptions } from "./forward.js";
 import type { KVCache } from "./kv-cache.js";
 import { Sampler, type SamplingOptions } from "../generation/sampling.js";
+import type { TokenConstraint } from "../generation/constraint.js";
 import { chat, type ChatEvent, type ChatOptions } from "../chat/chat.js";
 import type { Conversation, Message } from "../harmony/types.js";
 
@@ -49,6 +50,8 @@ export interface GenerateOptions extends SamplingOptions {
   stopTokens?: number[];
   /** stops the generation at the next token */
   signal?: AbortSignal;
+  /** masks the logits before each token is sampled and sees each token chosen (structured output) */
+  constraint?: TokenConstraint;
 }
 
 export interface GeneratedToken {
@@ -122,7 +125,9 @@ export class GptOssModel {
     let logits = this.transformer.forward(prompt, cache);
     for (let index = 0; index < maxTokens; index++) {
       if (options.signal?.aborted) return;
+      options.constraint?.mask(logits);
       const token = sampler.sample(logits, history);
+      options.constraint?.accept(token);
       history.push(token);
       yield { token, index };
       if (stops.has(token) || index + 1 === maxTokens) return;
