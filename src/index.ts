@@ -9,7 +9,7 @@ export { KVCache } from "./model/kv-cache.js";
 export { Rope } from "./model/rope.js";
 export type { Kernels } from "./backends/kernels.js";
 export { referenceKernels } from "./backends/reference.js";
-export { createKernels, BACKENDS, PRECISIONS, DEFAULT_BACKEND, DEFAULT_PRECISION, type Backend, type Precision, type KernelOptions } from "./backends/index.js";
+export { createKernels, simdLevels, BACKENDS, PRECISIONS, DEFAULT_BACKEND, DEFAULT_PRECISION, type Backend, type Precision, type KernelOptions, type SimdLevel } from "./backends/index.js";
 export { WasmKernels } from "./backends/wasm/backend.js";
 export { Sampler, argmax, type SamplingOptions } from "./generation/sampling.js";
 export { decodeMxfp4, bf16ToF32, f32ToBf16 } from "./checkpoint/numerics.js";

@@ -7,6 +7,9 @@ import type { GptOssModel } from "../src/model/model.js";
 import { argmax } from "../src/generation/sampling.js";
 import { SafetensorsFile } from "../src/checkpoint/safetensors.js";
 
+// The golden tolerance and the reference decode live with the parity harness.
+export { toleranceRatio, mismatch, DECODE_PROMPT, GOLDEN_DECODE } from "./golden-parity.mjs";
+
 export const FIXTURES = join(fileURLToPath(new URL(".", import.meta.url)), "fixtures");
 export const DEV = join(FIXTURES, "dev");
 export const DEV_CKPT = join(DEV, "checkpoint");
@@ -35,16 +38,6 @@ export function goldenIds(seq: string): number[] {
   return Array.from(readTensor(goldenF32(), `${seq}.input_ids`) as Int32Array);
 }
 
-/** Largest |a - g| / (1e-4 + 1e-4 |g|): <= 1 means within the golden tolerance. */
-export function toleranceRatio(actual: ArrayLike<number>, expected: ArrayLike<number>, n = expected.length): number {
-  let worst = 0;
-  for (let i = 0; i < n; i++) {
-    const r = Math.abs(actual[i] - expected[i]) / (1e-4 + 1e-4 * Math.abs(expected[i]));
-    if (!(r <= worst)) worst = Number.isNaN(r) ? Infinity : r;
-  }
-  return worst;
-}
-
 export function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
   let m = 0;
   for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i] - b[i]));
@@ -54,10 +47,6 @@ export function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
 export function tempDir(prefix = "gpt-oss-ts-"): string {
   return mkdtempSync(join(tmpdir(), prefix));
 }
-
-/** The greedy decode of the golden README, f32 reference. */
-export const GOLDEN_DECODE = [8, 777, 664, 731, 508, 342, 297, 508, 225, 872, 391, 106, 802, 711, 515, 95];
-export const DECODE_PROMPT = [410, 664, 47, 164, 663, 868, 985, 687, 404, 508, 758, 52];
 
 /** Whether two lists of float arrays hold the same bits (fast: vitest's deep equality walks elements one by one). */
 export function sameBits(a: ArrayBufferView[], b: ArrayBufferView[]): boolean {

@@ -2,11 +2,16 @@
 import type { Kernels } from "./kernels.js";
 import { referenceKernels } from "./reference.js";
 import { PRECISIONS, WasmKernels, type Precision } from "./wasm/backend.js";
-import type { SimdLevel } from "./wasm/heap.js";
+import { chooseSimd, type SimdLevel } from "./wasm/heap.js";
 
 export type Backend = "ts" | "wasm";
 export const BACKENDS: readonly Backend[] = ["ts", "wasm"];
-export { PRECISIONS, type Precision };
+export { PRECISIONS, type Precision, type SimdLevel };
+
+/** The WebAssembly builds this runtime accepts: "simd128" always, "relaxed-simd" where it validates. */
+export function simdLevels(): SimdLevel[] {
+  return chooseSimd().level === "relaxed-simd" ? ["simd128", "relaxed-simd"] : ["simd128"];
+}
 
 /** The default backend of the API and the CLI. */
 export const DEFAULT_BACKEND: Backend = "wasm";
