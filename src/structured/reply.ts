@@ -186,7 +186,13 @@ export class StructuredReply implements TokenConstraint {
   private maskJson(logits: Float32Array, matcher: JsonMatcher, end: number, left: number): void {
     // After this token, left - 1 tokens remain: the JSON's remaining bytes and the stop token.
     const limit = left - 2;
-    const { ids, dists, maxDist } = matcher.allowed();
+    const { ids, dists, maxDist, excluded } = matcher.allowed();
+    if (excluded && maxDist <= limit) {
+      // Most tokens are allowed (inside a string): mask the others.
+      for (let i = 0; i < excluded.length; i++) logits[excluded[i]] = -Infinity;
+      for (let t = TEXT_TOKEN_COUNT; t < logits.length; t++) if (t !== end || !matcher.complete) logits[t] = -Infinity;
+      return;
+    }
     if (this.scratch.length !== logits.length) this.scratch = new Float32Array(logits.length);
     const out = this.scratch.fill(-Infinity);
     if (maxDist <= limit) {

@@ -11,6 +11,8 @@ export interface TokenTable {
   dists: Int32Array;
   /** the largest of `dists` (when the budget covers it, every id is allowed) */
   maxDist: number;
+  /** when most tokens are allowed (inside a string): the ordinary tokens that are not, cheaper to mask */
+  excluded?: Int32Array;
 }
 
 export class TokenTrie {
@@ -93,7 +95,15 @@ export class TokenTrie {
       }
       i++;
     }
-    return { ids: ids.slice(0, k), dists: dists.slice(0, k), maxDist };
+    const table: TokenTable = { ids: ids.slice(0, k), dists: dists.slice(0, k), maxDist };
+    if (k > this.scratchIds.length / 2) {
+      const allowed = new Uint8Array(this.scratchIds.length);
+      for (let i = 0; i < k; i++) allowed[ids[i]] = 1;
+      const out: number[] = [];
+      for (let t = 0; t < allowed.length; t++) if (!allowed[t]) out.push(t);
+      table.excluded = Int32Array.from(out);
+    }
+    return table;
   }
 }
 
