@@ -9,13 +9,13 @@ import addFormats from "ajv-formats";
 import { chat, type ChatDone, type ChatOptions, type TokenSource } from "../src/chat/chat.js";
 import type { GenerateOptions } from "../src/model/model.js";
 import { loadModel } from "../src/model/model.js";
-import { Sampler } from "../src/generation/sampling.js";
 import { textMessage, type Message } from "../src/harmony/types.js";
 import { getTokenizer, TOKENS, VOCAB_SIZE } from "../src/tokenizer/tokenizer.js";
 import { Xoshiro128 } from "../src/util/prng.js";
 import { replyConstraint, ResponseFormatError } from "../src/structured/response-format.js";
 import { synthesize } from "../src/checkpoint/synth.js";
 import { tempDir } from "./helpers.js";
+import { RandomModel } from "./structured-helpers.js";
 
 const ajv = new Ajv2020({ strict: false });
 addFormats.default(ajv);
@@ -75,28 +75,6 @@ const SCHEMAS: Record<string, object> = {
   },
   "any JSON object": { type: "object" },
 };
-
-/** A "model" that writes random logits, sampled by the engine's sampler after the constraint's mask. */
-class RandomModel implements TokenSource {
-  contextLength = 1 << 20;
-  constructor(private readonly seed: number) {}
-  async *generate(_prompt: readonly number[], options: GenerateOptions) {
-    const rng = new Xoshiro128(this.seed);
-    const sampler = new Sampler(options);
-    // Random logits each step: a window at a random offset into a longer random buffer.
-    const noise = Float32Array.from({ length: 2 * VOCAB_SIZE }, () => rng.float() * 8);
-    const logits = new Float32Array(VOCAB_SIZE);
-    for (let index = 0; index < (options.maxTokens ?? 128); index++) {
-      const at = Math.floor(rng.float() * VOCAB_SIZE);
-      logits.set(noise.subarray(at, at + VOCAB_SIZE));
-      options.constraint?.mask(logits);
-      const token = sampler.sample(logits);
-      options.constraint?.accept(token);
-      yield { token, index };
-      if (options.stopTokens?.includes(token)) return;
-    }
-  }
-}
 
 const STOPS = new Set<number>([TOKENS.return, TOKENS.call, TOKENS.end]);
 const LENGTH = Uint8Array.from({ length: VOCAB_SIZE }, (_, t) => (t < 199998 ? tok.tokenBytes(t).length : 0));

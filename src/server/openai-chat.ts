@@ -6,6 +6,7 @@ import { toToolDescriptions, type ChatDone, type ChatEvent, type ChatOptions } f
 import { textMessage, type Message, type ReasoningEffort } from "../harmony/types.js";
 import { Sampler } from "../generation/sampling.js";
 import { VOCAB_SIZE } from "../tokenizer/tokenizer.js";
+import { checkResponseFormat, ResponseFormatError, toResponseFormat } from "../structured/response-format.js";
 
 /** A request the server refuses: HTTP 400 (or `status`) with `{error: {message, type: "invalid_request_error", param}}`. */
 export class InvalidRequestError extends Error {
@@ -101,8 +102,19 @@ export function parseChatRequest(body: unknown, defaults: RequestDefaults = {}):
   if (body.n != null && body.n !== 1) throw new InvalidRequestError("n must be 1: one completion per request", "n");
   if (body.logprobs != null && body.logprobs !== false) throw new InvalidRequestError("logprobs are not supported", "logprobs");
   if (body.top_logprobs != null) throw new InvalidRequestError("top_logprobs is not supported", "top_logprobs");
-  if (body.response_format != null && !(isObject(body.response_format) && body.response_format.type === "text")) {
-    throw new InvalidRequestError("response_format is not supported (only {\"type\": \"text\"})", "response_format");
+  if (body.max_reasoning_tokens != null) {
+    const n = body.max_reasoning_tokens;
+    if (!(Number.isInteger(n) && (n as number) >= 0)) throw new InvalidRequestError(`max_reasoning_tokens must be a non-negative integer, got ${JSON.stringify(n)}`, "max_reasoning_tokens");
+    options.maxReasoningTokens = n as number;
+  }
+  try {
+    const format = toResponseFormat(body.response_format, "response_format");
+    if (format && format.type !== "text") options.responseFormat = format;
+    // Schemas are compiled now, so that one the matcher cannot honour is refused before the queue.
+    checkResponseFormat(options);
+  } catch (e) {
+    if (e instanceof ResponseFormatError) throw new InvalidRequestError(e.message, e.param);
+    throw e;
   }
   try {
     new Sampler(options); // the sampler's own checks, before the request waits in the queue

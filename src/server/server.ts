@@ -6,6 +6,7 @@ import { randomBytes } from "node:crypto";
 import { basename } from "node:path";
 import { createServer as createHttpServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import { chat, checkChatModel, ContextFullError, type ChatDone, type ChatEvent, type TokenSource } from "../chat/chat.js";
+import { ResponseFormatError } from "../structured/response-format.js";
 import type { GptOssModel } from "../model/model.js";
 import {
   DeltaStream, finishReason, InvalidRequestError, MessageBuilder, parseChatRequest, usageOf,
@@ -108,8 +109,9 @@ export function createServer(model: GptOssModel | TokenSource, options: ServerOp
     try {
       first = await events.next();
     } catch (e) {
-      if (!(e instanceof ContextFullError)) throw e;
-      sendError(res, 400, e.message, "invalid_request_error", "messages");
+      // Too long a prompt, or too small a budget for the response format: the request's fault.
+      if (!(e instanceof ContextFullError || e instanceof ResponseFormatError)) throw e;
+      sendError(res, 400, e.message, "invalid_request_error", e instanceof ResponseFormatError ? e.param : "messages");
       return e.message;
     }
     if (request.stream && !res.destroyed) {

@@ -68,6 +68,21 @@ export function responseFormatSection(format: ResponseFormat | undefined): Respo
   return { name: format.name ?? "response", ...(format.description ? { description: format.description } : {}), schema: format.schema };
 }
 
+/**
+ * The Responses API's `text` field ({format: {type: "text" | "json_object" | "json_schema", name, schema,
+ * strict}}) as a ResponseFormat, for a Responses endpoint: throws ResponseFormatError (param "text.format").
+ */
+export function responseFormatOfText(text: unknown): ResponseFormat | undefined {
+  if (text === undefined || text === null) return undefined;
+  if (!isObject(text)) throw new ResponseFormatError("text must be an object {format}", "text");
+  return toResponseFormat(text.format, "text.format");
+}
+
+/** Compiles the schemas of a response format and of strict tools (cached), throwing ResponseFormatError as replyConstraint would. */
+export function checkResponseFormat(options: ConstraintOptions): void {
+  replyConstraint(options, Number.MAX_SAFE_INTEGER);
+}
+
 export interface ConstraintOptions {
   responseFormat?: ResponseFormat;
   tools?: ToolDescription[];
