@@ -3,7 +3,10 @@
 // random here: random logits sampled by the engine's sampler at several temperatures and seeds, and
 // adversarial pickers (the longest token, never the stop token) that try to run past the budget; then
 // the tiny random-weight checkpoint with the real vocabulary. Replies are checked with ajv.
-import { describe, expect, it } from "vitest";
+import { spawnSync } from "node:child_process";
+import { rmSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Ajv2020 } from "ajv/dist/2020.js";
 import addFormats from "ajv-formats";
 import { chat, type ChatDone, type ChatOptions, type TokenSource } from "../src/chat/chat.js";
@@ -268,10 +271,14 @@ describe("reasoning budget", () => {
 });
 
 describe("the tiny random-weight checkpoint", () => {
+  const dir = tempDir("gpt-oss-ts-structured-");
+  const ckpt = join(dir, "tiny");
+  beforeAll(() => synthesize({ preset: "tiny", outDir: ckpt }));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+  const cli = (args: string[], input?: string) => spawnSync(process.execPath, ["dist/src/cli/main.js", ...args], { encoding: "utf8", input });
+
   it("writes valid JSON for a schema at several temperatures and seeds", async () => {
-    const dir = tempDir("gpt-oss-ts-structured-");
-    await synthesize({ preset: "tiny", outDir: dir });
-    const model = await loadModel(dir, { threads: 1 });
+    const model = await loadModel(ckpt, { threads: 1 });
     try {
       const schema = SCHEMAS["strings with maxLength and pattern"];
       for (const [seed, temperature] of [[1, 0], [2, 1], [3, 1.5]] as const) {
@@ -281,5 +288,32 @@ describe("the tiny random-weight checkpoint", () => {
     } finally {
       model.dispose();
     }
+  });
+
+  it("run --json-schema prints the JSON answer on stdout; chat --json-object answers each line with an object", () => {
+    const schema = SCHEMAS["nested objects"];
+    const file = join(dir, "author.json");
+    writeFileSync(file, JSON.stringify(schema));
+    const r = cli(["run", "--model", ckpt, "--json-schema", file, "--max-reasoning-tokens", "4", "--max-tokens", "80", "--seed", "2", "Who wrote it?"]);
+    expect(r.status, r.stderr).toBe(0);
+    expect(ajv.validate(schema, JSON.parse(r.stdout))).toBe(true);
+    expect(r.stderr).toMatch(/stop: return/);
+    const c = cli(["chat", "--model", ckpt, "--json-object", "--max-tokens", "40", "--seed", "1", "--hide-reasoning"], "one\ntwo\n");
+    expect(c.status, c.stderr).toBe(0);
+    // "> line" then "[answer] JSON" (over several lines) per turn.
+    const answers = c.stdout.split(/^> .*$/m).slice(1).map((turn) => JSON.parse(/\[answer\] ([\s\S]*)/.exec(turn)![1]));
+    expect(answers).toHaveLength(2);
+    for (const a of answers) expect(ajv.validate({ type: "object" }, a)).toBe(true);
+    expect(c.stderr.match(/stop: return/g)).toHaveLength(2);
+  });
+
+  it("refuses a schema it cannot honour, naming the file and the keyword, before loading", () => {
+    const file = join(dir, "bad.json");
+    writeFileSync(file, JSON.stringify({ type: "object", properties: { id: { type: "string", format: "ipv4" } } }));
+    const r = cli(["run", "--model", ckpt, "--json-schema", file, "x"]);
+    expect(r.status).toBe(1);
+    expect(r.stderr).toContain(`${file}: response format schema at #/properties/id/format: format "ipv4" is not supported`);
+    expect(cli(["run", "--model", ckpt, "--json-schema", file, "--json-object", "x"]).status).toBe(2);
+    expect(cli(["run", "--model", ckpt, "--json-object", "--max-tokens", "3", "x"]).stderr).toMatch(/at most 3 tokens, but the shortest reply .* takes 6/);
   });
 });
