@@ -10,7 +10,7 @@ import { getTokenizer } from "../tokenizer/tokenizer.js";
 import { getTokenTrie, type TokenTable, type TokenTrie } from "./vocabulary.js";
 
 /** Token ids kept in the tables of one grammar before the least recently used tables are dropped (8 bytes each). */
-const TABLE_BUDGET = 16 * 2 ** 20;
+const TABLE_BUDGET = 4 * 2 ** 20;
 
 export class JsonGrammar {
   readonly dfa: LazyDfa;
@@ -91,7 +91,7 @@ export class JsonMatcher {
 // Compiled grammars by schema text and options, so that a server answering the same schema again does
 // not compile it again.
 const cache = new Map<string, JsonGrammar>();
-const CACHE_SIZE = 16;
+const CACHE_SIZE = 8;
 
 /** A grammar for `schema`, compiled once per schema and options (throws SchemaError). */
 export function grammarFor(schema: unknown, options: SchemaOptions = {}): JsonGrammar {
