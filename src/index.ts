@@ -13,14 +13,14 @@ export { createKernels, simdLevels, BACKENDS, PRECISIONS, DEFAULT_BACKEND, DEFAU
 export { WasmKernels } from "./backends/wasm/backend.js";
 export { Sampler, argmax, type SamplingOptions } from "./generation/sampling.js";
 export { decodeMxfp4, bf16ToF32, f32ToBf16 } from "./checkpoint/numerics.js";
-export { Tokenizer, StreamDecoder, getTokenizer, TOKENS, SPECIAL_TOKENS, VOCAB_SIZE, STOP_TOKENS_FOR_ASSISTANT, MESSAGE_END_TOKENS, type EncodeOptions } from "./tokenizer/tokenizer.js";
+export { Tokenizer, StreamDecoder, getTokenizer, TokenLimitError, TOKENS, SPECIAL_TOKENS, VOCAB_SIZE, STOP_TOKENS_FOR_ASSISTANT, MESSAGE_END_TOKENS, type EncodeOptions } from "./tokenizer/tokenizer.js";
 export {
   toConversation, toMessage, systemContent, developerContent, textMessage, messageText, ConversationError, ROLES, DEFAULT_CHANNELS,
   type Conversation, type Message, type Role, type Content, type TextContent, type SystemContent, type DeveloperContent,
   type ReasoningEffort, type ChannelConfig, type ToolDescription, type ToolNamespaceConfig, type JsonSchema, type ResponseFormatSection,
 } from "./harmony/types.js";
 export {
-  render, renderToTokens, renderConversationForCompletion, renderConversation, renderConversationForTraining, renderMessage,
+  render, renderToTokens, renderToTokensAsync, renderConversationForCompletion, renderConversation, renderConversationForTraining, renderMessage,
   renderMessageToTokens, renderSegments, segmentsToText, segmentsToTokens, type RenderOptions, type RenderMode, type Segment,
 } from "./harmony/render.js";
 export { HarmonyParser, parseMessages, parseTokens, parseHeader, type ParserEvent, type ParserOptions, type ParserErrorEvent, type MessageHeader } from "./harmony/parser.js";
@@ -34,7 +34,9 @@ export { profileModel, formatProfile, OpTimer, OPS, type Op, type Profile, type 
 export { loadTokenText, idsOnly, HARMONY_VOCAB_SIZE, type TokenText } from "./trace/token-text.js";
 export { Progress, formatBytes, formatDuration } from "./util/progress.js";
 export { synthesize, planCheckpoint, PRESETS, type PresetName, type CheckpointPlan, type SynthesizeOptions } from "./checkpoint/synth.js";
-export { downloadRepo, listRepoFiles, selectFiles, verifyWeights, DownloadError, type DownloadOptions, type RepoFile } from "./hub/download.js";
+export { downloadRepo, listRepoFiles, repoCommit, selectFiles, verifyWeights, DownloadError, type DownloadOptions, type RepoFile } from "./hub/download.js";
+export { resolveModelDir, hubCacheDir, cachedSnapshot, repoFolder, ModelNotFoundError } from "./hub/cache.js";
+export { countParameters, formatCount, type ParameterCounts } from "./checkpoint/params.js";
 export {
   chat, checkChatModel, chatMessages, ContextFullError, appendReply, pendingToolCalls, toolResultMessage, isToolCall, toToolDescriptions, today, ReplyReader,
   type ChatOptions, type ChatEvent, type ChatDone, type ToolCall, type StopReason,

@@ -1,11 +1,12 @@
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, truncateSync, writeFileSync } from "node:fs";
+import { cpSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, statSync, truncateSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join, relative, sep } from "node:path";
+import { dirname, join, relative, sep } from "node:path";
 import { afterAll, afterEach, describe, expect, it, vi } from "vitest";
 import { run as downloadCli } from "../src/cli/download.js";
 import { downloadRepo, DownloadError, selectFiles, type DownloadOptions } from "../src/hub/download.js";
 import { loadModel } from "../src/model/model.js";
-import { startHubServer, type HubServer, type HubServerOptions } from "./hub-server.js";
+import { resolveModelDir } from "../src/hub/cache.js";
+import { DEFAULT_COMMIT, startHubServer, type HubServer, type HubServerOptions } from "./hub-server.js";
 
 const DEV = join(import.meta.dirname, "fixtures", "dev");
 const REPO = "openai/gpt-oss-20b";
@@ -243,5 +244,98 @@ describe("download", () => {
     const both = selectFiles(real, ["hf", "original"]).map((f) => f.path);
     expect(both).toContain("original/dtypes.json");
     expect(both).not.toContain("metal/model.bin");
+  });
+
+  it("without --dir: the Hugging Face cache layout (blobs, snapshot links, refs/main), resumable, found by the Hub id", async () => {
+    const root = makeRepo();
+    const shard = SHARDS[1];
+    const s = await serve({ root, cutOnce: { [shard]: 70_000 } });
+    const cache = tempDir("hfcache");
+    const first = await downloadRepo(opts(s, undefined as unknown as string, { dir: undefined, cacheDir: cache, retries: 0 })).catch((e) => e);
+    expect(first.message).toMatch(/after 70000 of .* bytes/);
+    const repoDir = join(cache, "models--openai--gpt-oss-20b");
+    expect(existsSync(join(repoDir, "refs", "main"))).toBe(false); // named only once whole
+
+    const result = await downloadRepo(opts(s, undefined as unknown as string, { dir: undefined, cacheDir: cache }));
+    const snapshot = join(repoDir, "snapshots", DEFAULT_COMMIT);
+    expect(result.dir).toBe(snapshot);
+    expect(readFileSync(join(repoDir, "refs", "main"), "utf8")).toBe(DEFAULT_COMMIT);
+    expect(listFiles(snapshot)).toEqual([...SMALL, ...SHARDS].sort());
+    for (const f of [...SMALL, ...SHARDS]) {
+      const link = join(snapshot, f);
+      expect(lstatSync(link).isSymbolicLink(), f).toBe(true);
+      expect(readlinkSync(link)).toMatch(/^\.\.\/\.\.\/blobs\/[0-9a-f]{40,64}$/);
+      same(link, join(root, f));
+    }
+    // LFS files are named by their sha256, the others by their git blob id, as the Hub's clients name them
+    const blobs = readdirSync(join(repoDir, "blobs"));
+    expect(blobs.filter((b) => b.length === 64).length).toBe(SHARDS.length);
+    // (special_tokens_map.json and tokenizer_config.json hold the same bytes: one blob)
+    expect(blobs.filter((b) => b.length === 40).length).toBe(new Set(SMALL.map((f) => readFileSync(join(root, f), "utf8"))).size);
+    expect(s.requests.filter((r) => r.url === `/cdn/${shard}`).map((r) => r.range)).toEqual([undefined, "bytes=70000-"]);
+
+    vi.stubEnv("HF_HUB_CACHE", cache);
+    try {
+      expect(resolveModelDir(REPO)).toBe(snapshot);
+      const model = await loadModel(resolveModelDir(REPO));
+      expect(model.forward([1, 2, 3]).every(Number.isFinite)).toBe(true);
+      model.dispose();
+    } finally {
+      vi.unstubAllEnvs();
+    }
+    const again = await downloadRepo(opts(s, undefined as unknown as string, { dir: undefined, cacheDir: cache }));
+    expect(again.transferred).toBe(0);
+  });
+
+  it("the CLI writes the cache of HF_HUB_CACHE by default", async () => {
+    const root = makeRepo();
+    const s = await serve({ root });
+    const cache = tempDir("hfcache");
+    vi.stubEnv("HF_ENDPOINT", s.endpoint);
+    vi.stubEnv("HF_HUB_CACHE", cache);
+    const out = vi.spyOn(console, "log").mockImplementation(() => {});
+    const errOut = vi.spyOn(console, "error").mockImplementation(() => {});
+    try {
+      expect(await downloadCli([REPO, "--quiet"])).toBe(0);
+      expect(out.mock.calls.flat().join(" ")).toContain(join(cache, "models--openai--gpt-oss-20b", "snapshots", DEFAULT_COMMIT));
+    } finally {
+      out.mockRestore();
+      errOut.mockRestore();
+      vi.unstubAllEnvs();
+    }
+    expect(listFiles(join(cache, "models--openai--gpt-oss-20b", "snapshots", DEFAULT_COMMIT))).toEqual([...SMALL, ...SHARDS].sort());
+  });
+
+  it.each([
+    ["original/../../X", /climbs out with "\.\."/],
+    ["../X", /climbs out/],
+    ["/tmp/gpt-oss-ts-owned", /it is absolute/],
+    ["original\\..\\..\\X", /backslash/],
+    ["C:/Windows/x", /absolute/],
+    ["a//b", /empty or "\." part/],
+  ])("a listing that names %s is refused before anything is written", async (path, why) => {
+    const root = makeRepo();
+    const s = await serve({ root, extraListing: [{ path, size: 5 }] });
+    const parent = tempDir("dl");
+    const dir = join(parent, "inside");
+    for (const mode of [{ dir }, { dir: undefined, cacheDir: join(parent, "cache") }]) {
+      const err = await downloadRepo(opts(s, dir, { include: ["hf", "original"], ...mode })).catch((e) => e);
+      expect(err).toBeInstanceOf(DownloadError);
+      expect(err.message).toContain(`names ${JSON.stringify(path)}, which would be written outside`);
+      expect(err.message).toMatch(why);
+    }
+    expect(readdirSync(parent)).toEqual([]);
+    expect(s.requests.some((r) => r.url.includes("/resolve/") || r.url.startsWith("/cdn/"))).toBe(false);
+  });
+
+  it("a blob id or commit that is not hex never names a file in the cache", async () => {
+    const root = makeRepo();
+    const cache = tempDir("hfcache");
+    let s = await serve({ root, listedBlobId: { "config.json": "../../../../evil" } });
+    await expect(downloadRepo(opts(s, "", { dir: undefined, cacheDir: cache }))).rejects.toThrow(/config\.json: the listing gives no sha256 nor git blob id \(got "\.\.\/\.\.\/\.\.\/\.\.\/evil"\)/);
+    await s.close();
+    s = await serve({ root, commit: "../../x" });
+    await expect(downloadRepo(opts(s, "", { dir: undefined, cacheDir: cache }))).rejects.toThrow(/names no commit \("sha": "\.\.\/\.\.\/x"\)/);
+    expect(readdirSync(cache)).toEqual([]);
   });
 });

@@ -1,7 +1,7 @@
 // A stand-in for the Hugging Face Hub on 127.0.0.1: serves a folder in the Hub's URL layout, with the
 // misbehaviours the downloader must survive (cut connections, wrong sizes, missing token).
 //   GET /api/models/{repo}/tree/{rev}?recursive=true   [{type, oid, size, path, lfs?}] (LFS for *.safetensors)
-//   GET /api/models/{repo}/revision/{rev}              {id, siblings: [{rfilename, size, lfs?}]}
+//   GET /api/models/{repo}/revision/{rev}              {id, sha, siblings: [{rfilename, size, blobId, lfs?}]}
 //   GET /{repo}/resolve/{rev}/{path}                    the file; LFS files by a 302 to /cdn/{sha256}, as the Hub does
 import { createHash } from "node:crypto";
 import { readdirSync, readFileSync, statSync } from "node:fs";
@@ -25,7 +25,15 @@ export interface HubServerOptions {
   noTree?: boolean;
   /** answer Range requests with the whole file (200), as some proxies do */
   ignoreRange?: boolean;
+  /** the commit every revision is at (default: a fixed 40-hex id) */
+  commit?: string;
+  /** more entries in the listings, for paths no folder can hold (a hostile server's "../../x") */
+  extraListing?: { path: string; size: number }[];
+  /** path -> git blob id the listing claims */
+  listedBlobId?: Record<string, string>;
 }
+
+export const DEFAULT_COMMIT = "5b3d1e0f9c8a7b6d5e4f3a2b1c0d9e8f7a6b5c4d";
 
 export interface Request {
   method: string;
@@ -51,11 +59,17 @@ export async function startHubServer(o: HubServerOptions): Promise<HubServer> {
   const requests: Request[] = [];
   const cuts = new Map(Object.entries(o.cutOnce ?? {}));
   const sha = (path: string) => createHash("sha256").update(readFileSync(join(o.root, path))).digest("hex");
+  // git's id of a file: sha1 of "blob {size}\0" and the bytes
+  const gitId = (path: string) => {
+    const data = readFileSync(join(o.root, path));
+    return createHash("sha1").update(`blob ${data.length}\0`).update(data).digest("hex");
+  };
   const entry = (path: string) => {
     const size = o.listedSize?.[path] ?? statSync(join(o.root, path)).size;
     const lfs = isLfs(path) ? { oid: o.listedSha256?.[path] ?? sha(path), size, pointerSize: 134 } : undefined;
-    return { path, size, lfs };
+    return { path, size, lfs, blobId: o.listedBlobId?.[path] ?? gitId(path) };
   };
+  const extra = (o.extraListing ?? []).map((e) => ({ ...e, lfs: undefined, blobId: "e".repeat(40) }));
 
   const server = createServer((req: IncomingMessage, res: ServerResponse) => {
     requests.push({ method: req.method ?? "", url: req.url ?? "", range: req.headers.range, authorization: req.headers.authorization });
@@ -71,18 +85,15 @@ export async function startHubServer(o: HubServerOptions): Promise<HubServer> {
     const api = `/api/models/${o.repo}/`;
     if (p.startsWith(`${api}tree/`)) {
       if (o.noTree) return json(404, { error: "Not found" });
-      return json(200, walk(o.root).map((path) => {
-        const e = entry(path);
-        return { type: "file", oid: "0".repeat(40), size: e.size, path, ...(e.lfs ? { lfs: e.lfs } : {}) };
-      }));
+      return json(200, [...walk(o.root).map(entry), ...extra].map((e) =>
+        ({ type: "file", oid: e.blobId, size: e.size, path: e.path, ...(e.lfs ? { lfs: e.lfs } : {}) })));
     }
     if (p.startsWith(`${api}revision/`)) {
       return json(200, {
         id: o.repo,
-        siblings: walk(o.root).map((path) => {
-          const e = entry(path);
-          return { rfilename: path, size: e.size, ...(e.lfs ? { lfs: { sha256: e.lfs.oid, size: e.size, pointerSize: 134 } } : {}) };
-        }),
+        sha: o.commit ?? DEFAULT_COMMIT,
+        siblings: [...walk(o.root).map(entry), ...extra].map((e) =>
+          ({ rfilename: e.path, size: e.size, blobId: e.blobId, ...(e.lfs ? { lfs: { sha256: e.lfs.oid, size: e.size, pointerSize: 134 } } : {}) })),
       });
     }
     const resolve = /^\/([^/]+\/[^/]+)\/resolve\/[^/]+\/(.+)$/.exec(p);

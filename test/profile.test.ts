@@ -61,10 +61,17 @@ describe("profile", () => {
   it("`profile --json` prints the profile", async () => {
     const out: string[] = [];
     vi.spyOn(console, "log").mockImplementation((s: string) => void out.push(s));
-    expect(await profileCommand(["--model", DEV_CHECKPOINT, "--prompt-tokens", "8", "--gen-tokens", "3", "--json"])).toBe(0);
+    expect(await profileCommand(["--model", DEV_CHECKPOINT, "--prompt-tokens", "8", "--gen-tokens", "3", "--threads", "2", "--json"])).toBe(0);
     const p = JSON.parse(out.join("\n")) as Profile;
     expect(p.promptTokens).toBe(8);
     expect(p.decode.tokens).toBe(3);
     expectSharesAddUp(p);
+    // the wasm kernels by default, as someone profiling wants; the header says what ran
+    expect(p).toMatchObject({ backend: "wasm", precision: "exact", threads: 2 });
+    expect(p.simd).toMatch(/^(simd128|relaxed-simd)$/);
+    out.length = 0;
+    expect(await profileCommand(["--model", DEV_CHECKPOINT, "--prompt-tokens", "4", "--gen-tokens", "1", "--threads", "2", "--precision", "fast"])).toBe(0);
+    expect(out.join("\n").split("\n")[0]).toMatch(/^backend wasm \((simd128|relaxed-simd) build\), precision fast, 2 threads; 4 prompt tokens, 1 decode steps$/);
+    expect(formatProfile(profileModel(model, { promptTokens: 2, genTokens: 1 })).split("\n")[0]).toMatch(/^backend \w+.*, precision exact, \d+ threads?; 2 prompt tokens/);
   });
 });

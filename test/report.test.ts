@@ -93,6 +93,26 @@ describe("trace report", () => {
         await page.selectOption("#choices-layer", String(c.numLayers - 1));
         await page.hover("#attn-focus", { position: { x: 200, y: 150 } });
         expect(await page.textContent("#attn-focus-title")).toMatch(/layer 1 .*head 3/);
+        // Numbers in the heatmap cells are legible: white on dark cells, dark on light ones, as the browser
+        // computes it (a CSS rule once forced dark text everywhere), with a contrast ratio of at least 4.
+        const cells = await page.evaluate(() => {
+          const rgb = (c: string) => (c.match(/\d+(\.\d+)?/g) ?? []).slice(0, 3).map(Number);
+          const lum = (c: number[]) => {
+            const [r, g, b] = c.map((v) => (v / 255 <= 0.03928 ? v / 255 / 12.92 : ((v / 255 + 0.055) / 1.055) ** 2.4));
+            return 0.2126 * r + 0.7152 * g + 0.0722 * b;
+          };
+          return [...document.querySelectorAll("svg.heatmap text.cell-text")].map((t) => {
+            const rect = t.previousElementSibling as SVGRectElement;
+            const ink = rgb(getComputedStyle(t).fill), cell = rgb(getComputedStyle(rect).fill);
+            const [hi, lo] = [lum(ink), lum(cell)].sort((a, b) => b - a);
+            return { ink: ink.join(","), dark: lum(cell) < 0.18, contrast: (hi + 0.05) / (lo + 0.05) };
+          });
+        });
+        expect(cells.length).toBeGreaterThan(0);
+        const darkCells = cells.filter((c) => c.dark);
+        expect(darkCells.length).toBeGreaterThan(0);
+        for (const c of darkCells) expect(c.ink).toBe("255,255,255");
+        expect(Math.min(...cells.map((c) => c.contrast))).toBeGreaterThanOrEqual(4);
         const shot = join(OUT, "trace-report.png");
         await page.screenshot({ path: shot, fullPage: true });
         expect(statSync(shot).size).toBeGreaterThan(10_000);
@@ -111,6 +131,7 @@ describe("trace command", () => {
     expect(await traceCommand(["--model", DEV_CHECKPOINT, "--tokens", "3,492,827,960", "--gen-tokens", "2", "--out", file])).toBe(0);
     const page = readFileSync(file, "utf8");
     expect(page).toContain('id="trace-data"');
+    expect(page).toContain("with the wasm backend"); // the default: the kernels someone profiling runs
     const data = JSON.parse(page.match(/<script type="application\/json" id="trace-data">(.*?)<\/script>/s)![1]);
     expect(data.tokens.slice(0, 4)).toEqual([3, 492, 827, 960]);
     expect(data.tokens.length).toBe(6);

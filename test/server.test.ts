@@ -109,7 +109,7 @@ describe("OpenAI-style server with a scripted model", () => {
       expect(body).toMatchObject({ object: "chat.completion", model: "test-model", id: expect.stringMatching(/^chatcmpl-/), created: expect.any(Number) });
       expect(body.choices).toEqual([{
         index: 0, logprobs: null, finish_reason: "stop",
-        message: { role: "assistant", content: "Hello! How can I help?", reasoning_content: "User says hi. Reply politely." },
+        message: { role: "assistant", content: "Hello! How can I help?", reasoning_content: "User says hi. Reply politely.", reasoning: "User says hi. Reply politely." },
       }]);
       const generated = ids(REASONED).length;
       expect(body.usage).toMatchObject({ completion_tokens: generated, total_tokens: body.usage.prompt_tokens + generated });
@@ -142,7 +142,8 @@ describe("OpenAI-style server with a scripted model", () => {
       const body = chunks.slice(1, -2).map((c) => c.choices[0]);
       expect(body.every((c) => c.finish_reason === null)).toBe(true);
       const kinds = body.map((c) => Object.keys(c.delta).join());
-      expect(kinds.lastIndexOf("reasoning_content")).toBeLessThan(kinds.indexOf("content"));
+      expect(kinds.lastIndexOf("reasoning_content,reasoning")).toBeGreaterThanOrEqual(0);
+      expect(kinds.lastIndexOf("reasoning_content,reasoning")).toBeLessThan(kinds.indexOf("content"));
       expect(body.map((c) => c.delta.reasoning_content ?? "").join("")).toBe("User says hi. Reply politely.");
       expect(body.map((c) => c.delta.content ?? "").join("")).toBe("Hello! How can I help?");
       expect(body.filter((c) => c.delta.content).length).toBeGreaterThan(1); // streamed, not in one piece
@@ -225,13 +226,14 @@ describe("OpenAI-style server with a scripted model", () => {
       await bad({ messages: [user("hi")], temperature: -1 }, /temperature must be a number from 0 to 2/);
       await bad({ messages: [user("hi")], max_tokens: 0 }, /max_tokens must be a positive integer/);
       await bad({ messages: [user("hi")], n: 2 }, /n must be 1/);
-      await bad({ messages: [user("hi")], logprobs: true }, /logprobs are not supported/);
+      await bad({ messages: [user("hi")], logprobs: true, top_logprobs: 21 }, /top_logprobs must be an integer from 0 to 20/);
+      await bad({ messages: [user("hi")], top_logprobs: 2 }, /top_logprobs needs logprobs: true/);
       await bad({ messages: [user("hi")], tools: [{ type: "web_search" }] }, /only function tools/);
       await bad({ messages: [user("hi")], tools: [{ type: "function", function: { name: "bad name" } }] }, /tools\[0\]\.name/);
       await bad({ messages: [user("hi")], tool_choice: "required" }, /tool_choice/);
       await bad({ messages: [user("hi")], stop: [1] }, /stop must be/);
       // the prompt does not fit the model's context: the model's own message
-      await bad({ messages: [user("hi")] }, /the conversation is \d+ tokens, which fills the model's context of 10 tokens/);
+      await bad({ messages: [user("hi")] }, /the conversation is at least \d+ tokens, which fills the model's context of 10 tokens/);
       await bad({ messages: [user("hi")], stream: true }, /fills the model's context/);
       expect(tiny.prompts.length).toBe(0);
       expect(s.logs.every((l) => / 400 /.test(l))).toBe(true);

@@ -167,6 +167,7 @@ describe("schemas", () => {
       [{ type: "strnig" }, /#\/type: unknown type "strnig"/],
       [{ enum: [] }, /#\/enum: expected a non-empty list/],
       [{ $ref: "https://example.com/s.json" }, /only local references/],
+      [Array.from({ length: 150 }).reduce((inner) => ({ type: "array", items: inner }), { type: "null" }) as object, /nested more than 100 levels deep/],
     ];
     for (const [schema, message] of refused) expect(() => compileSchema(schema), JSON.stringify(schema)).toThrow(message);
     expect(() => compileSchema({ type: "integer", minimum: 5, maximum: 4 })).toThrow(SchemaError);

@@ -1,7 +1,7 @@
 // Chat on top of generation: a conversation is rendered in Harmony, the reply is read back by channel as
 // typed events (reasoning, answer, preamble, tool calls), and the parsed messages go back into history.
 import { HarmonyParser, type ParserErrorCode } from "../harmony/parser.js";
-import { renderToTokens } from "../harmony/render.js";
+import { renderToTokensAsync } from "../harmony/render.js";
 import {
   developerContent, systemContent, textMessage,
   type Conversation, type DeveloperContent, type Message, type ReasoningEffort, type Role, type SystemContent, type ToolDescription,
@@ -9,7 +9,8 @@ import {
 import type { GptOssModel } from "../model/model.js";
 import { PrefixCachedGenerator, type TokenSource } from "../generation/session.js";
 import type { SamplingOptions } from "../generation/sampling.js";
-import { getTokenizer, StreamDecoder, STOP_TOKENS_FOR_ASSISTANT, TOKENS, VOCAB_SIZE } from "../tokenizer/tokenizer.js";
+import type { TokenLogprob, TokenLogprobs } from "../generation/logprobs.js";
+import { getTokenizer, StreamDecoder, STOP_TOKENS_FOR_ASSISTANT, TEXT_TOKEN_COUNT, TokenLimitError, TOKENS, VOCAB_SIZE } from "../tokenizer/tokenizer.js";
 import { replyConstraint, responseFormatSection, type ResponseFormat } from "../structured/response-format.js";
 
 export interface ChatOptions extends SamplingOptions {
@@ -25,6 +26,10 @@ export interface ChatOptions extends SamplingOptions {
   maxTokens?: number;
   /** stops the reply at the next token; the stream then ends with a `done` event, stop reason "aborted" */
   signal?: AbortSignal;
+  /** refuse (ContextFullError) a rendered prompt longer than this many tokens (default: the context) */
+  maxPromptTokens?: number;
+  /** when set, text events carry the log-probabilities of their tokens, with this many alternatives */
+  topLogprobs?: number;
   /**
    * the answer must be JSON: `{type: "json_object"}`, or valid for a schema: `{type: "json_schema",
    * schema, name?, strict?}` (src/structured/). The schema is also shown to the model.
@@ -69,6 +74,8 @@ export interface ChatDone {
   /** generated token ids, stop token included */
   tokens: number[];
   promptTokens: number;
+  /** generated tokens that belong to `analysis` messages (their headers and end tokens included) */
+  reasoningTokens: number;
   /** prompt tokens taken from the KV cache of the previous turn instead of being run again */
   reusedPromptTokens: number;
   generatedTokens: number;
@@ -82,20 +89,29 @@ export interface ChatDone {
   warnings: number;
 }
 
+/**
+ * With `topLogprobs`, a text event carries the log-probabilities of the ordinary tokens that wrote its text
+ * (a token whose bytes end a character later rides with that later text, and the tokens of a header shown
+ * as raw text with it); special tokens and the tokens of real headers have none.
+ */
+interface Logprobs {
+  logprobs?: TokenLogprob[];
+}
+
 export type ChatEvent =
   /** text of an `analysis` message: chain of thought, not meant for the user */
-  | { type: "reasoning"; text: string }
+  | ({ type: "reasoning"; text: string } & Logprobs)
   /** text of the `final` message: the answer */
-  | { type: "answer"; text: string }
+  | ({ type: "answer"; text: string } & Logprobs)
   /** text of a `commentary` message with no recipient: a user-visible preamble before tool calls */
-  | { type: "commentary"; text: string }
+  | ({ type: "commentary"; text: string } & Logprobs)
   /** a tool call's arguments, streamed as they come (the `tool-call` event follows at its end) */
-  | { type: "tool-call-delta"; recipient: string; text: string }
+  | ({ type: "tool-call-delta"; recipient: string; text: string } & Logprobs)
   | ({ type: "tool-call" } & ToolCall)
   /** text of any other message: a missing or unknown channel, or a role the model should not write */
-  | { type: "other"; role: Role; channel?: string; text: string }
+  | ({ type: "other"; role: Role; channel?: string; text: string } & Logprobs)
   /** generated text outside any Harmony message (no header, stray tokens): typical of untrained weights */
-  | { type: "raw"; text: string }
+  | ({ type: "raw"; text: string } & Logprobs)
   /** a message is complete (or cut off, when `complete` is false) */
   | { type: "message"; message: Message; complete: boolean }
   /** the model's Harmony was malformed somewhere; reading goes on */
@@ -108,11 +124,17 @@ export type ChatEvent =
  */
 export async function* chat(model: GptOssModel | TokenSource, conversation: Conversation | Message[], options: ChatOptions = {}): AsyncGenerator<ChatEvent> {
   const source = tokenSourceOf(model);
-  const prompt = renderToTokens(chatMessages(conversation, options), { mode: "completion" });
   const context = source.contextLength ?? Infinity;
-  if (prompt.length >= context) {
-    throw new ContextFullError(`the conversation is ${prompt.length} tokens, which fills the model's context of ${context} tokens`);
-  }
+  // Encoded in slices (a server answers others meanwhile) and refused as soon as it cannot fit.
+  const limit = Math.min(context - 1, options.maxPromptTokens ?? Infinity);
+  const prompt = await renderToTokensAsync(chatMessages(conversation, options), { mode: "completion", maxTokens: limit })
+    .catch((e: unknown) => {
+      if (!(e instanceof TokenLimitError)) throw e;
+      if (e.atLeast < context && options.maxPromptTokens !== undefined) {
+        throw new ContextFullError(`the conversation is at least ${e.atLeast} tokens, more than the ${options.maxPromptTokens} prompt tokens a request may have here`);
+      }
+      throw new ContextFullError(`the conversation is at least ${e.atLeast} tokens, which fills the model's context of ${context} tokens`);
+    });
   const requested = options.maxTokens ?? 1024;
   if (!(Number.isInteger(requested) && requested >= 0)) throw new RangeError(`maxTokens must be a non-negative integer, got ${requested}`);
   const maxTokens = Math.min(requested, context - prompt.length);
@@ -120,24 +142,30 @@ export async function* chat(model: GptOssModel | TokenSource, conversation: Conv
   const constraint = replyConstraint(options, maxTokens);
 
   const reader = new ReplyReader();
+  const attach = new LogprobAttacher();
   const tokens: number[] = [];
   const started = performance.now();
   let first = started, last = started;
   let stopReason: StopReason | undefined;
   if (maxTokens > 0 && !options.signal?.aborted) {
     const generation = source.generate(prompt, { ...options, maxTokens, stopTokens: [...STOP_TOKENS_FOR_ASSISTANT], constraint });
-    for await (const { token } of generation) {
+    for await (const { token, logprobs } of generation) {
       if (options.signal?.aborted) break; // also for sources that do not watch the signal
       last = performance.now();
       if (tokens.length === 0) first = last;
       tokens.push(token);
-      yield* reader.push(token);
+      const wasInContent = reader.inContent;
+      const events = reader.push(token);
+      if (options.topLogprobs !== undefined && logprobs) attach.push(token, logprobs, events, !wasInContent && reader.inContent);
+      yield* events;
       if (token === TOKENS.return) stopReason = "return";
       else if (token === TOKENS.call) stopReason = "call";
       if (stopReason || tokens.length >= maxTokens) break;
     }
   }
-  yield* reader.end();
+  const tail = reader.end();
+  attach.end(tail);
+  yield* tail;
   stopReason ??= options.signal?.aborted ? "aborted"
     : tokens.length >= maxTokens ? (maxTokens < requested ? "context_full" : "max_tokens")
     : "end";
@@ -151,6 +179,7 @@ export async function* chat(model: GptOssModel | TokenSource, conversation: Conv
     ...(reader.incomplete ? { incomplete: reader.incomplete } : {}),
     tokens,
     promptTokens: prompt.length,
+    reasoningTokens: reader.reasoningTokens,
     reusedPromptTokens: source.reusedTokens ?? 0,
     generatedTokens: n,
     prefillMs: n > 0 ? first - started : 0,
@@ -272,6 +301,26 @@ function toolCallOf(m: Message, complete: boolean): ToolCall {
   return call;
 }
 
+/** Gives each token's log-probabilities to the text event that carries its text (see `Logprobs`). */
+class LogprobAttacher {
+  private pending: TokenLogprob[] = [];
+
+  /** `opened`: this token began a message's content, so the tokens still pending were its header. */
+  push(token: number, logprobs: TokenLogprobs, events: ChatEvent[], opened: boolean): void {
+    if (token < TEXT_TOKEN_COUNT) this.pending.push({ token, ...logprobs });
+    this.end(events);
+    if (opened) this.pending = [];
+  }
+
+  end(events: ChatEvent[]): void {
+    const text = events.find((e) => "text" in e && e.text !== "");
+    if (text && this.pending.length > 0) {
+      (text as Logprobs).logprobs = this.pending;
+      this.pending = [];
+    }
+  }
+}
+
 /** Tokens a message header may take before the output is taken to be raw text rather than a header. */
 const HEADER_LIMIT = 32;
 
@@ -286,6 +335,10 @@ export class ReplyReader {
   readonly messages: Message[] = [];
   incomplete?: Message;
   warnings = 0;
+  /** tokens of `analysis` messages so far, headers and end tokens included */
+  reasoningTokens = 0;
+  /** tokens since the last message ended */
+  private sinceEnd = 0;
   private readonly parser = new HarmonyParser({ role: "assistant" });
   private phase: "header" | "content" | "between" = "header";
   private kind: Kind = "other";
@@ -299,6 +352,7 @@ export class ReplyReader {
   push(token: number): ChatEvent[] {
     const out: ChatEvent[] = [];
     const before = this.phase;
+    this.sinceEnd = token === TOKENS.start ? 1 : this.sinceEnd + 1;
     const events = this.parser.push(token);
     let opened = false, closed = false;
     for (const e of events) {
@@ -314,7 +368,7 @@ export class ReplyReader {
       } else if (e.type === "message-end") {
         closed = true;
         const complete = e.terminator !== "eos";
-        this.messages.push(e.message);
+        this.ended(e.message);
         if (!complete) this.incomplete = e.message;
         out.push({ type: "message", message: e.message, complete });
         if (isToolCall(e.message)) out.push({ type: "tool-call", ...toolCallOf(e.message, complete) });
@@ -352,7 +406,7 @@ export class ReplyReader {
     const pending = this.pending;
     for (const e of this.parser.end()) {
       if (e.type === "message-end") {
-        this.messages.push(e.message);
+        this.ended(e.message);
         this.incomplete = e.message;
         out.push({ type: "message", message: e.message, complete: false });
         if (isToolCall(e.message)) out.push({ type: "tool-call", ...toolCallOf(e.message, false) });
@@ -366,6 +420,17 @@ export class ReplyReader {
     if (wasHeader) this.emitRaw(out, pending);
     this.endRaw(out);
     return out;
+  }
+
+  /** the last token was inside a message's content (its text may still be held by the decoder) */
+  get inContent(): boolean {
+    return this.phase === "content";
+  }
+
+  private ended(message: Message): void {
+    this.messages.push(message);
+    if (message.role === "assistant" && message.channel === "analysis" && !isToolCall(message)) this.reasoningTokens += this.sinceEnd;
+    this.sinceEnd = 0;
   }
 
   private delta(text: string): ChatEvent {
@@ -414,6 +479,8 @@ export function toToolDescriptions(json: unknown, where = "tools"): ToolDescript
     const tool: ToolDescription = { name: t.name, description: (t.description as string | undefined) ?? "" };
     if (t.parameters !== undefined && t.parameters !== null) {
       if (!isObject(t.parameters)) throw new Error(`${path}.parameters: expected a JSON Schema object`);
+      // The renderer walks a schema recursively: a hostile depth would overflow the stack.
+      if (deeperThan(t.parameters, MAX_SCHEMA_DEPTH)) throw new Error(`${path}.parameters: nested more than ${MAX_SCHEMA_DEPTH} levels deep`);
       tool.parameters = t.parameters;
     }
     if (t.strict !== undefined && t.strict !== null) {
@@ -422,6 +489,19 @@ export function toToolDescriptions(json: unknown, where = "tools"): ToolDescript
     }
     return tool;
   });
+}
+
+/** Deepest nesting of objects and arrays accepted in a tool's parameters (real schemas use a handful). */
+export const MAX_SCHEMA_DEPTH = 100;
+
+/** Whether a JSON value nests objects or arrays more than `max` levels deep, walked level by level. */
+function deeperThan(value: unknown, max: number): boolean {
+  let level: unknown[] = [value];
+  for (let depth = 0; level.length > 0; depth++) {
+    if (depth > max) return true;
+    level = level.flatMap((v) => (typeof v === "object" && v !== null ? Object.values(v) : []));
+  }
+  return false;
 }
 
 function isObject(v: unknown): v is Record<string, unknown> {

@@ -4,8 +4,9 @@ import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { basename, join } from "node:path";
 import { bf16ToF32, f16ToF32 } from "./numerics.js";
 import { SafetensorsFile, type TensorInfo } from "./safetensors.js";
-import { parseConfig, type ModelConfig } from "./config.js";
-import { ACCEPTED_DTYPES, expectedTensors, NAMES, type ExpectedTensor, type Layout } from "./layout.js";
+import { ConfigError, parseConfig, type ModelConfig } from "./config.js";
+import { ACCEPTED_DTYPES, expectedTensors, layerOf, NAMES, type ExpectedTensor, type Layout } from "./layout.js";
+import { insideFolder } from "../util/paths.js";
 import { heapAllocator, type Bf16Matrix, type LayerWeights, type ModelWeights, type Mxfp4Experts, type WeightAllocator } from "./weights.js";
 
 export class CheckpointError extends Error {
@@ -79,6 +80,12 @@ export class Checkpoint {
     }
     const config = parseConfig(rawConfig, configPath, layout);
     const { files, index } = indexTensors(weightsDir, layout);
+    try {
+      checkLayerCount(config, configPath, layout, index.keys());
+    } catch (e) {
+      for (const f of files) f.close();
+      throw e;
+    }
     const ckpt = new Checkpoint(weightsDir, layout, config, configPath, files, index);
     ckpt.check();
     return ckpt;
@@ -289,8 +296,38 @@ function widen(raw: Uint8Array, dtype: string, out: Float32Array, at: number): n
   return raw.byteLength / 2;
 }
 
+/**
+ * The config's layer count against the layers the files hold, before anything is built per layer: more
+ * layers than the files would be a long list of missing tensors (or, for an absurd count, a long wait),
+ * fewer would run silently as a truncated model.
+ */
+function checkLayerCount(config: ModelConfig, configPath: string, layout: Layout, tensorNames: Iterable<string>): void {
+  let highest = -1;
+  for (const name of tensorNames) highest = Math.max(highest, layerOf(name, layout) ?? -1);
+  const n = config.numLayers, held = highest + 1;
+  if (held < n) {
+    throw new ConfigError(configPath, `"num_hidden_layers" is ${n}, but the tensors hold ${held} layers (there is no ${NAMES[layout].layer(held).attnNorm})`);
+  }
+  if (held > n) {
+    throw new ConfigError(configPath, `"num_hidden_layers" is ${n}, but the tensors hold ${held} layers (up to ${NAMES[layout].layer(highest).attnNorm}): the model would run without its last ${held - n}`);
+  }
+}
+
+/** Checkpoint files must be regular files: a FIFO would block the read forever, a folder fails unnamed. */
+function checkRegularFile(path: string): void {
+  let kind: string | undefined;
+  try {
+    const st = statSync(path);
+    if (!st.isFile()) kind = st.isDirectory() ? "a folder" : st.isFIFO() ? "a named pipe (FIFO)" : "not a regular file";
+  } catch (e) {
+    throw new CheckpointError(`${path}: cannot read: ${(e as Error).message}`);
+  }
+  if (kind) throw new CheckpointError(`${path}: is ${kind}; expected a file`);
+}
+
 function readJson(path: string): unknown {
   let text: string;
+  checkRegularFile(path);
   try {
     text = readFileSync(path, "utf8");
   } catch (e) {
@@ -323,8 +360,12 @@ function indexTensors(dir: string, layout: Layout): { files: SafetensorsFile[]; 
       throw new CheckpointError(`${indexPath}: no "weight_map" object`);
     }
     weightMap = idx.weight_map;
+    for (const [name, f] of Object.entries(weightMap)) {
+      if (typeof f !== "string") throw new CheckpointError(`${indexPath}: weight_map["${name}"] must be a file name (a string), got ${Array.isArray(f) ? "a list" : f === null ? "null" : typeof f}`);
+    }
     fileNames = [...new Set(Object.values(weightMap))].sort();
     for (const f of fileNames) {
+      insideFolder(dir, f, (why) => new CheckpointError(`${indexPath}: names shard ${JSON.stringify(f)}, which is not a file in ${dir}: ${why}`));
       if (!existsSync(join(dir, f))) throw new CheckpointError(`${indexPath}: names shard "${f}", which is not in ${dir}`);
     }
   } else if (existsSync(join(dir, "model.safetensors"))) {

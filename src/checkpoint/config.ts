@@ -52,15 +52,38 @@ export class ConfigError extends Error {
 
 type Json = Record<string, unknown>;
 
+/**
+ * The largest value accepted for each size, far past any gpt-oss model (gpt-oss-120b: 36 layers, hidden
+ * 2880, 128 experts, 64 heads of 64, context 131072) but small enough that nothing sized from them can
+ * exhaust memory before the tensors are compared with the config: a value past them is corrupt or hostile.
+ */
+export const CONFIG_LIMITS: Readonly<Record<string, number>> = {
+  num_hidden_layers: 1024,
+  hidden_size: 65536,
+  intermediate_size: 1 << 20,
+  num_local_experts: 4096,
+  num_experts: 4096,
+  num_experts_per_tok: 4096,
+  experts_per_token: 4096,
+  num_attention_heads: 1024,
+  num_key_value_heads: 1024,
+  head_dim: 4096,
+  vocab_size: 1 << 24,
+  // A window longer than the context is the whole context (the KV ring is sized by both).
+  sliding_window: 2 ** 31 - 1,
+  max_position_embeddings: 1 << 24,
+};
+
 /** Parses a Hugging Face config.json (`kind: "hf"`) or an original/config.json (`kind: "original"`). */
 export function parseConfig(raw: unknown, file: string, kind: "hf" | "original"): ModelConfig {
   if (raw === null || typeof raw !== "object" || Array.isArray(raw)) throw new ConfigError(file, "config is not a JSON object");
   const j = raw as Json;
   const int = (key: string, min = 1): number => {
     const v = j[key];
+    const max = CONFIG_LIMITS[key] ?? Number.MAX_SAFE_INTEGER;
     if (v === undefined) throw new ConfigError(file, `missing key "${key}"`);
-    if (typeof v !== "number" || !Number.isInteger(v) || v < min) {
-      throw new ConfigError(file, `"${key}" must be an integer >= ${min}, got ${JSON.stringify(v)}`);
+    if (typeof v !== "number" || !Number.isInteger(v) || v < min || v > max) {
+      throw new ConfigError(file, `"${key}" must be an integer from ${min} to ${max}, got ${JSON.stringify(v)}`);
     }
     return v;
   };
@@ -99,6 +122,9 @@ export function parseConfig(raw: unknown, file: string, kind: "hf" | "original")
   cfg.maxPositionEmbeddings = hf
     ? int("max_position_embeddings")
     : Math.round(cfg.rope.originalMaxPositionEmbeddings * (cfg.rope.type === "yarn" ? cfg.rope.factor : 1));
+  if (!hf && !(cfg.maxPositionEmbeddings >= 1 && cfg.maxPositionEmbeddings <= CONFIG_LIMITS.max_position_embeddings)) {
+    throw new ConfigError(file, `the context, initial_context_length x rope_scaling_factor, is ${cfg.maxPositionEmbeddings}; expected 1 to ${CONFIG_LIMITS.max_position_embeddings}`);
+  }
 
   // layer_types: HF lists them; the reference alternates, sliding on even layers (0, 2, ...).
   const lt = j.layer_types;
@@ -120,6 +146,11 @@ export function parseConfig(raw: unknown, file: string, kind: "hf" | "original")
   const eos = j.eos_token_id;
   if (typeof eos === "number") cfg.eosTokenIds = [eos];
   else if (Array.isArray(eos)) cfg.eosTokenIds = eos.filter((x): x is number => typeof x === "number");
+  for (const id of cfg.eosTokenIds) {
+    if (!(Number.isInteger(id) && id >= 0 && id < cfg.vocabSize)) {
+      throw new ConfigError(file, `"eos_token_id" ${id} is not a token id of the vocabulary (0..${cfg.vocabSize - 1})`);
+    }
+  }
 
   if (hf) {
     if (j.tie_word_embeddings === true) throw new ConfigError(file, "tie_word_embeddings is true, but gpt-oss has a separate lm_head (untied); this is not a gpt-oss config");
@@ -186,6 +217,7 @@ function validate(c: ModelConfig, file: string): void {
     if (!(c.rope.factor >= 1)) fail(`rope_scaling.factor must be >= 1`);
     if (!(c.rope.betaFast > 0 && c.rope.betaSlow > 0)) fail(`rope_scaling beta_fast and beta_slow must be positive`);
   }
+  if (!(c.rope.originalMaxPositionEmbeddings >= 1)) fail(`the original context (original_max_position_embeddings, initial_context_length) must be >= 1`);
 }
 
 /** Bytes of one token's K and V for every layer, f32 (for memory estimates). */

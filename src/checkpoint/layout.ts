@@ -87,6 +87,14 @@ export const ORIGINAL_NAMES: TensorNames = {
 
 export const NAMES: Record<Layout, TensorNames> = { hf: HF_NAMES, original: ORIGINAL_NAMES };
 
+const LAYER_PREFIX: Record<Layout, RegExp> = { hf: /^model\.layers\.(\d+)\./, original: /^block\.(\d+)\./ };
+
+/** The layer a tensor name belongs to (`model.layers.7.mlp...` -> 7), or undefined outside the layers. */
+export function layerOf(name: string, layout: Layout): number | undefined {
+  const m = LAYER_PREFIX[layout].exec(name);
+  return m ? Number(m[1]) : undefined;
+}
+
 /** What a tensor must look like: "matrix" = BF16 kept as is; "vector" = any float, widened to f32;
  * "bytes" = MXFP4 blocks or scales (U8, or I8 read as raw bits). */
 export type TensorKind = "matrix" | "vector" | "bytes";

@@ -1,7 +1,7 @@
 // safetensors: an 8-byte little-endian header length N, N bytes of JSON, then the data buffer.
 // Each tensor's `data_offsets` are relative to the start of the data buffer. The header is parsed and
 // validated alone; tensor bytes are read lazily, by offset, straight into a buffer the caller provides.
-import { closeSync, fstatSync, openSync, read, readSync, writeSync } from "node:fs";
+import { closeSync, fstatSync, openSync, read, readSync, statSync, writeSync } from "node:fs";
 import { open } from "node:fs/promises";
 
 /** Byte size of one element for every dtype the format defines (sub-byte types as fractions). */
@@ -60,8 +60,12 @@ export class SafetensorsFile {
   static open(path: string): SafetensorsFile {
     let fd: number;
     try {
+      // Before opening: opening a FIFO blocks until something writes to it, and a folder opens fine.
+      const st = statSync(path);
+      if (!st.isFile()) throw new SafetensorsError(path, `is ${st.isDirectory() ? "a folder" : st.isFIFO() ? "a named pipe (FIFO)" : "not a regular file"}; expected a safetensors file`);
       fd = openSync(path, "r");
     } catch (e) {
+      if (e instanceof SafetensorsError) throw e;
       throw new SafetensorsError(path, `cannot open: ${(e as Error).message}`);
     }
     try {
@@ -150,6 +154,9 @@ function parseHeader(path: string, fd: number) {
   const spans: { begin: number; end: number; name: string }[] = [];
   for (const [name, raw] of Object.entries(header as Record<string, unknown>)) {
     if (name === "__metadata__") {
+      if (raw === null || typeof raw !== "object" || Array.isArray(raw) || !Object.values(raw).every((v) => typeof v === "string")) {
+        throw new SafetensorsError(path, "__metadata__ must be an object of strings");
+      }
       metadata = raw as Record<string, string>;
       continue;
     }

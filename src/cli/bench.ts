@@ -4,8 +4,8 @@ import { readFileSync } from "node:fs";
 import { basename } from "node:path";
 import { benchModel, formatBench } from "../perf/model-bench.js";
 import { compileSchema } from "../structured/schema.js";
-import { optionalNumber, parseArgs, requireString } from "./args.js";
-import { loadProgress, precisionOf, threadsOf } from "./common.js";
+import { optionalNumber, optionalSeed, parseArgs } from "./args.js";
+import { loadProgress, modelDirOf, precisionOf, threadsOf } from "./common.js";
 
 export const summary = "load time, prefill and decode tokens/s, peak memory, decode bandwidth vs a read probe";
 
@@ -32,10 +32,10 @@ export async function run(argv: string[]): Promise<number> {
     seed: "string", json: "boolean", "json-schema": "string", help: "boolean",
   });
   if (args.flags.help) return void console.log(HELP), 0;
-  const dir = requireString(args, "model");
+  const dir = modelDirOf(args);
   const promptTokens = optionalNumber(args, "prompt-tokens", 512, (n) => Number.isInteger(n) && n >= 1);
   const genTokens = optionalNumber(args, "gen-tokens", 128, (n) => Number.isInteger(n) && n >= 1);
-  const seed = optionalNumber(args, "seed", 1, Number.isInteger);
+  const seed = optionalSeed(args, 1);
   const schemaFile = args.flags["json-schema"];
   let jsonSchema: { schema: unknown; name: string } | undefined;
   if (typeof schemaFile === "string") {

@@ -4,7 +4,7 @@ import { basename, extname } from "node:path";
 import { toToolDescriptions, type ChatOptions } from "../chat/chat.js";
 import { checkResponseFormat, ResponseFormatError, toResponseFormat, type ResponseFormat } from "../structured/response-format.js";
 import type { JsonSchema, ReasoningEffort, ToolDescription } from "../harmony/types.js";
-import { optionalNumber, UsageError, type FlagSpec, type ParsedArgs } from "./args.js";
+import { optionalDate, optionalNumber, optionalSeed, UsageError, type FlagSpec, type ParsedArgs } from "./args.js";
 
 export const CHAT_FLAGS: FlagSpec = {
   reasoning: "string", tools: "string", system: "string", "hide-reasoning": "boolean", date: "string",
@@ -20,7 +20,7 @@ export const CHAT_FLAGS_HELP = `  --reasoning low|medium|high   reasoning effort
   --date YYYY-MM-DD|none        "Current date:" in the system message (default today)
   --temperature T               default 1 (OpenAI's recommendation for gpt-oss); 0 is greedy
   --top-p P                     default 1 (off)
-  --seed S                      repeatable sampling
+  --seed S                      repeatable sampling (a whole number from 0 to 4294967295)
   --max-tokens N                most tokens per reply (default 1024)
   --json-schema FILE            the answer is JSON valid for this JSON Schema (or OpenAI response_format
                                 object), whatever the model would write (README "Structured output")
@@ -42,7 +42,7 @@ export function chatOptionsFromArgs(args: ParsedArgs): ChatFlagOptions {
     maxTokens: optionalNumber(args, "max-tokens", 1024, (n) => Number.isInteger(n) && n > 0),
   };
   if (args.flags["top-p"] !== undefined) options.topP = optionalNumber(args, "top-p", 1, (n) => n > 0 && n <= 1);
-  if (args.flags.seed !== undefined) options.seed = optionalNumber(args, "seed", 0, Number.isInteger);
+  if (args.flags.seed !== undefined) options.seed = optionalSeed(args, 0);
   if (typeof args.flags.system === "string") options.instructions = args.flags.system;
   if (typeof args.flags.tools === "string") options.tools = readTools(args.flags.tools);
   const format = responseFormatFromArgs(args);
@@ -57,11 +57,8 @@ export function chatOptionsFromArgs(args: ParsedArgs): ChatFlagOptions {
     const file = args.flags["json-schema"];
     throw new Error(e.param === "tools" ? e.message : `${typeof file === "string" ? file : "--json-object"}: ${e.message}`);
   }
-  const date = args.flags.date;
-  if (typeof date === "string") {
-    if (date !== "none" && !/^\d{4}-\d{2}-\d{2}$/.test(date)) throw new UsageError(`--date must be YYYY-MM-DD or none, got ${JSON.stringify(date)}`);
-    options.date = date === "none" ? null : date;
-  }
+  const date = optionalDate(args);
+  if (date !== undefined) options.date = date;
   return options;
 }
 

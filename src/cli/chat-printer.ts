@@ -1,5 +1,6 @@
 // Shows chat events in a terminal or a pipe: each kind of text in its own block, reasoning dimmed on a
 // terminal (or marked `[reasoning]` in plain text), tool calls and raw output labelled.
+import { envVar } from "../util/env.js";
 import type { ChatDone, ChatEvent } from "../chat/chat.js";
 
 export interface Output {
@@ -27,7 +28,7 @@ const DIM = "\x1b[2m", UNDIM = "\x1b[22m", CYAN = "\x1b[36m", RESET_FG = "\x1b[3
 
 /** Colour when the stream is a terminal, unless NO_COLOR is set (https://no-color.org). */
 export function useColor(stream: Output): boolean {
-  return stream.isTTY === true && !process.env.NO_COLOR;
+  return stream.isTTY === true && !envVar("NO_COLOR");
 }
 
 export class ChatPrinter {

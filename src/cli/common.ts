@@ -1,6 +1,7 @@
 // Pieces shared by the commands that load a model.
 import { loadModel, type GptOssModel, type LoadOptions } from "../model/model.js";
 import { BACKENDS, DEFAULT_BACKEND, DEFAULT_PRECISION, PRECISIONS, type Backend, type Precision } from "../backends/index.js";
+import { resolveModelDir } from "../hub/cache.js";
 import { Progress } from "../util/progress.js";
 import { UsageError, type FlagSpec, type ParsedArgs } from "./args.js";
 
@@ -51,11 +52,17 @@ export function loadProgress(label = "loading"): Pick<LoadOptions, "onProgress">
   };
 }
 
+/** The folder of --model (required): a path, or a Hub id found in the Hugging Face cache or weights/. */
+export function modelDirOf(args: ParsedArgs): string {
+  const model = args.flags.model;
+  if (typeof model !== "string" || model === "") throw new UsageError("--model DIR is required");
+  return resolveModelDir(model);
+}
+
 /** Loads --model with --backend, --precision (default `precision` when the flag is absent) and --threads,
  * reporting progress on stderr for large models. */
 export async function loadFromArgs(args: ParsedArgs, precision: Precision = DEFAULT_PRECISION, backend: Backend = DEFAULT_BACKEND): Promise<GptOssModel> {
-  const dir = args.flags.model;
-  if (typeof dir !== "string" || dir === "") throw new UsageError("--model DIR is required");
+  const dir = modelDirOf(args);
   const progress = loadProgress();
   const model = await loadModel(dir, {
     backend: backendOf(args, backend), precision: precisionOf(args, precision), threads: threadsOf(args), onProgress: progress.onProgress,

@@ -1,6 +1,6 @@
 // gpt-oss-ts generate --model DIR --tokens IDS --max-tokens N [--temperature T --seed S] [--json]
 // Raw token continuation, no chat template. Temperature 0 is greedy.
-import { optionalNumber, parseArgs, parseTokenList, requireString } from "./args.js";
+import { optionalNumber, optionalSeed, parseArgs, parseTokenList, requireString } from "./args.js";
 import { loadFromArgs, MODEL_FLAGS } from "./common.js";
 
 export const summary = "raw token continuation (no chat template)";
@@ -9,7 +9,7 @@ const HELP = `usage: gpt-oss-ts generate --model DIR --tokens IDS --max-tokens N
        [--backend wasm|ts] [--precision exact|fast] [--threads N]
 
 Continues the prompt token ids. --temperature 0 (the default) is greedy; --seed makes sampling
-repeatable. Prints each generated id as it comes; with --json the last line of stdout is
+repeatable (a whole number from 0 to 4294967295). Prints each generated id as it comes; with --json the last line of stdout is
 {"tokens": [...]} (the generated ids only). --backend defaults to wasm; --precision to the API's
 default (README "Precision").`;
 
@@ -21,7 +21,7 @@ export async function run(argv: string[]): Promise<number> {
   const prompt = parseTokenList(requireString(args, "tokens"));
   const maxTokens = optionalNumber(args, "max-tokens", 32, (n) => Number.isInteger(n) && n >= 0);
   const temperature = optionalNumber(args, "temperature", 0, (n) => n >= 0);
-  const seed = optionalNumber(args, "seed", 0, Number.isInteger);
+  const seed = optionalSeed(args, 0);
   const json = args.flags.json === true;
   const model = await loadFromArgs(args);
   const tokens: number[] = [];

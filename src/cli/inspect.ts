@@ -1,20 +1,24 @@
 // gpt-oss-ts inspect --model DIR: config summary, tensor table, bytes by dtype, memory needed.
 import { Checkpoint, expectedOf } from "../checkpoint/checkpoint.js";
 import { estimateMemory } from "../checkpoint/memory.js";
+import { countParameters, formatCount } from "../checkpoint/params.js";
 import { formatBytes } from "../util/progress.js";
-import { parseArgs, requireString } from "./args.js";
+import { parseArgs } from "./args.js";
+import { modelDirOf } from "./common.js";
 
 export const summary = "config summary, tensor table and the memory a model needs";
 
 const HELP = `usage: gpt-oss-ts inspect --model DIR [--json]
 
-Reads only the config and the safetensors headers (no weights) and prints the config, every tensor
-(name, dtype, shape, bytes), bytes by dtype, and the memory the model will need.`;
+Reads only the config and the safetensors headers (no weights) and prints the config, the parameter
+counts (total, and active per token: the chosen experts, without the embedding lookup, as OpenAI's
+model card counts them), every tensor (name, dtype, shape, bytes), bytes by dtype, and the memory the
+model will need.`;
 
 export async function run(argv: string[]): Promise<number> {
   const args = parseArgs(argv, { model: "string", json: "boolean", help: "boolean" });
   if (args.flags.help) return void console.log(HELP), 0;
-  const ckpt = Checkpoint.open(requireString(args, "model"));
+  const ckpt = Checkpoint.open(modelDirOf(args));
   try {
     const c = ckpt.config;
     const tensors = ckpt.tensorNames.sort().map((name) => {
@@ -26,8 +30,9 @@ export async function run(argv: string[]): Promise<number> {
     const expected = expectedOf(ckpt);
     const at4k = estimateMemory(c, expected, Math.min(4096, c.maxPositionEmbeddings));
     const atMax = estimateMemory(c, expected, c.maxPositionEmbeddings);
+    const params = countParameters(c);
     if (args.flags.json) {
-      console.log(JSON.stringify({ dir: ckpt.dir, layout: ckpt.layout, config: c, tensors, bytesByDtype: byDtype, memory: { context4k: at4k, maxContext: atMax } }, null, 2));
+      console.log(JSON.stringify({ dir: ckpt.dir, layout: ckpt.layout, config: c, parameters: params, tensors, bytesByDtype: byDtype, memory: { context4k: at4k, maxContext: atMax } }, null, 2));
       return 0;
     }
     const lines: string[] = [];
@@ -36,6 +41,8 @@ export async function run(argv: string[]): Promise<number> {
     lines.push(`hidden      ${c.hiddenSize}   heads ${c.numHeads} q / ${c.numKvHeads} kv x ${c.headDim}`);
     lines.push(`experts     ${c.numExperts} per layer, ${c.expertsPerToken} per token, intermediate ${c.intermediateSize}, swiglu_limit ${c.swigluLimit}`);
     lines.push(`vocab       ${c.vocabSize}   context ${c.maxPositionEmbeddings}`);
+    lines.push(`parameters  ${formatCount(params.total)} total, ${formatCount(params.activePerToken)} active per token ` +
+      `(${params.total} / ${params.activePerToken}; ${c.expertsPerToken} of ${c.numExperts} experts, the embedding lookup not counted)`);
     lines.push(`rope        ${c.rope.type}, theta ${c.rope.theta}${c.rope.type === "yarn" ? `, factor ${c.rope.factor}, beta_fast ${c.rope.betaFast}, beta_slow ${c.rope.betaSlow}, L0 ${c.rope.originalMaxPositionEmbeddings}` : ""}`);
     lines.push("");
     const w = Math.max(...tensors.map((t) => t.name.length));

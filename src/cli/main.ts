@@ -1,6 +1,8 @@
 #!/usr/bin/env node
 // gpt-oss-ts command line: one file per command under src/cli/, each exporting `run(argv)`.
-import { UsageError } from "./args.js";
+import { readFileSync } from "node:fs";
+import { envVar } from "../util/env.js";
+import { didYouMean, UsageError } from "./args.js";
 
 interface Command {
   summary: string;
@@ -43,24 +45,52 @@ function usage(): string {
     "  bench     --model DIR [--prompt-tokens 512] [--gen-tokens 128] [--threads N] [--json]   load, prefill, decode, memory",
     "  chat      --model DIR [--reasoning low|medium|high] [--tools FILE.json] [--hide-reasoning]   REPL",
     "  run       --model DIR [--reasoning ...] [--json] [--hide-reasoning] \"prompt\"   one-shot chat",
-    "  serve     --model DIR [--host 127.0.0.1] [--port 8000]      OpenAI-style HTTP server (/v1/chat/completions)",
+    "  serve     --model DIR [--host 127.0.0.1] [--port 8000]      OpenAI-style HTTP server (/v1/responses, /v1/chat/completions)",
     "",
-    "DIR is a Hugging Face checkpoint folder or a folder holding original/. Model commands take",
-    "--backend wasm|ts, --precision exact|fast and --threads N (default: the number of cores).",
-    "Every command takes --help.",
+    "DIR is a Hugging Face checkpoint folder, a folder holding original/, or a Hub id (openai/gpt-oss-20b)",
+    "found in the Hugging Face cache or weights/. Model commands take --backend wasm|ts, --precision",
+    "exact|fast and --threads N (default: the number of cores).",
+    "Every command takes -h/--help; gpt-oss-ts --version prints the version.",
   ].join("\n");
 }
 
+/** The version in package.json (two folders up from src/cli, three from dist/src/cli). */
+function version(): string {
+  for (const up of ["../../package.json", "../../../package.json"]) {
+    try {
+      const pkg = JSON.parse(readFileSync(new URL(up, import.meta.url), "utf8")) as { name?: string; version?: string };
+      if (pkg.name === "gpt-oss-ts" && pkg.version) return pkg.version;
+    } catch {}
+  }
+  return "unknown";
+}
+
+/** Whether a flag is among the arguments before `--` (after it, everything is a positional). */
+const flagged = (argv: string[], ...names: string[]) => {
+  const end = argv.indexOf("--");
+  return (end < 0 ? argv : argv.slice(0, end)).some((a) => names.includes(a));
+};
+
 async function main(argv: string[]): Promise<number> {
   const [name, ...rest] = argv;
+  if (name === "--version" || name === "-v" || name === "version") {
+    console.log(`gpt-oss-ts ${version()}`);
+    return 0;
+  }
   if (!name || name === "--help" || name === "-h" || name === "help") {
     console.log(usage());
     return name ? 0 : 2;
   }
   const load = COMMANDS[name];
   if (!load) {
-    console.error(`gpt-oss-ts: unknown command "${name}"\n\n${usage()}`);
+    const guess = name.startsWith("-") ? undefined : didYouMean(name, Object.keys(COMMANDS));
+    const what = name.startsWith("-") ? `unknown flag ${name} before the command` : `unknown command "${name}"`;
+    console.error(`gpt-oss-ts: ${what}${guess ? ` (did you mean ${guess}?)` : ""}\n\n${usage()}`);
     return 2;
+  }
+  if (flagged(rest, "--version")) {
+    console.log(`gpt-oss-ts ${version()}`);
+    return 0;
   }
   const command = await load();
   try {
@@ -73,7 +103,7 @@ async function main(argv: string[]): Promise<number> {
     // Errors of this project say what is wrong and where; print them without a stack trace.
     const err = e as Error;
     console.error(`gpt-oss-ts ${name}: ${err?.message ?? String(e)}`);
-    if (process.env.GPT_OSS_TS_DEBUG) console.error(err?.stack);
+    if (envVar("GPT_OSS_TS_DEBUG")) console.error(err?.stack);
     return 1;
   }
 }

@@ -3,8 +3,9 @@ import { readFile } from "node:fs/promises";
 import { render, renderToTokens, type RenderMode } from "../harmony/render.js";
 import { conversationToTemplateContext, loadChatTemplate, type TemplateContext } from "../harmony/template.js";
 import { ROLES, toConversation, type Role } from "../harmony/types.js";
+import { resolveModelDir } from "../hub/cache.js";
 import { getTokenizer } from "../tokenizer/tokenizer.js";
-import { parseArgs, requireString, UsageError } from "./args.js";
+import { optionalDate, parseArgs, requireString, UsageError } from "./args.js";
 
 export const summary = "render a conversation (openai-harmony JSON) as prompt text or token ids";
 
@@ -55,6 +56,8 @@ export async function run(argv: string[]): Promise<number> {
   const template = args.flags.template ?? "harmony";
   if (template !== "harmony" && template !== "jinja") throw new UsageError(`--template: expected harmony or jinja, got ${JSON.stringify(template)}`);
 
+  const dateFlag = optionalDate(args);
+  if (dateFlag === null) throw new UsageError("--date: the template needs a date (YYYY-MM-DD)");
   const json = await readJson(file);
   let text: string;
   let ids: number[] | undefined;
@@ -65,12 +68,12 @@ export async function run(argv: string[]): Promise<number> {
     if (args.flags.tokens) ids = renderToTokens(conversation, options);
     else text = render(conversation, options);
   } else {
-    const model = requireString(args, "model");
+    const model = resolveModelDir(requireString(args, "model"));
     if (nextRole !== "assistant") throw new UsageError("--template jinja: the template can only prompt the assistant");
     if (args.flags["no-drop-analysis"]) throw new UsageError("--no-drop-analysis applies to the Harmony renderer; the template has its own rule");
     const { context, date } = templateContext(json, mode === "completion");
     const chat = await loadChatTemplate(model);
-    text = chat.render(context, { date: (args.flags.date as string | undefined) ?? date });
+    text = chat.render(context, { date: dateFlag ?? date });
     // Hugging Face tokenizers read special-token spellings anywhere in the rendered text.
     if (args.flags.tokens) ids = getTokenizer().encode(text, { allowSpecial: true });
   }

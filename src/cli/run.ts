@@ -12,6 +12,7 @@ import { backendOf, loadFromArgs, MODEL_FLAGS } from "./common.js";
 export const summary = "one-shot chat: a prompt in, the streamed reply out";
 
 const HELP = `usage: gpt-oss-ts run --model DIR [flags] "prompt"      ("-" reads the prompt from stdin)
+       gpt-oss-ts run --model DIR [flags] -- "-prompt that starts with a dash"
 
 Renders the prompt as a Harmony conversation (system message with reasoning effort and date, the
 developer message when --system or --tools is given, the user message) and streams the reply. The

@@ -1,60 +1,101 @@
 // gpt-oss-ts serve --model DIR: the OpenAI-style HTTP server of src/server/server.ts, until Ctrl-C.
+// The port is taken before the model loads, so a port in use is reported at once, and /health answers
+// "loading" meanwhile.
+import { createServer as createHttpServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { basename, resolve } from "node:path";
 import { checkChatModel } from "../chat/chat.js";
-import { createServer } from "../server/server.js";
-import type { GptOssModel } from "../model/model.js";
-import { optionalNumber, parseArgs, UsageError, type ParsedArgs } from "./args.js";
+import { DEFAULT_MAX_QUEUE, DEFAULT_MAX_TOKENS, loadingListener, requestListener, type ServerOptions } from "../server/server.js";
+import { optionalDate, optionalNumber, parseArgs, UsageError } from "./args.js";
+import { envVar } from "../util/env.js";
 import { loadFromArgs, MODEL_FLAGS, precisionOf, backendOf } from "./common.js";
 
-export const summary = "OpenAI-style HTTP server: /v1/chat/completions and /v1/models";
+export const summary = "OpenAI-style HTTP server: /v1/responses, /v1/chat/completions, /v1/models";
+
+/** The environment variable that can hold the API key (so that it is not in `ps`). */
+export const API_KEY_ENV = "GPT_OSS_TS_API_KEY";
 
 const HELP = `usage: gpt-oss-ts serve --model DIR [--host 127.0.0.1] [--port 8000] [flags]
 
-Serves POST /v1/chat/completions (OpenAI's request shape, plain or "stream": true) and GET /v1/models.
+Serves POST /v1/responses (OpenAI's Responses API; GET and DELETE /v1/responses/{id}),
+POST /v1/chat/completions (plain or "stream": true), GET /v1/models and GET /health.
 Requests run one at a time, in arrival order; a client that disconnects stops its generation.
 One line per request is logged on stderr. Ctrl-C stops the server.
 
   --host HOST                   address to listen on (default 127.0.0.1; 0.0.0.0 for every interface)
   --port N                      default 8000; 0 picks a free port (the line on stderr says which)
-  --max-tokens N                max tokens of a reply when the request sets none (default: the context)
+  --api-key KEY                 require "Authorization: Bearer KEY" on /v1/* (or set ${API_KEY_ENV})
+  --cors ORIGIN[,ORIGIN]        let web pages from these origins call the API ("*": any); default none
+  --max-tokens N                max tokens of a reply when the request sets none (default ${DEFAULT_MAX_TOKENS})
+  --max-prompt-tokens N         refuse requests whose prompt is longer (default: the model's context)
+  --max-queue N                 requests that may wait while one runs (default ${DEFAULT_MAX_QUEUE}); more get 429
   --date YYYY-MM-DD|none        "Current date:" in the system message (default today)
   --backend wasm|ts             kernel backend (default wasm)
   --precision exact|fast        wasm kernels' precision (default exact)
   --threads N                   threads for the wasm kernels (default: the number of cores)`;
 
 export async function run(argv: string[]): Promise<number> {
-  const args = parseArgs(argv, { ...MODEL_FLAGS, host: "string", port: "string", "max-tokens": "string", date: "string", help: "boolean" });
+  const args = parseArgs(argv, {
+    ...MODEL_FLAGS, host: "string", port: "string", "max-tokens": "string", "max-prompt-tokens": "string", "max-queue": "string",
+    "api-key": "string", cors: "string", date: "string", help: "boolean",
+  });
   if (args.flags.help) return void console.log(HELP), 0;
   if (args.positionals.length > 0) throw new UsageError(`unexpected argument ${JSON.stringify(args.positionals[0])}`);
   const host = (args.flags.host as string | undefined) ?? "127.0.0.1";
   const port = optionalNumber(args, "port", 8000, (n) => Number.isInteger(n) && n >= 0 && n <= 65535);
-  const maxTokens = args.flags["max-tokens"] === undefined ? undefined : optionalNumber(args, "max-tokens", 0, (n) => Number.isInteger(n) && n > 0);
-  const date = args.flags.date as string | undefined;
-  if (date !== undefined && date !== "none" && !/^\d{4}-\d{2}-\d{2}$/.test(date)) throw new UsageError(`--date must be YYYY-MM-DD or none, got ${JSON.stringify(date)}`);
+  const positive = (n: number) => Number.isInteger(n) && n > 0;
+  const options: ServerOptions = {
+    maxTokens: optionalNumber(args, "max-tokens", DEFAULT_MAX_TOKENS, positive),
+    maxQueue: optionalNumber(args, "max-queue", DEFAULT_MAX_QUEUE, (n) => Number.isInteger(n) && n >= 0),
+  };
+  if (args.flags["max-prompt-tokens"] !== undefined) options.maxPromptTokens = optionalNumber(args, "max-prompt-tokens", 0, positive);
+  const apiKey = (args.flags["api-key"] as string | undefined) ?? envVar(API_KEY_ENV);
+  if (apiKey !== undefined) {
+    if (apiKey.trim() === "") throw new UsageError(`--api-key (or ${API_KEY_ENV}) is empty`);
+    options.apiKey = apiKey;
+  }
+  if (args.flags.cors !== undefined) {
+    const origins = String(args.flags.cors).split(",").map((o) => o.trim()).filter((o) => o !== "");
+    const bad = origins.find((o) => o !== "*" && !/^https?:\/\/[^/\s]+$/.test(o));
+    if (origins.length === 0 || bad !== undefined) throw new UsageError(`--cors: expected origins like http://localhost:3000 (or *), got ${JSON.stringify(bad ?? args.flags.cors)}`);
+    options.cors = origins;
+  }
+  const date = optionalDate(args);
+  if (date !== undefined) options.date = date;
   backendOf(args);
   precisionOf(args);
+  if (typeof args.flags.model !== "string" || args.flags.model === "") throw new UsageError("--model DIR is required");
 
-  const model = await loadFromArgs(args);
+  // Bind first: a port in use is reported now, not after minutes of loading.
+  const loading = loadingListener();
+  const server = createHttpServer(loading);
+  await new Promise<void>((ok, fail) => {
+    server.once("error", (e: NodeJS.ErrnoException) => fail(new Error(`cannot listen on ${host}:${port}: ${e.code === "EADDRINUSE" ? "the port is in use" : e.message}`)));
+    server.listen(port, host, ok);
+  });
+  let model;
   try {
+    model = await loadFromArgs(args);
     checkChatModel(model);
-    return await serve(model, args, host, port, maxTokens, date);
+  } catch (e) {
+    server.close();
+    model?.dispose();
+    throw e;
+  }
+  try {
+    options.modelId = basename(resolve(args.flags.model));
+    server.off("request", loading);
+    server.on("request", requestListener(model, options));
+    return await serve(server, options.modelId);
   } finally {
     model.dispose(); // stops the kernel threads
   }
 }
 
-async function serve(model: GptOssModel, args: ParsedArgs, host: string, port: number, maxTokens: number | undefined, date: string | undefined): Promise<number> {
-  const modelId = basename(resolve(args.flags.model as string));
-  const server = createServer(model, { modelId, maxTokens, ...(date !== undefined ? { date: date === "none" ? null : date } : {}) });
-
-  await new Promise<void>((ok, fail) => {
-    server.once("error", (e: NodeJS.ErrnoException) => fail(new Error(`cannot listen on ${host}:${port}: ${e.code === "EADDRINUSE" ? "the port is in use" : e.message}`)));
-    server.listen(port, host, ok);
-  });
+async function serve(server: Server, modelId: string): Promise<number> {
   const address = server.address() as AddressInfo;
   const shown = address.family === "IPv6" ? `[${address.address}]` : address.address;
-  process.stderr.write(`gpt-oss-ts serve: ${modelId} on http://${shown}:${address.port}/v1 (POST /v1/chat/completions, GET /v1/models); Ctrl-C stops\n`);
+  process.stderr.write(`gpt-oss-ts serve: ${modelId} on http://${shown}:${address.port}/v1 (POST /v1/responses, POST /v1/chat/completions, GET /v1/models, GET /health); Ctrl-C stops\n`);
 
   // Ctrl-C (or a TERM) closes the server; a generation in progress is cut off with its connection.
   await new Promise<void>((ok) => {

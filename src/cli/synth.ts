@@ -1,7 +1,7 @@
 // gpt-oss-ts synth: writes a synthetic checkpoint (real layout, random weights).
 import { formatBytes, formatDuration, Progress } from "../util/progress.js";
 import { planCheckpoint, PRESETS, synthesize, type PresetName } from "../checkpoint/synth.js";
-import { optionalNumber, parseArgs, requireString, UsageError } from "./args.js";
+import { optionalNumber, optionalSeed, parseArgs, requireString, UsageError } from "./args.js";
 
 export const summary = "write a synthetic checkpoint: the real layout of gpt-oss, random weights";
 
@@ -29,7 +29,7 @@ export async function run(argv: string[]): Promise<number> {
   if (!(preset in PRESETS)) throw new UsageError(`--preset must be one of ${Object.keys(PRESETS).join(", ")}, got "${preset}"`);
   const outDir = requireString(args, "out");
   const layers = args.flags.layers === undefined ? undefined : optionalNumber(args, "layers", 0, (n) => Number.isInteger(n) && n >= 1);
-  const seed = optionalNumber(args, "seed", 0, (n) => Number.isInteger(n) && n >= 0 && n < 2 ** 32);
+  const seed = optionalSeed(args, 0);
 
   const plan = planCheckpoint(preset as PresetName, layers);
   const progress = args.flags.quiet ? null : new Progress(`synth ${preset}`, plan.weightFileBytes);

@@ -25,7 +25,7 @@ and head with the sink's share, and a logit lens of every layer.
   --out FILE         where to write the report (.html)
   --gen-tokens N     also generate N tokens greedily and trace them (default 0)
   --lens-top N       tokens kept per lens cell (default 5)
-  --backend NAME     kernel backend: ${BACKENDS.join(", ")} (default ts)
+  --backend NAME     kernel backend: ${BACKENDS.join(", ")} (default wasm)
   --precision P      the wasm kernels' precision: exact (default) or fast
   --threads N        threads for the wasm kernels (default: the number of cores)
 
@@ -47,7 +47,7 @@ export async function run(argv: string[]): Promise<number> {
   const gen = optionalNumber(args, "gen-tokens", 0, (n) => Number.isInteger(n) && n >= 0);
   const top = optionalNumber(args, "lens-top", 5, (n) => Number.isInteger(n) && n >= 1 && n <= 50);
 
-  const model = await loadFromArgs(args, "exact", "ts");
+  const model = await loadFromArgs(args, "exact");
   try {
     await report(model, dir, out, args.flags, hasPrompt, gen, top);
   } finally {

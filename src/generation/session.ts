@@ -9,6 +9,7 @@
 import type { GeneratedToken, GenerateOptions, GptOssModel } from "../model/model.js";
 import type { KVCache } from "../model/kv-cache.js";
 import { Sampler } from "./sampling.js";
+import { tokenLogprobs } from "./logprobs.js";
 
 /** Where chat tokens come from: a model, or anything that continues a prompt the same way (tests). */
 export interface TokenSource {
@@ -107,7 +108,7 @@ export class PrefixCachedGenerator implements TokenSource {
       const token = sampler.sample(logits!, history);
       options.constraint?.accept(token);
       history.push(token);
-      yield { token, index };
+      yield { token, index, ...(options.topLogprobs !== undefined ? { logprobs: tokenLogprobs(logits!, token, options.topLogprobs) } : {}) };
       if (stops.has(token) || index + 1 === maxTokens) return;
       await breathe();
       if (options.signal?.aborted) return;

@@ -118,13 +118,13 @@ export class HarmonyParser {
           this.roleHint = null;
           for (const p of parsed.problems) events.push(error("malformed-header", p, token));
           if (parsed.rest.length > 0) {
-            events.push(error("malformed-header", `unexpected words in message header: ${JSON.stringify(parsed.rest.join(" "))}`, token));
+            events.push(error("malformed-header", `unexpected words in message header: ${quote(parsed.rest.join(" "))}`, token));
           }
           this.openMessage(parsed.header, events, token);
         } else if (END_TOKENS.has(token)) {
           // No <|message|>: keep what can be recovered, the channel and the words after the role as text.
           const text = this.tokenizer.decode(state.tokens);
-          events.push(error("missing-message", `message header ${JSON.stringify(text)} ended with ${this.describe(token)} before <|message|>`, token));
+          events.push(error("missing-message", `message header ${quote(text)} ended with ${this.describe(token)} before <|message|>`, token));
           const parsed = parseHeader(text, this.roleHint, true);
           this.roleHint = null;
           this.openMessage(parsed.header, events, token);
@@ -133,7 +133,7 @@ export class HarmonyParser {
         } else if (token === TOKENS.start) {
           // A leading <|start|> means the role is written out: the hint no longer applies.
           if (state.tokens.length > 0) {
-            events.push(error("interrupted", `<|start|> inside the message header ${JSON.stringify(this.tokenizer.decode(state.tokens))}; header dropped`, token));
+            events.push(error("interrupted", `<|start|> inside the message header ${quote(this.tokenizer.decode(state.tokens))}; header dropped`, token));
           }
           this.roleHint = null;
           this.state = { kind: "header", tokens: [] };
@@ -170,7 +170,7 @@ export class HarmonyParser {
     const state = this.state;
     if (state.kind === "content") this.closeMessage("eos", events);
     else if (state.kind === "header" && state.tokens.length > 0) {
-      events.push(error("incomplete-header", `stream ended inside the message header ${JSON.stringify(this.tokenizer.decode(state.tokens))}`));
+      events.push(error("incomplete-header", `stream ended inside the message header ${quote(this.tokenizer.decode(state.tokens))}`));
       this.state = { kind: "expect-start", skipping: false };
     }
     return events;
@@ -178,7 +178,7 @@ export class HarmonyParser {
 
   private openMessage(header: MessageHeader, events: ParserEvent[], token: number): void {
     if (header.channel !== undefined && !this.validChannels.has(header.channel)) {
-      events.push(error("unknown-channel", `unknown channel ${JSON.stringify(header.channel)} (valid: ${[...this.validChannels].join(", ")})`, token));
+      events.push(error("unknown-channel", `unknown channel ${quote(header.channel)} (valid: ${[...this.validChannels].join(", ")})`, token));
     }
     events.push({ type: "message-start", ...header });
     this.state = { kind: "content", header, text: "", decoder: new StreamDecoder(this.tokenizer) };
@@ -209,6 +209,11 @@ export class HarmonyParser {
   private describe(token: number): string {
     return this.tokenizer.specialName(token) ?? `token ${token} (${JSON.stringify(this.tokenizer.decode([token]))})`;
   }
+}
+
+/** Header text quoted for a warning, cut short when long: an unfinished header can be megabytes. */
+function quote(text: string, max = 200): string {
+  return text.length <= max ? JSON.stringify(text) : `${JSON.stringify(text.slice(0, max))}... (${text.length} characters)`;
 }
 
 function error(code: ParserErrorCode, message: string, token?: number): ParserErrorEvent {
@@ -256,7 +261,7 @@ export function parseHeader(
   } else {
     // An unknown first word is the name of the tool that is speaking (`functions.x to=assistant`).
     if (words.length === 1 && !words[0].startsWith("to=")) {
-      problems.push(`unknown role ${JSON.stringify(words[0])}; read as the name of a tool`);
+      problems.push(`unknown role ${quote(words[0])}; read as the name of a tool`);
     }
     role = "tool";
     name = words.shift();

@@ -3,7 +3,7 @@
 // Rendering produces a list of segments: special tokens and text pieces. Text becomes the same string
 // either way; for token ids every text piece is encoded on its own with ordinary (non-special) encoding,
 // as openai-harmony does (§5.7), so a user typing `<|end|>` never produces the special token.
-import { getTokenizer, TOKENS, type Tokenizer } from "../tokenizer/tokenizer.js";
+import { getTokenizer, TokenLimitError, TOKENS, type Tokenizer } from "../tokenizer/tokenizer.js";
 import type { Content, Conversation, DeveloperContent, JsonSchema, Message, Role, SystemContent, ToolNamespaceConfig } from "./types.js";
 
 export type SpecialName = "start" | "end" | "message" | "channel" | "constrain" | "return" | "call";
@@ -34,6 +34,40 @@ export function renderToTokens(conversation: Conversation | Message[], options: 
   return segmentsToTokens(renderSegments(conversation, options), tokenizer);
 }
 
+/**
+ * renderToTokens without holding the thread for long: rendered message by message and encoded in slices,
+ * letting the event loop run in between; a prompt of more than `maxTokens` tokens is refused
+ * (TokenLimitError) as soon as that is certain.
+ */
+export async function renderToTokensAsync(conversation: Conversation | Message[], options: RenderOptions & { maxTokens?: number } = {},
+  tokenizer: Tokenizer = getTokenizer()): Promise<number[]> {
+  const limit = options.maxTokens ?? Infinity;
+  const out: number[] = [];
+  let since = performance.now();
+  for (const group of segmentGroups(conversation, options)) {
+    for (const s of group) {
+      if ("special" in s) {
+        if (out.length + 1 > limit) throw new TokenLimitError(limit, out.length + 1);
+        out.push(TOKENS[s.special]);
+        continue;
+      }
+      let ids: number[];
+      try {
+        ids = await tokenizer.encodeAsync(s.text, { maxTokens: limit - out.length });
+      } catch (e) {
+        if (e instanceof TokenLimitError) throw new TokenLimitError(limit, out.length + e.atLeast);
+        throw e;
+      }
+      for (const id of ids) out.push(id);
+    }
+    if (performance.now() - since > 8) { // many short messages: each encode alone is quick
+      await new Promise<void>((resolve) => setImmediate(resolve));
+      since = performance.now();
+    }
+  }
+  return out;
+}
+
 export function renderConversationForCompletion(conversation: Conversation | Message[], nextRole: Role = "assistant", options: Pick<RenderOptions, "autoDropAnalysis"> = {}): string {
   return render(conversation, { ...options, mode: "completion", nextRole });
 }
@@ -59,6 +93,12 @@ export function renderMessageToTokens(message: Message, options: RenderMessageOp
 }
 
 export function renderSegments(conversation: Conversation | Message[], options: RenderOptions = {}): Segment[] {
+  return [...segmentGroups(conversation, options)].flat();
+}
+
+/** The segments of renderSegments in groups, one per message (then the completion's `<|start|>role`), so
+ * that a long conversation can be encoded, counted and refused as it is rendered. */
+function* segmentGroups(conversation: Conversation | Message[], options: RenderOptions): Generator<Segment[]> {
   const messages = Array.isArray(conversation) ? conversation : conversation.messages;
   const mode = options.mode ?? "completion";
   if (mode !== "completion" && mode !== "conversation" && mode !== "training") {
@@ -66,19 +106,22 @@ export function renderSegments(conversation: Conversation | Message[], options: 
   }
   const keep = keptMessages(messages, options.autoDropAnalysis ?? true);
   const messageOptions = { conversationHasFunctionTools: messages.some(definesFunctionTools) };
-  const out: Segment[] = [];
-  for (const m of keep) renderMessageInto(m, messageOptions, out);
+  for (let i = 0; i < keep.length; i++) {
+    const out: Segment[] = [];
+    renderMessageInto(keep[i], messageOptions, out);
+    if (mode === "training" && i === keep.length - 1) {
+      const last = messages[messages.length - 1];
+      const lastSeg = out[out.length - 1];
+      if (last?.role === "assistant" && last.channel === "final" && lastSeg && "special" in lastSeg) {
+        out[out.length - 1] = { special: "return" };
+      }
+    }
+    yield out;
+  }
   if (mode === "completion") {
     // The prompt stops right after the role: the model writes `<|channel|>...` next.
-    out.push({ special: "start" }, { text: options.nextRole ?? "assistant" });
-  } else if (mode === "training") {
-    const last = messages[messages.length - 1];
-    const lastSeg = out[out.length - 1];
-    if (last?.role === "assistant" && last.channel === "final" && lastSeg && "special" in lastSeg) {
-      out[out.length - 1] = { special: "return" };
-    }
+    yield [{ special: "start" }, { text: options.nextRole ?? "assistant" }];
   }
-  return out;
 }
 
 /**

@@ -2,16 +2,24 @@
 //   GET {endpoint}/api/models/{repo}/tree/{revision}?recursive=true   the file list, with sizes and
 //                                                                      the sha256 of large (LFS) files
 //   GET {endpoint}/{repo}/resolve/{revision}/{path}                    a file (often a redirect to a CDN)
-// Each file is written to `{path}.incomplete` and renamed when whole, so an interrupted download
+//   GET {endpoint}/api/models/{repo}/revision/{revision}               the commit it is at ("sha")
+// By default the files go into the Hugging Face cache (src/hub/cache.ts: blobs, snapshots/{commit} links,
+// refs/{revision}), where the Hub's own clients find them too; with `dir`, into that plain folder.
+// Each file is written to `{file}.incomplete` and renamed when whole, so an interrupted download
 // resumes where it stopped (an HTTP Range request), within this run (retries) or the next one.
+// The listing comes from a server: every path in it must stay inside the folder (src/util/paths.ts),
+// and blob and commit names must be hex, before anything is written.
 // Every file is checked against the listing's size (and sha256 when given) and the Content-Length;
 // finally every safetensors shard is opened (a valid header whose tensors fill the file exactly) and
 // the index's total_size compared with what the shards hold.
 import { createHash, type Hash } from "node:crypto";
-import { existsSync, mkdirSync, readFileSync, renameSync, statSync, truncateSync, unlinkSync } from "node:fs";
+import { existsSync, lstatSync, mkdirSync, readFileSync, renameSync, statSync, symlinkSync, truncateSync, unlinkSync, writeFileSync } from "node:fs";
 import { open } from "node:fs/promises";
-import { basename, dirname, join } from "node:path";
+import { basename, dirname, join, relative } from "node:path";
 import { SafetensorsError, SafetensorsFile } from "../checkpoint/safetensors.js";
+import { insideFolder } from "../util/paths.js";
+import { envVar } from "../util/env.js";
+import { COMMIT, hubCacheDir, isRepoId, repoFolder } from "./cache.js";
 
 export const DEFAULT_ENDPOINT = "https://huggingface.co";
 
@@ -30,6 +38,8 @@ export interface RepoFile {
   size?: number;
   /** hex sha256 of the content (the Hub gives it for LFS files) */
   sha256?: string;
+  /** git blob id (hex sha1), the name of a small file's blob in the Hugging Face cache */
+  blobId?: string;
 }
 
 /** Which parts of a gpt-oss repo to fetch. "hf": the root (config, tokenizer, chat template, index
@@ -51,8 +61,10 @@ export interface HubOptions {
 export interface DownloadOptions extends HubOptions {
   /** "owner/name", e.g. "openai/gpt-oss-20b" */
   repo: string;
-  /** where the files go (created) */
-  dir: string;
+  /** a plain folder to put the files in (created); without it, the Hugging Face cache */
+  dir?: string;
+  /** the Hugging Face cache written when no `dir` is given (default: hubCacheDir(), see src/hub/cache.ts) */
+  cacheDir?: string;
   include?: IncludePart[];
   /** attempts per file after the first, resuming each time (default 5) */
   retries?: number;
@@ -67,6 +79,8 @@ export interface DownloadOptions extends HubOptions {
 }
 
 export interface DownloadResult {
+  /** the folder that holds the files: `dir`, or the snapshot folder in the cache */
+  dir: string;
   files: { path: string; size: number; fetched: boolean }[];
   /** bytes transferred in this run */
   transferred: number;
@@ -81,9 +95,8 @@ interface Ctx {
 }
 
 function context(o: HubOptions): Ctx {
-  const env = typeof process !== "undefined" ? process.env : {};
-  const endpoint = (o.endpoint ?? env.HF_ENDPOINT ?? DEFAULT_ENDPOINT).replace(/\/+$/, "");
-  const token = o.token ?? (env.HF_TOKEN || env.HUGGING_FACE_HUB_TOKEN || undefined);
+  const endpoint = (o.endpoint ?? envVar("HF_ENDPOINT") ?? DEFAULT_ENDPOINT).replace(/\/+$/, "");
+  const token = o.token ?? (envVar("HF_TOKEN") || envVar("HUGGING_FACE_HUB_TOKEN") || undefined);
   return { endpoint, token, revision: o.revision ?? "main", fetch: o.fetch ?? fetch, signal: o.signal };
 }
 
@@ -95,7 +108,7 @@ function headers(ctx: Ctx, extra: Record<string, string> = {}): Record<string, s
 const encodePath = (p: string) => p.split("/").map(encodeURIComponent).join("/");
 
 function checkRepoId(repo: string): void {
-  if (!/^[\w.-]+\/[\w.-]+$/.test(repo)) throw new DownloadError(`"${repo}" is not a repo id; expected owner/name, e.g. openai/gpt-oss-20b`);
+  if (!isRepoId(repo)) throw new DownloadError(`"${repo}" is not a repo id; expected owner/name, e.g. openai/gpt-oss-20b`);
 }
 
 /** A clear message for the statuses a user can act on. */
@@ -136,21 +149,34 @@ export async function listRepoFiles(repo: string, options: HubOptions = {}): Pro
     const infoUrl = `${base}/revision/${encodeURIComponent(ctx.revision)}?blobs=true`;
     res = await get(infoUrl, ctx);
     if (!res.ok) throw await httpError(res, `listing ${repo}`, ctx);
-    const info = (await res.json()) as { siblings?: { rfilename: string; size?: number; lfs?: { sha256?: string; size?: number } }[] };
+    const info = (await res.json()) as { siblings?: { rfilename: string; size?: number; blobId?: string; lfs?: { sha256?: string; size?: number } }[] };
     if (!Array.isArray(info.siblings)) throw new DownloadError(`${infoUrl}: no "siblings" list in the answer`);
-    for (const s of info.siblings) files.push({ path: s.rfilename, size: s.lfs?.size ?? s.size, sha256: s.lfs?.sha256 });
+    for (const s of info.siblings) files.push({ path: s.rfilename, size: s.lfs?.size ?? s.size, sha256: s.lfs?.sha256, blobId: s.blobId });
     return files;
   }
   // The tree is paginated with a Link: <...>; rel="next" header.
   while (url) {
     if (!res.ok) throw await httpError(res, `listing ${repo}`, ctx);
-    const page = (await res.json()) as { type: string; path: string; size?: number; lfs?: { oid?: string; size?: number } }[];
+    const page = (await res.json()) as { type: string; path: string; oid?: string; size?: number; lfs?: { oid?: string; size?: number } }[];
     if (!Array.isArray(page)) throw new DownloadError(`${url}: the file listing is not a JSON list`);
-    for (const e of page) if (e.type === "file") files.push({ path: e.path, size: e.lfs?.size ?? e.size, sha256: e.lfs?.oid });
+    for (const e of page) if (e.type === "file") files.push({ path: e.path, size: e.lfs?.size ?? e.size, sha256: e.lfs?.oid, blobId: e.oid });
     url = /<([^>]+)>;\s*rel="next"/.exec(res.headers.get("link") ?? "")?.[1] ?? null;
     if (url) res = await get(url, ctx);
   }
   return files;
+}
+
+/** The commit a revision (branch, tag or commit) is at: the snapshot folder's name in the cache. */
+export async function repoCommit(repo: string, options: HubOptions = {}): Promise<string> {
+  checkRepoId(repo);
+  const ctx = context(options);
+  const url = `${ctx.endpoint}/api/models/${repo}/revision/${encodeURIComponent(ctx.revision)}`;
+  const res = await get(url, ctx);
+  if (!res.ok) throw await httpError(res, `the commit of ${repo} at "${ctx.revision}"`, ctx);
+  const sha = ((await res.json()) as { sha?: unknown }).sha;
+  if (typeof sha === "string" && COMMIT.test(sha)) return sha;
+  if (COMMIT.test(ctx.revision)) return ctx.revision;
+  throw new DownloadError(`${url}: the answer names no commit ("sha": ${JSON.stringify(sha ?? null)}); use --dir DIR to download into a plain folder`);
 }
 
 async function get(url: string, ctx: Ctx, extra: Record<string, string> = {}): Promise<Response> {
@@ -177,18 +203,51 @@ export function selectFiles(files: RepoFile[], include: IncludePart[] = ["hf"]):
   return picked.sort((a, b) => weight(a) - weight(b) || (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
 }
 
-/** Downloads the selected files of `repo` into `dir`, resuming what is there, and checks them. */
+/** Where one file goes: `target` is its path as the model folder shows it; `store` holds its bytes
+ * (the same file in a plain folder; its blob in the cache, which `target` then links to). */
+interface Placement {
+  file: RepoFile;
+  target: string;
+  store: string;
+}
+
+const HEX_ID = /^(?:[0-9a-f]{40}|[0-9a-f]{64})$/;
+
+/** Downloads the selected files of `repo` into `dir` (or the Hugging Face cache), resuming what is
+ * there, and checks them. */
 export async function downloadRepo(options: DownloadOptions): Promise<DownloadResult> {
   const ctx = context(options);
-  const files = selectFiles(await listRepoFiles(options.repo, options), options.include);
+  const listed = await listRepoFiles(options.repo, options);
+  const files = selectFiles(listed, options.include);
   if (!files.some((f) => f.path.endsWith(".safetensors"))) {
     throw new DownloadError(`${options.repo}: no .safetensors weights for --include ${(options.include ?? ["hf"]).join(",")}; is this a gpt-oss repo?`);
   }
-  mkdirSync(options.dir, { recursive: true });
+
+  let dir: string;
+  let placements: Placement[];
+  let ref: { path: string; commit: string } | null = null;
+  if (options.dir !== undefined) {
+    dir = options.dir;
+    placements = files.map((f) => {
+      const target = listedPath(dir, f.path, options.repo);
+      return { file: f, target, store: target };
+    });
+  } else {
+    const folder = repoFolder(options.repo, options.cacheDir ?? hubCacheDir());
+    const commit = await repoCommit(options.repo, options);
+    dir = join(folder, "snapshots", commit);
+    placements = files.map((f) => ({ file: f, target: listedPath(dir, f.path, options.repo), store: join(folder, "blobs", blobName(f)) }));
+    if (ctx.revision !== commit) {
+      ref = { path: insideFolder(join(folder, "refs"), ctx.revision, (why) => new DownloadError(`revision "${ctx.revision}" cannot name a refs file: ${why}`)), commit };
+    }
+  }
+  // The whole listing, not only what is fetched: one path that climbs out means the server is not to be trusted.
+  for (const f of listed) listedPath(dir, f.path, options.repo);
+  mkdirSync(dir, { recursive: true });
 
   const total = files.reduce((s, f) => s + (f.size ?? 0), 0);
   let present = 0;
-  for (const f of files) present += presentBytes(join(options.dir, f.path), f);
+  for (const p of placements) present += whole(p) ? p.file.size! : presentBytes(p.store, p.file);
   options.onPlan?.(files, total, present);
   let done = present;
   let transferred = 0;
@@ -198,14 +257,51 @@ export async function downloadRepo(options: DownloadOptions): Promise<DownloadRe
     options.onProgress?.(done, total);
   };
 
-  const result: DownloadResult = { files: [], transferred: 0 };
-  for (const f of files) {
-    const fetched = await fetchFile(options.repo, f, options.dir, ctx, options, progress);
-    result.files.push({ path: f.path, size: statSync(join(options.dir, f.path)).size, fetched });
+  const result: DownloadResult = { dir, files: [], transferred: 0 };
+  for (const p of placements) {
+    const fetched = whole(p) ? false : await fetchFile(options.repo, p.file, p.store, ctx, options, progress);
+    if (p.store !== p.target) linkIntoSnapshot(p);
+    result.files.push({ path: p.file.path, size: statSync(p.target).size, fetched });
   }
   result.transferred = transferred;
-  verifyWeights(options.dir, files.map((f) => f.path));
+  verifyWeights(dir, files.map((f) => f.path));
+  if (ref) {
+    mkdirSync(dirname(ref.path), { recursive: true });
+    writeFileSync(ref.path, ref.commit); // last: the cache names this revision only once it is whole
+  }
   return result;
+}
+
+/** The local path of a listed file, refused when the listing's path could leave the folder. */
+function listedPath(dir: string, path: string, repo: string): string {
+  return insideFolder(dir, path, (why) => new DownloadError(`the file listing of ${repo} names ${JSON.stringify(path)}, ` +
+    `which would be written outside ${dir} (${why}); nothing was downloaded. Is HF_ENDPOINT a server you trust?`));
+}
+
+/** The blob's name in the cache: the sha256 of an LFS file, else the git blob id (both from the listing). */
+function blobName(f: RepoFile): string {
+  const id = (f.sha256 ?? f.blobId ?? "").toLowerCase();
+  if (!HEX_ID.test(id)) throw new DownloadError(`${f.path}: the listing gives no sha256 nor git blob id (got ${JSON.stringify(f.sha256 ?? f.blobId ?? null)}) to name it in the cache; use --dir DIR`);
+  return id;
+}
+
+/** Whether the file is already in place with its listed size (through a snapshot link or as a file). */
+function whole(p: Placement): boolean {
+  return p.file.size !== undefined && existsSync(p.target) && statSync(p.target).size === p.file.size;
+}
+
+/** snapshots/{commit}/{path} -> ../../blobs/{id}, a relative link as the Hub's clients make. Where links
+ * cannot be made (Windows without Developer Mode) the blob is moved there instead, as huggingface_hub does. */
+function linkIntoSnapshot(p: Placement): void {
+  if (existsSync(p.target) && statSync(p.target).size === statSync(p.store, { throwIfNoEntry: false })?.size) return;
+  if (!existsSync(p.store)) return; // moved here by an earlier run without links
+  mkdirSync(dirname(p.target), { recursive: true });
+  if (lstatSync(p.target, { throwIfNoEntry: false })) unlinkSync(p.target); // a stale link or copy
+  try {
+    symlinkSync(relative(dirname(p.target), p.store), p.target, "file");
+  } catch {
+    renameSync(p.store, p.target);
+  }
 }
 
 /** Bytes of `f` already on disk: the finished file (if its size is right) or the partial one. */
@@ -222,9 +318,8 @@ function presentBytes(dest: string, f: RepoFile): number {
 const BATCH = 16 << 20; // received bytes are gathered and written 16 MiB at a time
 
 /** One file, with resume and retries. Returns false when it was already complete. */
-async function fetchFile(repo: string, f: RepoFile, dir: string, ctx: Ctx, o: DownloadOptions,
+async function fetchFile(repo: string, f: RepoFile, dest: string, ctx: Ctx, o: DownloadOptions,
   progress: (delta: number) => void): Promise<boolean> {
-  const dest = join(dir, f.path);
   if (f.size !== undefined && existsSync(dest) && statSync(dest).size === f.size) return false;
   mkdirSync(dirname(dest), { recursive: true });
   const tmp = `${dest}.incomplete`;

@@ -1,6 +1,7 @@
 // Keys (after RoPE) and values of every past position, per layer. Sliding layers only ever look back
 // `sliding_window` positions, so they keep a ring of that many rows (position p in row p % window);
-// full layers keep every position and grow by doubling, up to the model's context limit.
+// full layers keep every position. Both grow by doubling as positions arrive, a full layer up to the
+// model's context limit, a ring up to its window (or the context, when the window is longer).
 import type { ModelConfig } from "../checkpoint/config.js";
 import { firstVisible } from "../backends/kernels.js";
 
@@ -10,6 +11,8 @@ export interface LayerCache {
   /** [capacity, nkv * d] */
   v: Float32Array;
   capacity: number;
+  /** the most rows this layer will hold: a ring wraps around once its capacity reaches it */
+  limit: number;
   /** a ring: positions older than `capacity` are overwritten */
   sliding: boolean;
 }
@@ -24,8 +27,9 @@ export class KVCache {
     this.rowWidth = config.numKvHeads * config.headDim;
     this.layers = config.layerTypes.map((type) => {
       const sliding = type === "sliding_attention";
-      const capacity = sliding ? config.slidingWindow : Math.min(initialCapacity, config.maxPositionEmbeddings);
-      return { k: new Float32Array(capacity * this.rowWidth), v: new Float32Array(capacity * this.rowWidth), capacity, sliding };
+      const limit = sliding ? Math.min(config.slidingWindow, config.maxPositionEmbeddings) : config.maxPositionEmbeddings;
+      const capacity = Math.min(initialCapacity, limit);
+      return { k: new Float32Array(capacity * this.rowWidth), v: new Float32Array(capacity * this.rowWidth), capacity, limit, sliding };
     });
   }
 
@@ -42,7 +46,8 @@ export class KVCache {
   /** Stores the key and value rows ([nkv * d] each) of position `pos`. */
   store(layer: number, pos: number, k: Float32Array, v: Float32Array): void {
     const c = this.layers[layer];
-    if (!c.sliding && pos >= c.capacity) this.grow(c, pos + 1);
+    // Until a ring reaches its limit, position p is in row p (nothing wrapped yet), so it grows like a list.
+    if (pos >= c.capacity && c.capacity < c.limit) this.grow(c, pos + 1);
     const at = (pos % c.capacity) * this.rowWidth;
     c.k.set(k.subarray(0, this.rowWidth), at);
     c.v.set(v.subarray(0, this.rowWidth), at);
@@ -51,7 +56,7 @@ export class KVCache {
   private grow(c: LayerCache, needed: number): void {
     let cap = c.capacity;
     while (cap < needed) cap *= 2;
-    cap = Math.min(cap, this.config.maxPositionEmbeddings);
+    cap = Math.min(cap, c.limit);
     const k = new Float32Array(cap * this.rowWidth), v = new Float32Array(cap * this.rowWidth);
     k.set(c.k);
     v.set(c.v);

@@ -9,6 +9,7 @@ import { Transformer, type ForwardOptions } from "./forward.js";
 import type { KVCache } from "./kv-cache.js";
 import { Sampler, type SamplingOptions } from "../generation/sampling.js";
 import type { TokenConstraint } from "../generation/constraint.js";
+import { tokenLogprobs, type TokenLogprobs } from "../generation/logprobs.js";
 import { chat, type ChatEvent, type ChatOptions } from "../chat/chat.js";
 import type { Conversation, Message } from "../harmony/types.js";
 
@@ -52,12 +53,16 @@ export interface GenerateOptions extends SamplingOptions {
   signal?: AbortSignal;
   /** masks the logits before each token is sampled and sees each token chosen (structured output) */
   constraint?: TokenConstraint;
+  /** when set, each token comes with its log-probability and this many most likely alternatives */
+  topLogprobs?: number;
 }
 
 export interface GeneratedToken {
   token: number;
   /** 0-based index among the generated tokens */
   index: number;
+  /** log p(token) and the most likely tokens, when `topLogprobs` was set */
+  logprobs?: TokenLogprobs;
 }
 
 export class GptOssModel {
@@ -129,7 +134,7 @@ export class GptOssModel {
       const token = sampler.sample(logits, history);
       options.constraint?.accept(token);
       history.push(token);
-      yield { token, index };
+      yield { token, index, ...(options.topLogprobs !== undefined ? { logprobs: tokenLogprobs(logits, token, options.topLogprobs) } : {}) };
       if (stops.has(token) || index + 1 === maxTokens) return;
       // Let the event loop breathe (abort signals, streaming output) between steps.
       await new Promise<void>((r) => setImmediate(r));

@@ -127,6 +127,12 @@ export interface PhaseProfile {
 
 export interface Profile {
   backend: string;
+  /** the kernels' numerics: "exact" (f32 activations) or "fast" (wasm only) */
+  precision: string;
+  /** threads running each large kernel call */
+  threads: number;
+  /** the WebAssembly build the wasm backend runs ("simd128" or "relaxed-simd"); null for ts */
+  simd: string | null;
   promptTokens: number;
   genTokens: number;
   prefill: PhaseProfile;
@@ -180,7 +186,11 @@ export function profileModel(model: GptOssModel | Transformer, options: ProfileO
   };
   if (options.warmup ?? true) run(prompt.slice(0, Math.min(4, promptTokens)), Math.min(2, genTokens));
   const { prefill, decode } = run(prompt, genTokens);
-  return { backend: base.kernels.name, promptTokens, genTokens, prefill, decode };
+  const k = base.kernels as Kernels & { precision?: string; threads?: number; simd?: string };
+  return {
+    backend: k.name, precision: k.precision ?? "exact", threads: k.threads ?? 1, simd: k.simd ?? null,
+    promptTokens, genTokens, prefill, decode,
+  };
 }
 
 function phase(name: "prefill" | "decode", tokens: number, totalMs: number, timer: OpTimer): PhaseProfile {
@@ -197,7 +207,9 @@ function phase(name: "prefill" | "decode", tokens: number, totalMs: number, time
 
 /** A plain-text table of a profile. */
 export function formatProfile(p: Profile): string {
-  const lines: string[] = [`backend ${p.backend}; ${p.promptTokens} prompt tokens, ${p.genTokens} decode steps`];
+  const build = p.simd ? ` (${p.simd} build)` : "";
+  const lines: string[] = [`backend ${p.backend}${build}, precision ${p.precision}, ${p.threads} thread${p.threads === 1 ? "" : "s"}; ` +
+    `${p.promptTokens} prompt tokens, ${p.genTokens} decode steps`];
   const num = (v: number | null, digits: number) => (v === null ? "-" : v.toFixed(digits));
   for (const ph of [p.prefill, p.decode]) {
     if (ph.tokens === 0) continue;

@@ -5,7 +5,8 @@ import { randomBytes } from "node:crypto";
 import { toToolDescriptions, type ChatDone, type ChatEvent, type ChatOptions } from "../chat/chat.js";
 import { textMessage, type Message, type ReasoningEffort } from "../harmony/types.js";
 import { Sampler } from "../generation/sampling.js";
-import { VOCAB_SIZE } from "../tokenizer/tokenizer.js";
+import type { TokenLogprob } from "../generation/logprobs.js";
+import { getTokenizer, VOCAB_SIZE } from "../tokenizer/tokenizer.js";
 import { checkResponseFormat, ResponseFormatError, toResponseFormat } from "../structured/response-format.js";
 
 /** A request the server refuses: HTTP 400 (or `status`) with `{error: {message, type: "invalid_request_error", param}}`. */
@@ -25,13 +26,33 @@ export interface ChatRequest {
   includeUsage: boolean;
   /** extra stop strings, applied to the visible text (not to the reasoning) */
   stop: string[];
+  /** `logprobs: true`: the log-probabilities of the visible tokens (`options.topLogprobs` alternatives each) */
+  logprobs: boolean;
 }
 
 export interface RequestDefaults {
-  /** max tokens when the request gives none (default: the rest of the context) */
+  /** max tokens when the request gives none (default: the rest of the context; the server gives its own) */
   maxTokens?: number;
   /** `Current date:` in the system message (default today; null for none) */
   date?: string | null;
+}
+
+/** Deepest nesting of arrays and objects accepted in a request body (JSON.parse takes seconds on millions). */
+export const MAX_BODY_DEPTH = 1000;
+
+/** Refuses JSON text nested deeper than `max`, in one pass before it is parsed; other faults are left to JSON.parse. */
+export function checkNesting(text: string, max = MAX_BODY_DEPTH): void {
+  let depth = 0, inString = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (inString) {
+      if (c === 0x5c) i++; // a backslash: the next character is escaped
+      else if (c === 0x22) inString = false;
+    } else if (c === 0x22) inString = true;
+    else if (c === 0x5b || c === 0x7b) {
+      if (++depth > max) throw new InvalidRequestError(`the request body nests arrays and objects more than ${max} levels deep`);
+    } else if (c === 0x5d || c === 0x7d) depth--;
+  }
 }
 
 /** Checks an OpenAI chat completions body and maps it; throws InvalidRequestError on anything wrong. */
@@ -100,8 +121,10 @@ export function parseChatRequest(body: unknown, defaults: RequestDefaults = {}):
     if (v !== undefined && v !== 0) throw new InvalidRequestError(`${key} is not supported (only 0)`, key);
   }
   if (body.n != null && body.n !== 1) throw new InvalidRequestError("n must be 1: one completion per request", "n");
-  if (body.logprobs != null && body.logprobs !== false) throw new InvalidRequestError("logprobs are not supported", "logprobs");
-  if (body.top_logprobs != null) throw new InvalidRequestError("top_logprobs is not supported", "top_logprobs");
+  if (body.logprobs != null && typeof body.logprobs !== "boolean") throw new InvalidRequestError("logprobs must be a boolean", "logprobs");
+  const top = topLogprobsOf(body.top_logprobs);
+  if (top !== undefined && body.logprobs !== true) throw new InvalidRequestError("top_logprobs needs logprobs: true", "top_logprobs");
+  if (body.logprobs === true) options.topLogprobs = top ?? 0;
   if (body.max_reasoning_tokens != null) {
     const n = body.max_reasoning_tokens;
     if (!(Number.isInteger(n) && (n as number) >= 0)) throw new InvalidRequestError(`max_reasoning_tokens must be a non-negative integer, got ${JSON.stringify(n)}`, "max_reasoning_tokens");
@@ -131,7 +154,17 @@ export function parseChatRequest(body: unknown, defaults: RequestDefaults = {}):
     stream: body.stream === true,
     includeUsage: body.stream === true && streamOptions?.include_usage === true,
     stop: stopStrings(body.stop),
+    logprobs: body.logprobs === true,
   };
+}
+
+/** `top_logprobs`: an integer from 0 to 20, as OpenAI takes it (undefined when absent). */
+export function topLogprobsOf(json: unknown, param = "top_logprobs"): number | undefined {
+  if (json == null) return undefined;
+  if (!(Number.isInteger(json) && (json as number) >= 0 && (json as number) <= 20)) {
+    throw new InvalidRequestError(`${param} must be an integer from 0 to 20, got ${JSON.stringify(json)}`, param);
+  }
+  return json as number;
 }
 
 /**
@@ -176,8 +209,10 @@ export function toHarmonyMessages(json: unknown): Message[] {
           if (!/^[A-Za-z_][A-Za-z0-9_.-]*$/.test(c.function.name)) {
             throw new InvalidRequestError(`${cp}.function.name: expected a function name (letters, digits, _ . or -), got ${JSON.stringify(c.function.name)}`, "messages");
           }
-          const args = c.function.arguments ?? "{}";
-          if (typeof args !== "string") throw new InvalidRequestError(`${cp}.function.arguments must be a string of JSON`, "messages");
+          // A string of JSON, as OpenAI sends it, or the object itself, as ollama-style histories do.
+          const raw = c.function.arguments ?? "{}";
+          if (typeof raw !== "string" && !isObject(raw)) throw new InvalidRequestError(`${cp}.function.arguments must be a string of JSON or an object`, "messages");
+          const args = typeof raw === "string" ? raw : JSON.stringify(raw);
           if (typeof c.id === "string") callNames.set(c.id, c.function.name);
           out.push(textMessage("assistant", args, { channel: "commentary", recipient: `functions.${c.function.name}`, content_type: "<|constrain|>json" }));
         });
@@ -239,12 +274,16 @@ function logitBiasOf(json: unknown): Record<number, number> {
   return out;
 }
 
+/** Longest stop string accepted: the reply's tail is compared with each at every token. */
+export const MAX_STOP_LENGTH = 1000;
+
 function stopStrings(json: unknown): string[] {
   if (json == null) return [];
   const list = typeof json === "string" ? [json] : json;
   if (!Array.isArray(list) || list.length > 4 || !list.every((s) => typeof s === "string" && s !== "")) {
     throw new InvalidRequestError("stop must be a non-empty string or a list of at most 4 of them", "stop");
   }
+  if (list.some((s: string) => s.length > MAX_STOP_LENGTH)) throw new InvalidRequestError(`stop strings must be at most ${MAX_STOP_LENGTH} characters long`, "stop");
   return list as string[];
 }
 
@@ -261,8 +300,12 @@ export interface ToolCallDelta {
 export interface Delta {
   role?: "assistant";
   content?: string;
+  /** the chain of thought, under both names that servers use for it */
   reasoning_content?: string;
+  reasoning?: string;
   tool_calls?: ToolCallDelta[];
+  /** the log-probabilities of the tokens of `content`: not part of the delta, they go to `choices[].logprobs` */
+  logprobs?: TokenLogprob[];
 }
 
 export type FinishReason = "stop" | "length" | "tool_calls";
@@ -271,6 +314,7 @@ export interface AssistantMessage {
   role: "assistant";
   content: string | null;
   reasoning_content?: string;
+  reasoning?: string;
   tool_calls?: { id: string; type: "function"; function: { name: string; arguments: string } }[];
 }
 
@@ -279,10 +323,29 @@ export interface Usage {
   completion_tokens: number;
   total_tokens: number;
   prompt_tokens_details: { cached_tokens: number };
+  completion_tokens_details: { reasoning_tokens: number };
+}
+
+/** One token in OpenAI's `logprobs` shape (the token's text, its UTF-8 bytes, and the alternatives). */
+export interface LogprobJson {
+  token: string;
+  logprob: number;
+  bytes: number[];
+  top_logprobs: { token: string; logprob: number; bytes: number[] }[];
+}
+
+export function logprobJson(l: TokenLogprob): LogprobJson {
+  const tok = getTokenizer();
+  const one = (token: number, logprob: number) => {
+    const bytes = tok.tokenBytes(token);
+    // OpenAI writes -9999 for an impossible token; JSON has no -Infinity.
+    return { token: new TextDecoder().decode(bytes), logprob: Number.isFinite(logprob) ? logprob : -9999, bytes: Array.from(bytes) };
+  };
+  return { ...one(l.token, l.logprob), top_logprobs: l.top.filter((t) => t.token < VOCAB_SIZE).map((t) => one(t.token, t.logprob)) };
 }
 
 /**
- * Turns chat events into deltas: analysis text -> `reasoning_content`; the answer, preambles and any text
+ * Turns chat events into deltas: analysis text -> `reasoning_content` and `reasoning`; the answer, preambles and any text
  * outside Harmony's known channels (what untrained weights write) -> `content`; a tool call -> a
  * `tool_calls` entry (id, name, then its arguments as they stream). Visible text is held back while it
  * could be the start of a stop string; once one is found, `stopped` is set and later events are ignored.
@@ -290,6 +353,8 @@ export interface Usage {
 export class DeltaStream {
   stopped = false;
   private held = "";
+  /** the logprobs of the held text, each at the offset in `held` where its event's text began */
+  private heldLogprobs: { at: number; logprob: TokenLogprob }[] = [];
   private calls = 0;
   private open?: { index: number };
   private readonly longestStop: number;
@@ -302,12 +367,12 @@ export class DeltaStream {
     if (this.stopped) return [];
     switch (event.type) {
       case "reasoning":
-        return [...this.flush(), { reasoning_content: event.text }];
+        return [...this.flush(), { reasoning_content: event.text, reasoning: event.text }];
       case "answer":
       case "commentary":
       case "other":
       case "raw":
-        return this.content(event.text);
+        return this.content(event.text, event.logprobs);
       case "tool-call-delta": {
         const out = this.open ? [] : this.openCall(event.recipient, "");
         return [...out, { tool_calls: [{ index: this.open!.index, function: { arguments: event.text } }] }];
@@ -333,8 +398,9 @@ export class DeltaStream {
     return [...this.flush(), { tool_calls: [{ index: this.open.index, id: this.newCallId(), type: "function", function: { name, arguments: args } }] }];
   }
 
-  private content(text: string): Delta[] {
-    if (this.stop.length === 0) return text === "" ? [] : [{ content: text }];
+  private content(text: string, logprobs?: TokenLogprob[]): Delta[] {
+    if (this.stop.length === 0) return text === "" ? [] : [withLogprobs({ content: text }, logprobs)];
+    for (const logprob of logprobs ?? []) this.heldLogprobs.push({ at: this.held.length, logprob });
     this.held += text;
     let cut = -1;
     for (const s of this.stop) {
@@ -342,24 +408,31 @@ export class DeltaStream {
       if (at >= 0 && (cut < 0 || at < cut)) cut = at;
     }
     if (cut >= 0) {
-      const before = this.held.slice(0, cut);
-      this.held = "";
       this.stopped = true;
-      return before === "" ? [] : [{ content: before }];
+      return this.send(cut);
     }
     // Keep the longest tail that some stop string starts with; the rest is safe to send.
     let keep = Math.min(this.held.length, this.longestStop - 1);
     while (keep > 0 && !this.stop.some((s) => s.startsWith(this.held.slice(this.held.length - keep)))) keep--;
-    const send = this.held.slice(0, this.held.length - keep);
-    this.held = this.held.slice(this.held.length - keep);
-    return send === "" ? [] : [{ content: send }];
+    return this.send(this.held.length - keep);
   }
 
   private flush(): Delta[] {
-    const text = this.held;
-    this.held = "";
-    return text === "" ? [] : [{ content: text }];
+    return this.send(this.held.length);
   }
+
+  /** Sends the first n characters held (with the logprobs of the tokens that began there); keeps the rest. */
+  private send(n: number): Delta[] {
+    const text = this.held.slice(0, n);
+    const logprobs = this.heldLogprobs.filter((l) => l.at < n).map((l) => l.logprob);
+    this.held = this.stopped ? "" : this.held.slice(n);
+    this.heldLogprobs = this.stopped ? [] : this.heldLogprobs.filter((l) => l.at >= n).map((l) => ({ at: l.at - n, logprob: l.logprob }));
+    return text === "" ? [] : [withLogprobs({ content: text }, logprobs)];
+  }
+}
+
+function withLogprobs(delta: Delta, logprobs: TokenLogprob[] | undefined): Delta {
+  return logprobs && logprobs.length > 0 ? { ...delta, logprobs } : delta;
 }
 
 /** Folds deltas into the message of a non-streamed completion. */
@@ -367,9 +440,11 @@ export class MessageBuilder {
   private content = "";
   private reasoning = "";
   private readonly calls: NonNullable<AssistantMessage["tool_calls"]> = [];
+  readonly logprobs: TokenLogprob[] = [];
 
   add(delta: Delta): void {
     if (delta.content !== undefined) this.content += delta.content;
+    for (const l of delta.logprobs ?? []) this.logprobs.push(l);
     if (delta.reasoning_content !== undefined) this.reasoning += delta.reasoning_content;
     for (const c of delta.tool_calls ?? []) {
       const call = (this.calls[c.index] ??= { id: "", type: "function", function: { name: "", arguments: "" } });
@@ -381,7 +456,7 @@ export class MessageBuilder {
 
   message(): AssistantMessage {
     const m: AssistantMessage = { role: "assistant", content: this.calls.length > 0 && this.content === "" ? null : this.content };
-    if (this.reasoning !== "") m.reasoning_content = this.reasoning;
+    if (this.reasoning !== "") m.reasoning_content = m.reasoning = this.reasoning;
     if (this.calls.length > 0) m.tool_calls = this.calls;
     return m;
   }
@@ -406,6 +481,7 @@ export function usageOf(done: ChatDone): Usage {
     completion_tokens: done.generatedTokens,
     total_tokens: done.promptTokens + done.generatedTokens,
     prompt_tokens_details: { cached_tokens: done.reusedPromptTokens },
+    completion_tokens_details: { reasoning_tokens: done.reasoningTokens },
   };
 }
 

@@ -34,6 +34,8 @@ export class SchemaError extends Error {
 }
 
 export const DEFAULT_MAX_WHITESPACE = 8;
+/** Schemas nested deeper are refused (the compiler recurses; a hostile depth would overflow the stack). */
+export const MAX_SCHEMA_DEPTH = 100;
 export const DEFAULT_ANY_DEPTH = 4;
 
 /** Keywords that describe a value without constraining it. */
@@ -85,6 +87,7 @@ class SchemaCompiler {
   /** byte sequences and escape letters of each character set (per set object) */
   private readonly charCache = new Map<CodePointRanges, { raw: ByteSequence[]; escapes: string }>();
   private readonly escapeStates = new Map<string, number>();
+  private nesting = 0;
 
   constructor(private readonly root: unknown, options: SchemaOptions) {
     this.maxWhitespace = options.maxWhitespace ?? DEFAULT_MAX_WHITESPACE;
@@ -101,6 +104,16 @@ class SchemaCompiler {
 
   /** Any text valid for `s` from `from`; returns its end state. */
   private value(s: unknown, path: string, from: number, depth: number): number {
+    if (this.nesting >= MAX_SCHEMA_DEPTH) throw new SchemaError(path, `the schema is nested more than ${MAX_SCHEMA_DEPTH} levels deep`);
+    this.nesting++;
+    try {
+      return this.valueOf(s, path, from, depth);
+    } finally {
+      this.nesting--;
+    }
+  }
+
+  private valueOf(s: unknown, path: string, from: number, depth: number): number {
     if (s === true) return this.any(from, depth);
     if (s === false) throw new SchemaError(path, "the schema `false` allows no value");
     if (!isObject(s)) throw new SchemaError(path, `expected a schema (an object or a boolean), got ${JSON.stringify(s)}`);

@@ -78,7 +78,28 @@ export interface EncodeOptions {
    * on them before BPE). false (default): they are ordinary text, as Harmony encodes user content (§7.30).
    */
   allowSpecial?: boolean;
+  /**
+   * Refuse text of more tokens than this with a TokenLimitError, as early as can be told: before any work
+   * when the text is too long for so few tokens, else as soon as the count passes the limit.
+   */
+  maxTokens?: number;
 }
+
+/** Bytes of the longest o200k_base token (128 spaces): a text of B bytes is at least B / 128 tokens. */
+export const MAX_TOKEN_BYTES = 128;
+
+/** The text has more tokens than EncodeOptions.maxTokens allows; `atLeast` is what was counted. */
+export class TokenLimitError extends RangeError {
+  constructor(readonly limit: number, readonly atLeast: number) {
+    super(`the text is at least ${atLeast} tokens, more than the limit of ${limit}`);
+    this.name = "TokenLimitError";
+  }
+}
+
+// Work between two chances to yield (input bytes, or merges within one long piece).
+const WORK_SLICE = 1 << 16;
+// encodeAsync lets the event loop run once its slices have taken this long.
+const YIELD_AFTER_MS = 8;
 
 export class Tokenizer {
   readonly vocabSize = VOCAB_SIZE;
@@ -88,7 +109,6 @@ export class Tokenizer {
   private readonly ranks = new Map<string, number>();
   private readonly tokenStrings: string[] = [];
   private readonly specialNames: string[] = [];
-  private readonly encoder = new TextEncoder();
 
   constructor() {
     // The ranks module holds lines "<label> <first rank> <base64 token> <base64 token> ...".
@@ -110,20 +130,44 @@ export class Tokenizer {
 
   encode(text: string, options: EncodeOptions = {}): number[] {
     const out: number[] = [];
-    if (!options.allowSpecial) {
-      this.encodeOrdinaryInto(text, out);
-      return out;
+    const steps = this.encodeSteps(text, out, options);
+    while (!steps.next().done);
+    return out;
+  }
+
+  /**
+   * encode, in slices of work that let the event loop run in between (a long text, or one long word, would
+   * otherwise hold a server's thread for seconds). Same ids as encode.
+   */
+  async encodeAsync(text: string, options: EncodeOptions = {}): Promise<number[]> {
+    const out: number[] = [];
+    const steps = this.encodeSteps(text, out, options);
+    let since = performance.now();
+    while (!steps.next().done) {
+      if (performance.now() - since < YIELD_AFTER_MS) continue;
+      await new Promise<void>((resolve) => setImmediate(resolve));
+      since = performance.now();
     }
+    return out;
+  }
+
+  /** The encoder, pausing (yield) after every slice of work; ids go to `out`. */
+  private *encodeSteps(text: string, out: number[], options: EncodeOptions): Generator<void, void, void> {
+    const limit = options.maxTokens ?? Infinity;
+    // Every UTF-16 unit is at least one UTF-8 byte, and a special token's spelling is shorter than 128.
+    const least = Math.ceil(text.length / MAX_TOKEN_BYTES);
+    if (least > limit) throw new TokenLimitError(limit, least);
+    if (!options.allowSpecial) return yield* this.ordinarySteps(text, out, limit);
     let start = 0;
     for (const m of text.matchAll(SPECIAL_CANDIDATE)) {
       const id = SPECIAL_TOKENS[m[0]];
       if (id === undefined) continue; // looks like a special token but is not one: plain text
-      this.encodeOrdinaryInto(text.slice(start, m.index), out);
+      yield* this.ordinarySteps(text.slice(start, m.index), out, limit);
+      if (out.length + 1 > limit) throw new TokenLimitError(limit, out.length + 1);
       out.push(id);
       start = m.index! + m[0].length;
     }
-    this.encodeOrdinaryInto(text.slice(start), out);
-    return out;
+    yield* this.ordinarySteps(text.slice(start), out, limit);
   }
 
   /** UTF-8 text of the ids; special tokens decode to their names; broken UTF-8 becomes U+FFFD. */
@@ -133,23 +177,21 @@ export class Tokenizer {
 
   /** The raw bytes of the ids (a single token can be part of a UTF-8 character). */
   decodeBytes(ids: readonly number[]): Uint8Array {
-    const parts = ids.map((id) => this.tokenBytes(id));
+    const parts = ids.map((id) => this.binaryToken(id));
     const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
     let at = 0;
-    for (const p of parts) {
-      out.set(p, at);
-      at += p.length;
-    }
+    for (const p of parts) for (let i = 0; i < p.length; i++) out[at++] = p.charCodeAt(i);
     return out;
   }
 
   tokenBytes(id: number): Uint8Array {
+    return this.decodeBytes([id]);
+  }
+
+  /** A token's bytes as a binary string (one char per byte); special tokens as their (ASCII) names. */
+  private binaryToken(id: number): string {
     this.checkId(id);
-    if (id >= TEXT_TOKEN_COUNT) return this.encoder.encode(this.specialNames[id]);
-    const s = this.tokenStrings[id];
-    const bytes = new Uint8Array(s.length);
-    for (let i = 0; i < s.length; i++) bytes[i] = s.charCodeAt(i);
-    return bytes;
+    return id >= TEXT_TOKEN_COUNT ? this.specialNames[id] : this.tokenStrings[id];
   }
 
   /** Id of a special token, by its full name (`<|start|>`) or bare name (`start`). */
@@ -174,89 +216,133 @@ export class Tokenizer {
     }
   }
 
-  private encodeOrdinaryInto(text: string, out: number[]): void {
+  /** BPE of text without special tokens: the pre-tokenisation regex cuts pieces, each is merged alone. */
+  private *ordinarySteps(text: string, out: number[], limit: number): Generator<void, void, void> {
     if (text === "") return;
+    let work = 0;
     for (const m of text.matchAll(PIECES)) {
-      const utf8 = this.encoder.encode(m[0]);
-      let piece = "";
-      for (let i = 0; i < utf8.length; i++) piece += String.fromCharCode(utf8[i]);
-      this.bytePairEncode(piece, out);
+      const piece = binaryString(m[0]);
+      // A piece of n bytes is at least n / 128 tokens: a long one past the limit is refused unmerged.
+      const least = out.length + Math.ceil(piece.length / MAX_TOKEN_BYTES);
+      if (least > limit) throw new TokenLimitError(limit, least);
+      const whole = this.ranks.get(piece);
+      if (whole !== undefined) out.push(whole);
+      else {
+        const starts = yield* mergeSteps(piece, this.ranks);
+        for (let k = 0; k < starts.length; k++) {
+          const rank = this.ranks.get(piece.slice(starts[k], starts[k + 1] ?? piece.length));
+          // Every single byte is a token in o200k_base, so every part has a rank.
+          if (rank === undefined) throw new Error("o200k_base BPE: a byte sequence has no rank (corrupt ranks?)");
+          out.push(rank);
+          if (k % WORK_SLICE === WORK_SLICE - 1) yield;
+        }
+      }
+      if (out.length > limit) throw new TokenLimitError(limit, out.length);
+      work += piece.length;
+      if (work >= WORK_SLICE) {
+        work = 0;
+        yield;
+      }
     }
   }
+}
 
-  private bytePairEncode(piece: string, out: number[]): void {
-    const whole = this.ranks.get(piece);
-    if (whole !== undefined) {
-      out.push(whole);
-      return;
-    }
-    const starts = mergeParts(piece, this.ranks);
-    for (let k = 0; k < starts.length; k++) {
-      const rank = this.ranks.get(piece.slice(starts[k], starts[k + 1] ?? piece.length));
-      // Every single byte is a token in o200k_base, so every part has a rank.
-      if (rank === undefined) throw new Error("o200k_base BPE: a byte sequence has no rank (corrupt ranks?)");
-      out.push(rank);
-    }
-  }
+const UTF8 = new TextEncoder();
+
+/** The UTF-8 bytes of `text` as a "binary string" (one char per byte), the key the ranks use. */
+function binaryString(text: string): string {
+  if (!/[^\x00-\x7f]/.test(text)) return text; // ASCII: already one char per byte
+  const utf8 = UTF8.encode(text);
+  let s = "";
+  for (let i = 0; i < utf8.length; i += 8192) s += String.fromCharCode(...utf8.subarray(i, i + 8192));
+  return s;
 }
 
 /**
  * tiktoken's merge rule (spec §4.1), returning the start offsets of the final parts of `piece` (a binary
  * string): start from single bytes and repeatedly merge the adjacent pair whose concatenation has the lowest
  * rank, leftmost on ties, until no adjacent pair is a token.
- *
- * The pairs wait in a min-heap ordered by (rank, start), so a piece of n bytes costs O(n log n) rather than
- * the O(n^2) of rescanning every pair after each merge (a long run of spaces or dashes would otherwise take
- * minutes). Heap entries are not removed when a merge changes a pair; they are recognised as stale when
- * popped, by the pair's end no longer matching.
  */
 export function mergeParts(piece: string, ranks: ReadonlyMap<string, number>): number[] {
+  const steps = mergeSteps(piece, ranks);
+  for (;;) {
+    const r = steps.next();
+    if (r.done) return r.value;
+  }
+}
+
+/**
+ * mergeParts, pausing after every slice of merges. The pairs wait in a min-heap ordered by (rank, start),
+ * so a piece of n bytes costs O(n log n) rather than the O(n^2) of rescanning every pair after each merge,
+ * and memory is a few typed arrays of n entries. Heap entries are not removed when a merge changes a pair:
+ * an entry is stale when popped if the pair now at its start has another rank (`pairRank`, kept current).
+ * With equal ranks the stale entry has the same key as the live one, so acting on either is the same.
+ */
+function* mergeSteps(piece: string, ranks: ReadonlyMap<string, number>): Generator<void, number[], void> {
   const n = piece.length;
   // Parts form a linked list keyed by start offset: next[s] = start of the following part (n at the end).
-  const next = Int32Array.from({ length: n }, (_, i) => i + 1);
-  const prev = Int32Array.from({ length: n }, (_, i) => i - 1);
-  const alive = new Uint8Array(n).fill(1);
-  const pairEnd = (s: number) => (next[s] < n ? next[next[s]] : -1);
-  const heap: [rank: number, start: number, end: number][] = [];
-  const less = (a: number, b: number) => heap[a][0] < heap[b][0] || (heap[a][0] === heap[b][0] && heap[a][1] < heap[b][1]);
+  const next = new Int32Array(n);
+  const prev = new Int32Array(n);
+  for (let i = 0; i < n; i++) (next[i] = i + 1), (prev[i] = i - 1);
+  // Rank of the pair starting at s (the part at s and the next one); -1: no such pair, or not a token.
+  const pairRank = new Int32Array(n).fill(-1);
+  // Entries are rank * 2^32 + start: one number that orders by rank, then by start (ranks < 2^21).
+  let heap = new Float64Array(Math.max(16, n));
+  let size = 0;
   const pushPair = (s: number) => {
-    const end = pairEnd(s);
-    if (end < 0) return;
-    const rank = ranks.get(piece.slice(s, end));
+    const end = next[s] < n ? next[next[s]] : -1;
+    const rank = end < 0 ? undefined : ranks.get(piece.slice(s, end));
+    pairRank[s] = rank ?? -1;
     if (rank === undefined) return;
-    heap.push([rank, s, end]);
-    for (let i = heap.length - 1; i > 0; ) {
+    if (size === heap.length) {
+      const grown = new Float64Array(2 * size);
+      grown.set(heap);
+      heap = grown;
+    }
+    const key = rank * 4294967296 + s;
+    let i = size++;
+    while (i > 0) {
       const parent = (i - 1) >> 1;
-      if (!less(i, parent)) break;
-      [heap[i], heap[parent]] = [heap[parent], heap[i]];
+      if (heap[parent] <= key) break;
+      heap[i] = heap[parent];
       i = parent;
     }
+    heap[i] = key;
   };
-  const popMin = () => {
+  const popMin = (): number => {
     const top = heap[0];
-    const last = heap.pop()!;
-    if (heap.length > 0) {
-      heap[0] = last;
-      for (let i = 0; ; ) {
-        const l = 2 * i + 1;
-        const r = l + 1;
-        let m = i;
-        if (l < heap.length && less(l, m)) m = l;
-        if (r < heap.length && less(r, m)) m = r;
-        if (m === i) break;
-        [heap[i], heap[m]] = [heap[m], heap[i]];
-        i = m;
-      }
+    const last = heap[--size];
+    let i = 0;
+    for (;;) {
+      const l = 2 * i + 1;
+      if (l >= size) break;
+      const m = l + 1 < size && heap[l + 1] < heap[l] ? l + 1 : l;
+      if (heap[m] >= last) break;
+      heap[i] = heap[m];
+      i = m;
     }
+    heap[i] = last;
     return top;
   };
 
-  for (let s = 0; s + 1 < n; s++) pushPair(s);
-  while (heap.length > 0) {
-    const [, s, end] = popMin();
-    if (!alive[s] || pairEnd(s) !== end) continue; // stale: one of the two parts has changed since
+  let work = 0;
+  for (let s = 0; s + 1 < n; s++) {
+    pushPair(s);
+    if (++work === WORK_SLICE) {
+      work = 0;
+      yield;
+    }
+  }
+  while (size > 0) {
+    if (++work === WORK_SLICE) {
+      work = 0;
+      yield;
+    }
+    const key = popMin();
+    const s = key % 4294967296;
+    if (pairRank[s] !== (key - s) / 4294967296) continue; // stale: the pair at s has changed since
     const absorbed = next[s];
-    alive[absorbed] = 0;
+    pairRank[absorbed] = -1; // no longer the start of a part
     next[s] = next[absorbed];
     if (next[s] < n) prev[next[s]] = s;
     if (prev[s] >= 0) pushPair(prev[s]);

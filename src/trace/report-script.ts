@@ -47,7 +47,15 @@ export const REPORT_SCRIPT = String.raw`
     return [a[0] + (b[0] - a[0]) * f, a[1] + (b[1] - a[1]) * f, a[2] + (b[2] - a[2]) * f];
   }
   function css(rgb) { return "rgb(" + Math.round(rgb[0]) + "," + Math.round(rgb[1]) + "," + Math.round(rgb[2]) + ")"; }
-  function ink(v) { return v > 0.5 ? "#fff" : "#1b1b1b"; }
+  // Text over a cell of colour rgb: white or near-black, whichever contrasts more (WCAG relative luminance).
+  function luminance(rgb) {
+    var l = rgb.map(function (c) { c /= 255; return c <= 0.03928 ? c / 12.92 : Math.pow((c + 0.055) / 1.055, 2.4); });
+    return 0.2126 * l[0] + 0.7152 * l[1] + 0.0722 * l[2];
+  }
+  function ink(rgb) {
+    var l = luminance(rgb), dark = luminance([27, 27, 27]);
+    return 1.05 / (l + 0.05) > (l + 0.05) / (dark + 0.05) ? "#fff" : "#1b1b1b";
+  }
 
   function legend(host, stops, lo, hi, caption) {
     var box = el("div", { "class": "legend" });
@@ -82,7 +90,7 @@ export const REPORT_SCRIPT = String.raw`
         rect.appendChild(sv("title", {}, o.title(r, c2)));
         svg.appendChild(rect);
         var txt = o.text ? o.text(r, c2) : null;
-        if (txt) svg.appendChild(sv("text", { x: lw + c2 * cw + cw / 2, y: lh + r * ch + ch / 2 + 4, "class": "cell-text", "text-anchor": "middle", fill: ink(v || 0) }, txt));
+        if (txt) svg.appendChild(sv("text", { x: lw + c2 * cw + cw / 2, y: lh + r * ch + ch / 2 + 4, "class": "cell-text", "text-anchor": "middle", fill: ink(v === null ? [238, 238, 238] : ramp(o.stops, v)) }, txt));
       }
     }
     return svg;
@@ -281,7 +289,7 @@ export const REPORT_SCRIPT = String.raw`
         var next = t + 1 < T ? D.tokens[t + 1] : null;
         var td = el("td", { title: st.name + ", position " + (D.startPosition + t) + " predicts:\n" + alts.join("\n"), "class": id === next ? "hit" : undefined }, short(lensLabel(id), 10));
         td.style.background = css(ramp(BLUE, p));
-        td.style.color = ink(p);
+        td.style.color = ink(ramp(BLUE, p));
         tr.appendChild(td);
       }
       body.appendChild(tr);

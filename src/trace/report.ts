@@ -148,7 +148,8 @@ select { font: inherit; padding: 2px 4px; }
 .tokens { display: flex; flex-wrap: wrap; gap: 3px; margin: 6px 0; max-height: 120px; overflow: auto; }
 .tok { font: 12px ui-monospace, Menlo, Consolas, monospace; background: #e8eef7; border: 1px solid #c9d6ea; border-radius: 4px; padding: 1px 5px; white-space: pre; }
 .tok.gen { background: #fdebd3; border-color: #f0c58e; }
-svg.heatmap text { font: 11px system-ui, sans-serif; fill: #333; }
+svg.heatmap text { font: 11px system-ui, sans-serif; }
+svg.heatmap text.axis { fill: #333; } /* not cell-text: its fill attribute picks ink for the cell's shade, and CSS would win over it */
 svg.heatmap text.cell-text { font-size: 10px; pointer-events: none; }
 svg.heatmap rect.cell:hover { stroke: #000; stroke-width: 1.5; }
 .legend { display: flex; align-items: center; gap: 6px; margin: 6px 0; font-size: 12px; color: #444; }
