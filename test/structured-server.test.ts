@@ -94,6 +94,17 @@ describe("real clients against the server", () => {
       .rejects.toMatchObject({ status: 400, param: "max_tokens" });
   });
 
+  it("OpenAI's client gets JSON valid for text.format from the Responses API", async () => {
+    const client = new OpenAI({ baseURL, apiKey: "none" });
+    const response = await client.responses.create({
+      model: "test-model", input: "A person, please.", max_output_tokens: 120, store: false,
+      text: { format: { type: "json_schema", name: "person", schema: person, strict: true } },
+    });
+    expect(response.status).toBe("completed");
+    expect(ajv.validate(person, JSON.parse(response.output_text))).toBe(true);
+    expect(response.text?.format).toMatchObject({ type: "json_schema", name: "person" });
+  });
+
   it("the Vercel AI SDK's generateObject gets an object valid for the schema", async () => {
     // supportsStructuredOutputs: the provider sends response_format json_schema (else json_object, and
     // only the SDK's own check would hold the reply to the schema).
