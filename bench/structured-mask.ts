@@ -49,11 +49,11 @@ for (const [label, file] of schemas) {
     for (let step = 0; step < steps && !reply.done; step++) {
       logits.fill(0);
       const a = now();
-      reply.mask(logits);
+      reply.beforeSample(logits);
       times.push(now() - a);
       let n = 0, pick = -1;
       for (let i = 0; i < logits.length; i++) if (logits[i] === 0 && rng.float() * ++n < 1) pick = i; // reservoir: uniform
-      reply.accept(pick);
+      reply.onToken(pick);
       tokens.push(pick);
     }
     const text = /<\|message\|>([\s\S]*)<\|return\|>$/.exec(getTokenizer().decode(tokens))?.[1];

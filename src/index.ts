@@ -1,5 +1,12 @@
 // Public API of gpt-oss-ts.
-export { loadModel, GptOssModel, type LoadOptions, type GenerateOptions, type GeneratedToken } from "./model/model.js";
+export { loadModel, GptOssModel, OutOfMemoryError, type LoadOptions } from "./model/model.js";
+export { complete, encodePrompt, TextPromptError, type CompleteOptions, type Completion, type TextLogprob } from "./generation/complete.js";
+export type { TokenLogprob } from "./generation/logprobs.js";
+export {
+  generation, streamTokens, runToEnd, PREFILL_CHUNK,
+  type GenerateOptions, type GeneratedToken, type GenerationResult, type GenerationStopReason, type GenerationEvent, type StepHook, type StepInfo, type Forward, type LoopOptions,
+} from "./generation/loop.js";
+export { GptOssError, NonFiniteLogitsError, ContextFullError } from "./util/errors.js";
 export { Checkpoint, CheckpointError } from "./checkpoint/checkpoint.js";
 export { parseConfig, ConfigError, type ModelConfig } from "./checkpoint/config.js";
 export type { ModelWeights, LayerWeights, Bf16Matrix, Mxfp4Experts } from "./checkpoint/weights.js";
@@ -37,17 +44,18 @@ export { synthesize, planCheckpoint, PRESETS, type PresetName, type CheckpointPl
 export { downloadRepo, listRepoFiles, repoCommit, selectFiles, verifyWeights, DownloadError, type DownloadOptions, type RepoFile } from "./hub/download.js";
 export { resolveModelDir, hubCacheDir, cachedSnapshot, repoFolder, ModelNotFoundError } from "./hub/cache.js";
 export { countParameters, formatCount, type ParameterCounts } from "./checkpoint/params.js";
+export { ChatSession, type ChatSessionOptions, type ChatSessionEvent, type ChatTool, type ChatAnswer } from "./chat/chat-session.js";
 export {
-  chat, checkChatModel, chatMessages, ContextFullError, appendReply, pendingToolCalls, toolResultMessage, isToolCall, toToolDescriptions, today, ReplyReader,
-  type ChatOptions, type ChatEvent, type ChatDone, type ToolCall, type StopReason,
+  chat, checkChatModel, chatMessages, toHarmonyConversation, appendReply, pendingToolCalls, toolResultMessage, isToolCall, toToolDescriptions, today, ReplyReader,
+  type ChatOptions, type ChatEvent, type ChatDone, type ToolCall, type StopReason, type ChatInput, type ChatMessage,
 } from "./chat/chat.js";
-export { PrefixCachedGenerator, type TokenSource } from "./generation/session.js";
+export type { OpenAIMessage } from "./chat/openai-messages.js";
+export { Session, PrefixCachedGenerator, type SessionModel, type TokenSource } from "./generation/session.js";
 export { createServer, type ServerOptions } from "./server/server.js";
 export {
   parseChatRequest, toHarmonyMessages, DeltaStream, MessageBuilder, InvalidRequestError,
   type ChatRequest, type Delta, type AssistantMessage, type FinishReason, type Usage,
 } from "./server/openai-chat.js";
-export type { TokenConstraint } from "./generation/constraint.js";
 export {
   toResponseFormat, replyConstraint, responseFormatSection, ResponseFormatError, type ResponseFormat, type ConstraintOptions,
 } from "./structured/response-format.js";

@@ -42,6 +42,15 @@ describe("run and chat on a random-weight checkpoint with the real vocabulary", 
     expect(r.stderr).toMatch(/6 generated/);
   });
 
+  it("chat keeps its session's KV cache across turns", () => {
+    const r = cli(["chat", "--model", ckpt, "--max-tokens", "4", "--seed", "1"], "hi\nhow are you?\n");
+    expect(r.code).toBe(0);
+    const stats = r.stderr.split("\n").filter((l) => /prompt tokens/.test(l));
+    expect(stats).toHaveLength(2);
+    expect(stats[0]).not.toMatch(/cached/);
+    expect(stats[1]).toMatch(/prompt tokens \(\d+ cached\)/);
+  });
+
   it("runOneShot streams to the given outputs", async () => {
     let out = "", err = "";
     await runOneShot(ckpt, "Hi", { maxTokens: 5, seed: 2, stdout: { write: (s: string) => (out += s) }, stderr: { write: (s: string) => (err += s) } });

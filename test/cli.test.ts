@@ -1,6 +1,6 @@
 // The command line, run as users run it (the built bin), on the dev checkpoint.
 import { spawnSync } from "node:child_process";
-import { rmSync } from "node:fs";
+import { copyFileSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { SafetensorsFile } from "../src/checkpoint/safetensors.js";
@@ -30,14 +30,34 @@ describe("CLI", () => {
     const r = cli("generate", "--model", DEV_CKPT, "--tokens", DECODE_PROMPT.join(","), "--max-tokens", "16", "--temperature", "0", "--json");
     expect(r.code).toBe(0);
     const last = r.stdout.trim().split("\n").pop()!;
-    expect(JSON.parse(last)).toEqual({ tokens: GOLDEN_DECODE });
+    expect(JSON.parse(last)).toEqual({ tokens: GOLDEN_DECODE, stopReason: "max_tokens" });
+  });
+
+  it("generate --json at the context limit stops there with context_full, exits 0 and prints every token", () => {
+    // the dev checkpoint with a context of 20 tokens: 12 of prompt leave room for 8
+    const dir = join(tmp, "context-20");
+    mkdirSync(dir);
+    copyFileSync(join(DEV_CKPT, "model.safetensors"), join(dir, "model.safetensors"));
+    const config = JSON.parse(readFileSync(join(DEV_CKPT, "config.json"), "utf8"));
+    writeFileSync(join(dir, "config.json"), JSON.stringify({ ...config, max_position_embeddings: 20 }));
+    const r = cli("generate", "--model", dir, "--tokens", DECODE_PROMPT.join(","), "--max-tokens", "16", "--temperature", "0", "--json");
+    expect(r.code, r.stderr).toBe(0);
+    expect(JSON.parse(r.stdout.trim().split("\n").pop()!)).toEqual({ tokens: GOLDEN_DECODE.slice(0, 8), stopReason: "context_full" });
+    expect(r.stderr).toMatch(/8 tokens in .*stopped: the context of 20 tokens is full/);
+    const streamed = cli("generate", "--model", dir, "--tokens", DECODE_PROMPT.join(","), "--max-tokens", "16", "--temperature", "0");
+    expect(streamed.code).toBe(0);
+    expect(streamed.stdout).toBe(`${GOLDEN_DECODE.slice(0, 8).join(",")}\n`);
+    // a prompt that fills the context alone is refused, clearly
+    const full = cli("generate", "--model", dir, "--tokens", Array.from({ length: 20 }, () => 1).join(","));
+    expect(full.code).toBe(1);
+    expect(full.stderr).toMatch(/the prompt is 20 tokens, which fills the context of 20 tokens/);
   });
 
   it("--threads: the same tokens on 1 and 3 threads, the process exits by itself; a bad count is a usage error", () => {
     for (const threads of ["1", "3"]) {
       const r = cli("generate", "--model", DEV_CKPT, "--tokens", DECODE_PROMPT.join(","), "--max-tokens", "16", "--json", "--threads", threads);
       expect(r.code).toBe(0);
-      expect(JSON.parse(r.stdout.trim().split("\n").pop()!)).toEqual({ tokens: GOLDEN_DECODE });
+      expect(JSON.parse(r.stdout.trim().split("\n").pop()!)).toEqual({ tokens: GOLDEN_DECODE, stopReason: "max_tokens" });
     }
     const bad = cli("generate", "--model", DEV_CKPT, "--tokens", "1", "--threads", "0");
     expect(bad.code).toBe(2);

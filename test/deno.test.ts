@@ -53,7 +53,7 @@ console.log(JSON.stringify({ backend: model.kernels.name, tokens }));
     expect(version.stdout).toMatch(/^gpt-oss-ts \d+\.\d+\.\d+\n$/);
     const gen = run(["run", ...PERMISSIONS.cli, "npm:gpt-oss-ts", "generate", "--model", DEV_CKPT, "--tokens", DECODE_PROMPT.join(","), "--max-tokens", "16", "--json"]);
     expect(gen.code).toBe(0);
-    expect(JSON.parse(gen.stdout.trim().split("\n").pop()!)).toEqual({ tokens: GOLDEN_DECODE });
+    expect(JSON.parse(gen.stdout.trim().split("\n").pop()!)).toEqual({ tokens: GOLDEN_DECODE, stopReason: "max_tokens" });
     const inspect = run(["run", ...PERMISSIONS.cli, "npm:gpt-oss-ts", "inspect", "--model", DEV_CKPT]);
     expect(inspect.code).toBe(0);
     expect(inspect.stdout).toMatch(/memory needed/);

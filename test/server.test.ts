@@ -340,6 +340,26 @@ describe("OpenAI-style server with a real random-weight model", () => {
     }
   });
 
+  it("each server owns its session: a conversation that goes on reuses the cache, another server's does not", async () => {
+    const model = await loadModel(ckpt);
+    const a = await serve(model), b = await serve(model);
+    try {
+      const turn1 = [user("What is 2 + 2?")];
+      const first = await json(await post(a.url, { messages: turn1, max_tokens: 4, seed: 1 }));
+      expect(first.usage.prompt_tokens_details.cached_tokens).toBe(0);
+      const turn2 = [...turn1, { role: "assistant", content: "4" }, user("And 3 + 3?")];
+      const second = await json(await post(a.url, { messages: turn2, max_tokens: 4, seed: 1 }));
+      expect(second.usage.prompt_tokens_details.cached_tokens).toBeGreaterThan(first.usage.prompt_tokens / 2);
+      // the other server has a cache of its own, still empty
+      const other = await json(await post(b.url, { messages: turn2, max_tokens: 4, seed: 1 }));
+      expect(other.usage.prompt_tokens_details.cached_tokens).toBe(0);
+      expect(other.choices[0].message).toEqual(second.choices[0].message);
+    } finally {
+      await a.close();
+      await b.close();
+    }
+  });
+
   it("gpt-oss-ts serve listens, answers, logs a line per request and stops on SIGTERM", async () => {
     const child = spawn(process.execPath, ["dist/src/cli/main.js", "serve", "--model", ckpt, "--port", "0", "--max-tokens", "3"], { stdio: ["ignore", "ignore", "pipe"] });
     let stderr = "";

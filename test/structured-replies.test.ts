@@ -10,15 +10,15 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Ajv2020 } from "ajv/dist/2020.js";
 import addFormats from "ajv-formats";
 import { chat, type ChatDone, type ChatOptions, type TokenSource } from "../src/chat/chat.js";
-import type { GenerateOptions } from "../src/model/model.js";
 import { loadModel } from "../src/model/model.js";
+import { argmax } from "../src/generation/sampling.js";
 import { textMessage, type Message } from "../src/harmony/types.js";
 import { getTokenizer, TOKENS, VOCAB_SIZE } from "../src/tokenizer/tokenizer.js";
 import { Xoshiro128 } from "../src/util/prng.js";
 import { replyConstraint, ResponseFormatError } from "../src/structured/response-format.js";
 import { synthesize } from "../src/checkpoint/synth.js";
 import { tempDir } from "./helpers.js";
-import { RandomModel } from "./structured-helpers.js";
+import { loopSource, randomModel } from "./structured-helpers.js";
 
 const ajv = new Ajv2020({ strict: false });
 addFormats.default(ajv);
@@ -83,33 +83,23 @@ const STOPS = new Set<number>([TOKENS.return, TOKENS.call, TOKENS.end]);
 const LENGTH = Uint8Array.from({ length: VOCAB_SIZE }, (_, t) => (t < 199998 ? tok.tokenBytes(t).length : 0));
 
 /** An adversary: of the allowed tokens, the longest one (or one at random), never a stop token while it can avoid it. */
-class Adversary implements TokenSource {
-  contextLength = 1 << 20;
-  constructor(private readonly seed: number, private readonly pick: "longest" | "random") {}
-  async *generate(_prompt: readonly number[], options: GenerateOptions) {
-    const rng = new Xoshiro128(this.seed);
-    const logits = new Float32Array(VOCAB_SIZE);
-    const going = new Int32Array(VOCAB_SIZE);
-    for (let index = 0; index < (options.maxTokens ?? 128); index++) {
-      logits.fill(0);
-      options.constraint?.mask(logits);
-      let n = 0, stop = -1, best = -1;
-      for (let t = 0; t < logits.length; t++) {
-        if (logits[t] !== 0) continue;
-        if (STOPS.has(t)) {
-          stop = t;
-          continue;
-        }
-        if (this.pick === "longest" && LENGTH[t] > best) (best = LENGTH[t]), (n = 0);
-        if (this.pick === "random" || LENGTH[t] === best) going[n++] = t;
+function adversary(seed: number, pick: "longest" | "random"): TokenSource {
+  const rng = new Xoshiro128(seed);
+  const going = new Int32Array(VOCAB_SIZE);
+  return loopSource((logits) => logits.fill(0), (logits) => {
+    let n = 0, stop = -1, best = -1;
+    for (let t = 0; t < logits.length; t++) {
+      if (logits[t] !== 0) continue;
+      if (STOPS.has(t)) {
+        stop = t;
+        continue;
       }
-      expect(n > 0 || stop >= 0).toBe(true);
-      const token = n > 0 ? going[Math.floor(rng.float() * n)] : stop;
-      options.constraint?.accept(token);
-      yield { token, index };
-      if (options.stopTokens?.includes(token)) return;
+      if (pick === "longest" && LENGTH[t] > best) (best = LENGTH[t]), (n = 0);
+      if (pick === "random" || LENGTH[t] === best) going[n++] = t;
     }
-  }
+    expect(n > 0 || stop >= 0).toBe(true);
+    return n > 0 ? going[Math.floor(rng.float() * n)] : stop;
+  });
 }
 
 /** Tokens of the shortest reply a schema allows (headers, JSON, stop token). */
@@ -150,7 +140,7 @@ describe("constrained replies", () => {
     for (const [name, schema] of Object.entries(SCHEMAS)) {
       for (const [seed, temperature, slack] of [[1, 0, 30], [2, 1, 2], [3, 2, 60]] as const) {
         const maxTokens = shortest(schema) + slack;
-        const done = await reply(new RandomModel(seed * 7 + n), { responseFormat: { type: "json_schema", schema }, maxTokens, temperature, seed });
+        const done = await reply(randomModel(seed * 7 + n), { responseFormat: { type: "json_schema", schema }, maxTokens, temperature, seed });
         expectValid(done, schema, maxTokens, `${name}, seed ${seed}, temperature ${temperature}`);
         n++;
       }
@@ -160,10 +150,10 @@ describe("constrained replies", () => {
   it("finish within the budget against an adversary that never closes anything", async () => {
     for (const [name, schema] of Object.entries(SCHEMAS)) {
       // A budget below the shortest reply is refused up front, never cut off.
-      await expect(reply(new Adversary(1, "random"), { responseFormat: { type: "json_schema", schema }, maxTokens: shortest(schema) - 1 })).rejects.toThrow(ResponseFormatError);
+      await expect(reply(adversary(1, "random"), { responseFormat: { type: "json_schema", schema }, maxTokens: shortest(schema) - 1 })).rejects.toThrow(ResponseFormatError);
       for (const [seed, pick, slack] of [[1, "longest", 0], [2, "random", 5], [3, "longest", 40]] as const) {
         const maxTokens = shortest(schema) + slack;
-        const done = await reply(new Adversary(seed, pick), { responseFormat: { type: "json_schema", schema }, maxTokens });
+        const done = await reply(adversary(seed, pick), { responseFormat: { type: "json_schema", schema }, maxTokens });
         expectValid(done, schema, maxTokens, `${name}, ${pick}, ${maxTokens} tokens`);
       }
     }
@@ -171,15 +161,15 @@ describe("constrained replies", () => {
 
   it("json_object gives a JSON object; a budget too small for the shortest reply is refused", async () => {
     for (const seed of [5, 6]) {
-      const done = await reply(new RandomModel(seed), { responseFormat: { type: "json_object" }, maxTokens: 50, seed, temperature: 1 });
+      const done = await reply(randomModel(seed), { responseFormat: { type: "json_object" }, maxTokens: 50, seed, temperature: 1 });
       const value = expectValid(done, { type: "object" }, 50, `json_object ${seed}`);
       expect(typeof value).toBe("object");
     }
-    const tight = await reply(new Adversary(1, "longest"), { responseFormat: { type: "json_object" }, maxTokens: 6 });
+    const tight = await reply(adversary(1, "longest"), { responseFormat: { type: "json_object" }, maxTokens: 6 });
     expectValid(tight, { type: "object" }, 6, "6 tokens");
     expect(tok.decode(tight.tokens)).toMatch(/^<\|channel\|>final<\|message\|>\{\s*\}<\|return\|>$/);
-    await expect(reply(new RandomModel(1), { responseFormat: { type: "json_object" }, maxTokens: 5 })).rejects.toThrow(/at most 5 tokens, but the shortest reply .* takes 6/);
-    await expect(reply(new RandomModel(1), { responseFormat: { type: "json_schema", schema: { type: "string", format: "ipv6" } } })).rejects.toThrow(/format "ipv6" is not supported/);
+    await expect(reply(randomModel(1), { responseFormat: { type: "json_object" }, maxTokens: 5 })).rejects.toThrow(/at most 5 tokens, but the shortest reply .* takes 6/);
+    await expect(reply(randomModel(1), { responseFormat: { type: "json_schema", schema: { type: "string", format: "ipv6" } } })).rejects.toThrow(/format "ipv6" is not supported/);
   });
 
   it("shows the schema to the model in the developer message", async () => {
@@ -187,7 +177,7 @@ describe("constrained replies", () => {
     const source: TokenSource = {
       async *generate(p, options) {
         prompt = tok.decode([...p]);
-        yield* new Adversary(1, "random").generate(p, options);
+        yield* adversary(1, "random").generate(p, options);
       },
     };
     await reply(source, { responseFormat: { type: "json_schema", name: "point", description: "A point.", schema: { type: "object", properties: { x: { type: "integer" } } } }, instructions: "Be brief." });
@@ -204,7 +194,7 @@ describe("strict tool calls", () => {
   it("have arguments valid for the tool's schema, or the answer is a final message", async () => {
     let calls = 0;
     for (let seed = 1; seed <= 8; seed++) {
-      const done = await reply(new RandomModel(seed), { tools, maxTokens: 60, seed, temperature: 1 });
+      const done = await reply(randomModel(seed), { tools, maxTokens: 60, seed, temperature: 1 });
       const last = done.messages[done.messages.length - 1];
       if (done.stopReason === "call" && last.recipient === "functions.get_weather") {
         calls++;
@@ -222,21 +212,10 @@ describe("strict tool calls", () => {
 
 describe("reasoning budget", () => {
   /** Writes `script` where the constraint allows it; elsewhere the first token the constraint allows. */
-  const scripted = (script: number[]): TokenSource => ({
-    async *generate(_prompt, options) {
-      const logits = new Float32Array(VOCAB_SIZE);
-      for (let index = 0; index < (options.maxTokens ?? 128); index++) {
-        logits.fill(0);
-        if (index < script.length) logits[script[index]] = 10;
-        options.constraint?.mask(logits);
-        let token = 0;
-        for (let i = 0; i < logits.length; i++) if (logits[i] > logits[token]) token = i;
-        options.constraint?.accept(token);
-        yield { token, index };
-        if (options.stopTokens?.includes(token)) return;
-      }
-    },
-  });
+  const scripted = (script: number[]): TokenSource => loopSource((logits, step) => {
+    logits.fill(0);
+    if (step < script.length) logits[script[step]] = 10;
+  }, argmax);
   const ramble = tok.encode("<|channel|>analysis<|message|>" + " and so on".repeat(30), { allowSpecial: true });
 
   it("closes the analysis after N tokens and moves to the final channel (free answer)", async () => {

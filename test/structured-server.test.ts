@@ -11,7 +11,7 @@ import { Ajv2020 } from "ajv/dist/2020.js";
 import { InvalidRequestError, parseChatRequest } from "../src/server/openai-chat.js";
 import { createServer } from "../src/server/server.js";
 import { responseFormatOfText } from "../src/structured/response-format.js";
-import { RandomModel } from "./structured-helpers.js";
+import { randomModel } from "./structured-helpers.js";
 
 const ajv = new Ajv2020({ strict: false });
 const person = {
@@ -66,7 +66,7 @@ describe("real clients against the server", () => {
   let server: Server;
   let baseURL = "";
   beforeAll(async () => {
-    server = createServer(new RandomModel(1), { modelId: "test-model", date: "2025-06-28", log: () => {} });
+    server = createServer(randomModel(1), { modelId: "test-model", date: "2025-06-28", log: () => {} });
     await new Promise<void>((ok) => server.listen(0, "127.0.0.1", ok));
     baseURL = `http://127.0.0.1:${(server.address() as AddressInfo).port}/v1`;
   });

@@ -3,15 +3,26 @@
 import { HarmonyParser, type ParserErrorCode } from "../harmony/parser.js";
 import { renderToTokensAsync } from "../harmony/render.js";
 import {
-  developerContent, systemContent, textMessage,
+  ConversationError, developerContent, systemContent, textMessage,
   type Conversation, type DeveloperContent, type Message, type ReasoningEffort, type Role, type SystemContent, type ToolDescription,
 } from "../harmony/types.js";
-import type { GptOssModel } from "../model/model.js";
-import { PrefixCachedGenerator, type TokenSource } from "../generation/session.js";
+import { Session, type SessionModel, type TokenSource } from "../generation/session.js";
+import { isOpenAIMessage, OpenAIMessageReader, type OpenAIMessage } from "./openai-messages.js";
 import type { SamplingOptions } from "../generation/sampling.js";
+import type { GenerationResult, StepHook } from "../generation/loop.js";
+import { StopStrings } from "../generation/stop-strings.js";
+import { ContextFullError } from "../util/errors.js";
+import { isObject } from "../util/json.js";
+import type { ModelConfig } from "../checkpoint/config.js";
 import type { TokenLogprob, TokenLogprobs } from "../generation/logprobs.js";
 import { getTokenizer, StreamDecoder, STOP_TOKENS_FOR_ASSISTANT, TEXT_TOKEN_COUNT, TokenLimitError, TOKENS, VOCAB_SIZE } from "../tokenizer/tokenizer.js";
 import { replyConstraint, responseFormatSection, type ResponseFormat } from "../structured/response-format.js";
+
+/** A message of the conversation: Harmony's shape, or OpenAI's ({role, content: "text"}, tool_calls, ...). */
+export type ChatMessage = Message | OpenAIMessage;
+
+/** What `chat` answers: messages in Harmony's or OpenAI's shape (both may be mixed), or a Conversation. */
+export type ChatInput = Conversation | readonly ChatMessage[];
 
 export interface ChatOptions extends SamplingOptions {
   /** `Reasoning:` in the system message (default "medium", openai-harmony's default) */
@@ -26,6 +37,14 @@ export interface ChatOptions extends SamplingOptions {
   maxTokens?: number;
   /** stops the reply at the next token; the stream then ends with a `done` event, stop reason "aborted" */
   signal?: AbortSignal;
+  /** logits processors run at every step of the reply (constrained decoding, budgets): see StepHook */
+  stepHooks?: readonly StepHook[];
+  /**
+   * stop strings: the reply stops where one appears in the visible text (answer, preamble, other or raw
+   * text; not the reasoning, not tool arguments), the text before it is the last streamed, and the cut
+   * message keeps only that text. Stop reason "stop_string". Matched within one message.
+   */
+  stop?: readonly string[];
   /** refuse (ContextFullError) a rendered prompt longer than this many tokens (default: the context) */
   maxPromptTokens?: number;
   /** when set, text events carry the log-probabilities of their tokens, with this many alternatives */
@@ -44,6 +63,8 @@ export type StopReason =
   | "call" // `<|call|>`: a tool call waits for its result
   | "max_tokens" // maxTokens reached
   | "context_full" // the model's context is full
+  | "stop_string" // one of the `stop` strings was written (the text stops before it)
+  | "hook" // a step hook ended the generation
   | "aborted" // the AbortSignal fired
   | "end"; // the token source ended without a stop token (only custom sources do that)
 
@@ -121,8 +142,12 @@ export type ChatEvent =
 /**
  * Streams the model's reply to `conversation` (messages so far, usually user/assistant/tool; a system or
  * developer message in it is kept and completed from the options). Ends with one `done` event.
+ *
+ * `model` is where tokens come from. A loaded model (GptOssModel) gets a fresh session for this call
+ * only: nothing is shared with other calls, and the whole prompt runs. A Session (model.createSession())
+ * keeps its KV cache between calls, so the next turn runs only what is new. Any TokenSource works (tests).
  */
-export async function* chat(model: GptOssModel | TokenSource, conversation: Conversation | Message[], options: ChatOptions = {}): AsyncGenerator<ChatEvent> {
+export async function* chat(model: SessionModel | TokenSource, conversation: ChatInput, options: ChatOptions = {}): AsyncGenerator<ChatEvent> {
   const source = tokenSourceOf(model);
   const context = source.contextLength ?? Infinity;
   // Encoded in slices (a server answers others meanwhile) and refused as soon as it cannot fit.
@@ -140,32 +165,45 @@ export async function* chat(model: GptOssModel | TokenSource, conversation: Conv
   const maxTokens = Math.min(requested, context - prompt.length);
   // The reply's Harmony structure and JSON, or a reasoning budget; refused before any work if it cannot hold.
   const constraint = replyConstraint(options, maxTokens);
+  const stepHooks = constraint ? [...(options.stepHooks ?? []), constraint] : options.stepHooks;
 
   const reader = new ReplyReader();
+  const visible = new StopStringFilter(options.stop ?? []);
   const attach = new LogprobAttacher();
   const tokens: number[] = [];
   const started = performance.now();
   let first = started, last = started;
   let stopReason: StopReason | undefined;
   if (maxTokens > 0 && !options.signal?.aborted) {
-    const generation = source.generate(prompt, { ...options, maxTokens, stopTokens: [...STOP_TOKENS_FOR_ASSISTANT], constraint });
-    for await (const { token, logprobs } of generation) {
-      if (options.signal?.aborted) break; // also for sources that do not watch the signal
-      last = performance.now();
-      if (tokens.length === 0) first = last;
-      tokens.push(token);
-      const wasInContent = reader.inContent;
-      const events = reader.push(token);
-      if (options.topLogprobs !== undefined && logprobs) attach.push(token, logprobs, events, !wasInContent && reader.inContent);
-      yield* events;
-      if (token === TOKENS.return) stopReason = "return";
-      else if (token === TOKENS.call) stopReason = "call";
-      if (stopReason || tokens.length >= maxTokens) break;
+    const generation = source.generate(prompt, { ...options, maxTokens, stopTokens: [...STOP_TOKENS_FOR_ASSISTANT], stepHooks })[Symbol.asyncIterator]();
+    try {
+      for (;;) {
+        const r = await generation.next();
+        if (r.done) {
+          if ((r.value as GenerationResult | undefined)?.stopReason === "hook") stopReason = "hook";
+          break;
+        }
+        const { token, logprobs } = r.value;
+        if (options.signal?.aborted) break; // also for sources that do not watch the signal
+        last = performance.now();
+        if (tokens.length === 0) first = last;
+        tokens.push(token);
+        const wasInContent = reader.inContent;
+        const events = reader.push(token);
+        if (options.topLogprobs !== undefined && logprobs) attach.push(token, logprobs, events, !wasInContent && reader.inContent);
+        yield* visible.pass(events);
+        if (visible.stopped) stopReason = "stop_string";
+        else if (token === TOKENS.return) stopReason = "return";
+        else if (token === TOKENS.call) stopReason = "call";
+        if (stopReason || tokens.length >= maxTokens) break;
+      }
+    } finally {
+      await generation.return?.(undefined); // ends the source's generation (and frees a session) when we stop first
     }
   }
   const tail = reader.end();
   attach.end(tail);
-  yield* tail;
+  yield* visible.end(tail);
   stopReason ??= options.signal?.aborted ? "aborted"
     : tokens.length >= maxTokens ? (maxTokens < requested ? "context_full" : "max_tokens")
     : "end";
@@ -189,27 +227,18 @@ export async function* chat(model: GptOssModel | TokenSource, conversation: Conv
   };
 }
 
-/** The prompt alone fills the model's context: the caller's input is too long (an HTTP 400, not a 500). */
-export class ContextFullError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = "ContextFullError";
-  }
-}
+export { ContextFullError };
 
-// One cached generator per model, so that consecutive turns reuse the KV cache.
-const sources = new WeakMap<GptOssModel, PrefixCachedGenerator>();
-
-function tokenSourceOf(model: GptOssModel | TokenSource): TokenSource {
+/** A model gets a session of its own for one call; a session or other source is used as it is. */
+function tokenSourceOf(model: SessionModel | TokenSource): TokenSource {
+  if (model instanceof Session) checkChatModel(model.model);
   if (!("transformer" in model)) return model;
   checkChatModel(model);
-  let source = sources.get(model);
-  if (!source) sources.set(model, (source = new PrefixCachedGenerator(model)));
-  return source;
+  return new Session(model);
 }
 
 /** Throws unless the model can be spoken to in Harmony: its vocabulary must cover o200k_harmony's. */
-export function checkChatModel(model: GptOssModel): void {
+export function checkChatModel(model: { readonly config: ModelConfig }): void {
   if (model.config.vocabSize < VOCAB_SIZE) {
     throw new Error(`the model's vocabulary has ${model.config.vocabSize} tokens, but chat needs the o200k_harmony tokenizer's ${VOCAB_SIZE}: this is not a gpt-oss checkpoint (use \`generate\` with token ids)`);
   }
@@ -222,12 +251,36 @@ export function today(now = new Date()): string {
 }
 
 /**
+ * Harmony messages from a chat input. A message in OpenAI's shape (string or null content, or one of
+ * tool_calls, tool_call_id, reasoning_content) is converted (src/chat/openai-messages.ts): the text of its
+ * system and developer messages becomes `instructions`; Harmony messages are kept as they are.
+ */
+export function toHarmonyConversation(input: ChatInput): { messages: Message[]; instructions?: string } {
+  const list: readonly unknown[] = isConversation(input) ? input.messages : input;
+  if (!Array.isArray(list)) throw new ConversationError("conversation: expected a list of messages or {messages: [...]}");
+  const reader = new OpenAIMessageReader();
+  list.forEach((m, i) => {
+    if (isOpenAIMessage(m)) reader.add(m, `messages[${i}]`);
+    else if (isObject(m) && typeof m.role === "string" && Array.isArray(m.content)) reader.messages.push(m as unknown as Message);
+    else throw new ConversationError(`messages[${i}]: expected a message {role, content}`);
+  });
+  return { messages: reader.messages, ...(reader.instructions.length > 0 ? { instructions: reader.instructions.join("\n\n") } : {}) };
+}
+
+function isConversation(input: ChatInput): input is Conversation {
+  return !Array.isArray(input) && isObject(input);
+}
+
+/**
  * The messages a chat renders: a system message first (reasoning effort, date) and, when tools or
  * instructions are given, a developer message after it. Messages already in the conversation are kept;
- * options given explicitly override their fields. The input is not modified.
+ * options given explicitly override their fields (the instructions of OpenAI-shaped system messages too).
+ * The input is not modified.
  */
-export function chatMessages(conversation: Conversation | Message[], options: ChatOptions = {}): Message[] {
-  const messages = [...(Array.isArray(conversation) ? conversation : conversation.messages)];
+export function chatMessages(conversation: ChatInput, options: ChatOptions = {}): Message[] {
+  const input = toHarmonyConversation(conversation);
+  const messages = input.messages;
+  if (options.instructions === undefined && input.instructions !== undefined) options = { ...options, instructions: input.instructions };
   const first = messages[0];
   const existing = first?.role === "system" ? first.content.find((c): c is SystemContent => c.type === "system_content") : undefined;
   if (existing) {
@@ -263,8 +316,10 @@ export function chatMessages(conversation: Conversation | Message[], options: Ch
  * off by max tokens or an abort, only visible text (an answer or preamble) is kept: half a thought or
  * half a tool call has no use in history.
  */
-export function appendReply(conversation: Conversation | Message[], reply: ChatDone): Conversation {
-  const messages = [...(Array.isArray(conversation) ? conversation : conversation.messages)];
+export function appendReply(conversation: Conversation | readonly Message[], reply: ChatDone): Conversation;
+export function appendReply(conversation: ChatInput, reply: ChatDone): { messages: ChatMessage[] };
+export function appendReply(conversation: ChatInput, reply: ChatDone): { messages: ChatMessage[] } {
+  const messages: ChatMessage[] = [...(isConversation(conversation) ? conversation.messages : conversation)];
   for (const m of reply.messages) {
     if (m === reply.incomplete && !(m.role === "assistant" && m.recipient === undefined && (m.channel === "final" || m.channel === "commentary"))) continue;
     messages.push(m);
@@ -299,6 +354,83 @@ function toolCallOf(m: Message, complete: boolean): ToolCall {
     call.argumentsError = argumentsText.trim() === "" ? "no arguments were written" : `not valid JSON: ${(e as Error).message}`;
   }
   return call;
+}
+
+/**
+ * Applies stop strings to the visible text of chat events (answer, commentary, other, raw), one message
+ * at a time. Once a stop string is found, nothing more passes but the cut message's `message` event,
+ * its text cut to what was passed.
+ */
+class StopStringFilter {
+  private stops: StopStrings;
+  /** the kind of the text held back, for the event that flushes it */
+  private last: Extract<ChatEvent, { text: string }> | null = null;
+  /** log-probabilities of the tokens whose text is held back */
+  private heldLogprobs: TokenLogprob[] = [];
+  /** visible text passed for the message being read */
+  private passed = "";
+
+  constructor(private readonly strings: readonly string[]) {
+    this.stops = new StopStrings(strings);
+  }
+
+  get stopped(): boolean {
+    return this.stops.stopped;
+  }
+
+  *pass(events: ChatEvent[]): Generator<ChatEvent> {
+    for (const e of events) {
+      if (this.stops.stopped) return;
+      if (e.type === "answer" || e.type === "commentary" || e.type === "other" || e.type === "raw") {
+        if (this.strings.length === 0) {
+          yield e;
+          continue;
+        }
+        const text = this.stops.push(e.text);
+        this.last = e;
+        this.passed += text;
+        this.heldLogprobs.push(...(e.logprobs ?? []));
+        if (text !== "") yield this.withText(e, text);
+        continue;
+      }
+      if (e.type === "message") {
+        yield* this.flush();
+        this.passed = "";
+      }
+      yield e;
+    }
+  }
+
+  /** The events of the end of the reply: as they are, or after a stop only the cut message, cut. */
+  *end(events: ChatEvent[]): Generator<ChatEvent> {
+    if (!this.stops.stopped) {
+      yield* this.pass(events);
+      yield* this.flush();
+      return;
+    }
+    for (const e of events) {
+      if (e.type !== "message") continue;
+      e.message.content = [{ type: "text", text: this.passed }];
+      yield e;
+    }
+  }
+
+  private *flush(): Generator<ChatEvent> {
+    const text = this.stops.flush();
+    if (text !== "" && this.last) {
+      this.passed += text;
+      yield this.withText(this.last, text);
+    }
+    this.stops = new StopStrings(this.strings); // a stop string does not span messages
+  }
+
+  /** `e` with `text`, carrying the log-probabilities of the tokens held back so far. */
+  private withText(e: Extract<ChatEvent, { text: string }>, text: string): ChatEvent {
+    const { logprobs: _, ...rest } = e as typeof e & { logprobs?: TokenLogprob[] };
+    const logprobs = this.heldLogprobs;
+    this.heldLogprobs = [];
+    return { ...rest, text, ...(logprobs.length > 0 ? { logprobs } : {}) } as ChatEvent;
+  }
 }
 
 /** Gives each token's log-probabilities to the text event that carries its text (see `Logprobs`). */
@@ -502,10 +634,6 @@ function deeperThan(value: unknown, max: number): boolean {
     level = level.flatMap((v) => (typeof v === "object" && v !== null ? Object.values(v) : []));
   }
   return false;
-}
-
-function isObject(v: unknown): v is Record<string, unknown> {
-  return typeof v === "object" && v !== null && !Array.isArray(v);
 }
 
 export type { TokenSource } from "../generation/session.js";

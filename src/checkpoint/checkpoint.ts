@@ -3,18 +3,15 @@
 import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { basename, join } from "node:path";
 import { bf16ToF32, f16ToF32 } from "./numerics.js";
+import { nanScale, nonFiniteValue } from "./finite.js";
 import { SafetensorsFile, type TensorInfo } from "./safetensors.js";
 import { ConfigError, parseConfig, type ModelConfig } from "./config.js";
 import { ACCEPTED_DTYPES, expectedTensors, layerOf, NAMES, type ExpectedTensor, type Layout } from "./layout.js";
 import { insideFolder } from "../util/paths.js";
 import { heapAllocator, type Bf16Matrix, type LayerWeights, type ModelWeights, type Mxfp4Experts, type WeightAllocator } from "./weights.js";
+import { GptOssError } from "../util/errors.js";
 
-export class CheckpointError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = "CheckpointError";
-  }
-}
+export class CheckpointError extends GptOssError {}
 
 export interface LoadWeightsOptions {
   /** where the weights go (default: ordinary ArrayBuffers) */
@@ -209,9 +206,12 @@ export class Checkpoint {
       const place = alloc.allocate(n * 4, parts[0]);
       const out = new Float32Array(place.buffer, place.byteOffset, n);
       let at = 0;
-      for (const { info } of infos) {
+      for (const { file, info } of infos) {
         const raw = new Uint8Array(info.byteLength), to = at;
-        read(info.name, raw, () => void widen(raw, info.dtype, out, to));
+        read(info.name, raw, () => {
+          const problem = nonFiniteValue(out, to, widen(raw, info.dtype, out, to));
+          if (problem) throw new CheckpointError(`${file.path}: tensor "${info.name}" ${problem}`);
+        });
         at += floats(info);
       }
       return out;
@@ -228,7 +228,11 @@ export class Checkpoint {
       return {
         experts: E, rows, cols,
         blocks: bytes(blocks, interleave && ((b) => interleave(b, E, rows, nb, 16))),
-        scales: bytes(scales, interleave && ((b) => interleave(b, E, rows, nb, 1))),
+        scales: bytes(scales, (b) => {
+          const problem = nanScale(b, [E, rows, nb]);
+          if (problem) throw new CheckpointError(`${this.tensor(scales).file.path}: tensor "${scales}" ${problem}`);
+          interleave?.(b, E, rows, nb, 1);
+        }),
         rowGroup: interleave ? 4 : 1,
       };
     };

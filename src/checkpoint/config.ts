@@ -1,5 +1,6 @@
 // The model configuration, read from either the Hugging Face `config.json` or the reference's
 // `original/config.json`, and validated against what the forward pass needs.
+import { GptOssError } from "../util/errors.js";
 
 export type LayerType = "sliding_attention" | "full_attention";
 
@@ -43,10 +44,9 @@ export interface ModelConfig {
   eosTokenIds: number[];
 }
 
-export class ConfigError extends Error {
+export class ConfigError extends GptOssError {
   constructor(readonly file: string, message: string) {
     super(`${file}: ${message}`);
-    this.name = "ConfigError";
   }
 }
 

@@ -3,6 +3,7 @@
 // validated alone; tensor bytes are read lazily, by offset, straight into a buffer the caller provides.
 import { closeSync, fstatSync, openSync, read, readSync, statSync, writeSync } from "node:fs";
 import { open } from "node:fs/promises";
+import { GptOssError } from "../util/errors.js";
 
 /** Byte size of one element for every dtype the format defines (sub-byte types as fractions). */
 export const DTYPE_BITS: Readonly<Record<string, number>> = {
@@ -26,10 +27,9 @@ export interface TensorInfo {
   byteLength: number;
 }
 
-export class SafetensorsError extends Error {
+export class SafetensorsError extends GptOssError {
   constructor(readonly file: string, message: string) {
     super(`${file}: ${message}`);
-    this.name = "SafetensorsError";
   }
 }
 

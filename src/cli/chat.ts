@@ -3,7 +3,7 @@
 import { createInterface, type Interface } from "node:readline";
 import { appendReply, chat, checkChatModel, pendingToolCalls, today, toolResultMessage, type ChatDone, type ChatOptions, type TokenSource } from "../chat/chat.js";
 import { textMessage, type Message } from "../harmony/types.js";
-import type { GptOssModel } from "../model/model.js";
+import { Session, type SessionModel } from "../generation/session.js";
 import { parseArgs, UsageError } from "./args.js";
 import { CHAT_FLAGS, CHAT_FLAGS_HELP, chatOptionsFromArgs } from "./chat-options.js";
 import { ChatPrinter, type Output } from "./chat-printer.js";
@@ -46,8 +46,10 @@ export interface ReplIO {
   color?: boolean;
 }
 
-/** Runs the REPL until end of input or /exit; returns the exit code. */
-export async function repl(model: GptOssModel | TokenSource, options: ChatOptions, io: ReplIO = {}): Promise<number> {
+/** Runs the REPL until end of input or /exit; returns the exit code. A model gets a session (KV cache) of
+ * the REPL's own, kept across turns. */
+export async function repl(model: SessionModel | TokenSource, options: ChatOptions, io: ReplIO = {}): Promise<number> {
+  const source: TokenSource = "transformer" in model ? new Session(model) : model;
   const input = io.input ?? process.stdin;
   const output = io.output ?? process.stdout;
   const errors = io.errors ?? process.stderr;
@@ -99,7 +101,7 @@ export async function repl(model: GptOssModel | TokenSource, options: ChatOption
         generating = new AbortController();
         let done: ChatDone | undefined;
         try {
-          for await (const event of chat(model, history, { ...options, signal: generating.signal })) {
+          for await (const event of chat(source, history, { ...options, signal: generating.signal })) {
             printer.handle(event);
             if (event.type === "done") done = event;
           }

@@ -9,9 +9,10 @@ const HELP = `usage: gpt-oss-ts generate --model DIR --tokens IDS --max-tokens N
        [--backend wasm|ts] [--precision exact|fast] [--threads N]
 
 Continues the prompt token ids. --temperature 0 (the default) is greedy; --seed makes sampling
-repeatable (a whole number from 0 to 4294967295). Prints each generated id as it comes; with --json the last line of stdout is
-{"tokens": [...]} (the generated ids only). --backend defaults to wasm; --precision to the API's
-default (README "Precision").`;
+repeatable (a whole number from 0 to 4294967295). Prints each generated id as it comes; with --json
+the last line of stdout is {"tokens": [...], "stopReason": "..."} (the generated ids only). Generation
+stops at --max-tokens ("max_tokens") or where the model's context is full ("context_full"); both exit 0.
+--backend defaults to wasm; --precision to the API's default (README "Precision").`;
 
 export async function run(argv: string[]): Promise<number> {
   const args = parseArgs(argv, {
@@ -26,17 +27,24 @@ export async function run(argv: string[]): Promise<number> {
   const model = await loadFromArgs(args);
   const tokens: number[] = [];
   const started = performance.now();
+  let stopReason: string;
   try {
-    for await (const { token } of model.generate(prompt, { maxTokens, temperature, seed })) {
-      tokens.push(token);
-      if (!json) process.stdout.write(`${tokens.length === 1 ? "" : ","}${token}`);
+    const generation = model.generate(prompt, { maxTokens, temperature, seed });
+    for (let r = await generation.next(); ; r = await generation.next()) {
+      if (r.done) {
+        stopReason = r.value.stopReason;
+        break;
+      }
+      tokens.push(r.value.token);
+      if (!json) process.stdout.write(`${tokens.length === 1 ? "" : ","}${r.value.token}`);
     }
   } finally {
     model.dispose();
   }
   const seconds = (performance.now() - started) / 1000;
-  if (json) console.log(JSON.stringify({ tokens }));
+  if (json) console.log(JSON.stringify({ tokens, stopReason }));
   else process.stdout.write("\n");
-  console.error(`${tokens.length} tokens in ${seconds.toFixed(2)} s (${(tokens.length / seconds).toFixed(1)} tokens/s, prompt of ${prompt.length})`);
+  const note = stopReason === "context_full" ? `; stopped: the context of ${model.contextLength} tokens is full` : "";
+  console.error(`${tokens.length} tokens in ${seconds.toFixed(2)} s (${(tokens.length / seconds).toFixed(1)} tokens/s, prompt of ${prompt.length}${note})`);
   return 0;
 }

@@ -2,6 +2,7 @@
 // xoshiro128** generator (src/prng.ts) and every step is plain arithmetic, so every backend samples the
 // same tokens from the same logits.
 
+import { NonFiniteLogitsError } from "../util/errors.js";
 import { Xoshiro128 } from "../util/prng.js";
 
 export interface SamplingOptions {
@@ -31,6 +32,34 @@ export function argmax(logits: ArrayLike<number>): number {
   return best;
 }
 
+/**
+ * The first logit that is NaN or +Infinity (and -Infinity too unless `masked`: -Infinity is how a
+ * caller rules a token out), with how many there are; null when every value is usable.
+ */
+export function findNonFinite(logits: ArrayLike<number>, masked = false): { index: number; value: number; count: number } | null {
+  if (!masked) {
+    // Fast path: x * 0 is 0 for finite x and NaN for NaN and both infinities, so the sum is 0 exactly
+    // when every value is finite (one multiply-add per value, no branch).
+    let sum = 0;
+    for (let i = 0; i < logits.length; i++) sum += logits[i] * 0;
+    if (sum === 0) return null;
+  }
+  let index = -1, count = 0;
+  for (let i = 0; i < logits.length; i++) {
+    const x = logits[i];
+    if (x - x !== 0 && !(masked && x === -Infinity)) {
+      if (index < 0) index = i;
+      count++;
+    }
+  }
+  return index < 0 ? null : { index, value: logits[index], count };
+}
+
+/** "NaN at token id 7 (and 3 more non-finite values)" */
+export function describeNonFinite(f: { index: number; value: number; count: number }): string {
+  return `${f.value} at token id ${f.index}${f.count > 1 ? ` (and ${f.count - 1} more non-finite values)` : ""}`;
+}
+
 export class Sampler {
   private readonly rng: Xoshiro128;
   /** unnormalised probabilities, reused across calls */
@@ -45,15 +74,22 @@ export class Sampler {
     this.rng = new Xoshiro128(options.seed ?? Math.floor(Math.random() * 2 ** 32));
   }
 
-  /** Picks a token from `logits` [V]; `history` is every token so far (prompt and generated), for penalties. */
+  /**
+   * Picks a token from `logits` [V]; `history` is every token so far (prompt and generated), for penalties.
+   * -Infinity rules a token out; NaN or +Infinity anywhere is refused (NonFiniteLogitsError), never
+   * silently turned into a greedy pick.
+   */
   sample(logits: Float32Array, history: ArrayLike<number> = []): number {
     const o = this.options;
     const z = this.adjusted(logits, history);
     const temperature = o.temperature ?? 1;
-    if (temperature === 0) return argmax(z);
-
     const truncate = (o.topK ?? 0) > 0 || (o.minP ?? 0) > 0 || (o.topP ?? 1) < 1;
-    if (!truncate) return this.draw(z, temperature);
+    // The full draw finds non-finite values in its own sum; the other paths look for them first.
+    if (temperature === 0 || truncate) throwIfNonFinite(z);
+    const best = argmax(z);
+    if (!(z[best] > -Infinity)) checkUsable(z); // a NaN at id 0 hides from argmax; or all ruled out
+    if (temperature === 0) return best;
+    if (!truncate) return this.draw(z, z[best], temperature);
 
     // Candidates sorted by logit (descending, ties to the lower id), then the truncations.
     let ids = Array.from(z.keys()).filter((i) => z[i] > -Infinity);
@@ -84,12 +120,12 @@ export class Sampler {
   }
 
   /** Samples from softmax(z / temperature) over every id, without sorting. */
-  private draw(z: Float32Array, temperature: number): number {
-    const max = z[argmax(z)];
+  private draw(z: Float32Array, max: number, temperature: number): number {
     if (this.weights.length < z.length) this.weights = new Float64Array(z.length);
     const w = this.weights;
     let total = 0;
     for (let i = 0; i < z.length; i++) total += w[i] = Math.exp((z[i] - max) / temperature);
+    if (!(total < Infinity)) checkUsable(z); // NaN: a NaN or +Infinity logit, or every token ruled out
     let r = this.rng.float() * total;
     for (let i = 0; i < z.length; i++) {
       r -= w[i];
@@ -120,4 +156,15 @@ export class Sampler {
     }
     return z;
   }
+}
+
+function throwIfNonFinite(z: Float32Array): void {
+  const bad = findNonFinite(z, true);
+  if (bad) throw new NonFiniteLogitsError(`cannot sample from logits holding ${describeNonFinite(bad)}`);
+}
+
+/** Throws unless `z` can be sampled from: no NaN or +Infinity, and at least one token not ruled out. */
+function checkUsable(z: Float32Array): void {
+  throwIfNonFinite(z);
+  if (!(z[argmax(z)] > -Infinity)) throw new NonFiniteLogitsError("cannot sample: every token is ruled out (all logits are -Infinity)");
 }

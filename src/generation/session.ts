@@ -1,19 +1,23 @@
-// Generation that keeps its KV cache between calls. A chat re-renders the whole conversation every turn;
-// the part of the new prompt that is already in the cache is not run again.
+// A session: one KV cache, owned by whoever made it, kept between generations. A chat re-renders the
+// whole conversation every turn; the part of the new prompt that is already in the cache is not run
+// again. Two sessions never share anything; one session runs one generation at a time.
 //
 // Forgetting the tail of a KV cache is free for full-attention layers (rows past the new length are just
 // overwritten) but not for sliding layers, whose ring of `sliding_window` rows has been overwritten by the
 // newer positions. So the rings are copied once the prompt has run: the next call can go back to the end
 // of the previous prompt exactly. That is where a chat's next prompt usually departs from the cache: the
 // reply's reasoning is dropped from history, or a tool call's header is rendered in the renderer's order.
-import type { GeneratedToken, GenerateOptions, GptOssModel } from "../model/model.js";
+import type { ModelConfig } from "../checkpoint/config.js";
+import type { Transformer } from "../model/forward.js";
 import type { KVCache } from "../model/kv-cache.js";
-import { Sampler } from "./sampling.js";
-import { tokenLogprobs } from "./logprobs.js";
+import { generation, streamTokens, type GeneratedToken, type GenerateOptions, type GenerationResult } from "./loop.js";
 
-/** Where chat tokens come from: a model, or anything that continues a prompt the same way (tests). */
+/** Where chat tokens come from: a session, or anything that continues a prompt the same way (tests). */
 export interface TokenSource {
-  /** Continues `prompt`; stops after a stop token (which is yielded), after maxTokens, or on abort. */
+  /**
+   * Continues `prompt`; stops after a stop token (which is yielded), after maxTokens, or on abort. May
+   * return a GenerationResult when it ends (sessions do).
+   */
   generate(prompt: readonly number[], options: GenerateOptions): AsyncIterable<GeneratedToken>;
   /** prompt tokens the last `generate` found already in its cache (0 when it ran the whole prompt) */
   readonly reusedTokens?: number;
@@ -21,36 +25,55 @@ export interface TokenSource {
   readonly contextLength?: number;
 }
 
-/** Prompt tokens run per forward call: an abort is noticed between chunks, and activations stay small. */
-const PREFILL_CHUNK = 64;
+/** What a session runs on: a loaded model (GptOssModel), whose `newCache` says how long the context is. */
+export interface SessionModel {
+  readonly transformer: Transformer;
+  readonly config: ModelConfig;
+  newCache(): KVCache;
+}
 
-export class PrefixCachedGenerator implements TokenSource {
-  private readonly cache: KVCache;
+export class Session implements TokenSource {
+  /** the KV cache: keys and values of `tokens`, position by position */
+  readonly cache: KVCache;
   /** the tokens whose keys and values the cache holds, in position order */
   private cached: number[] = [];
   /** the sliding layers' rings when the cache held `at` positions (the end of the last prompt) */
   private snapshot: { at: number; rings: { k: Float32Array; v: Float32Array }[] } | undefined;
   private busy = false;
+  /** prompt tokens the last generation found in the cache */
   reusedTokens = 0;
 
-  constructor(readonly model: GptOssModel) {
+  constructor(readonly model: SessionModel) {
     this.cache = model.newCache();
   }
 
+  /** the most tokens (prompt + generated) a generation can hold */
   get contextLength(): number {
-    return this.model.config.maxPositionEmbeddings;
+    return this.cache.contextLength;
   }
 
-  async *generate(prompt: readonly number[], options: GenerateOptions = {}): AsyncGenerator<GeneratedToken> {
+  /** the tokens in the cache, in position order (the last prompt and what was run of its reply) */
+  get tokens(): readonly number[] {
+    return this.cached;
+  }
+
+  /**
+   * Continues `prompt` (every token so far, not only the new ones): the longest prefix the cache already
+   * holds is reused, the rest runs in chunks, then one token per step. Returns why it stopped. Called
+   * while another generation of this session is running, it runs on a fresh cache of its own instead.
+   */
+  async *generate(prompt: readonly number[], options: GenerateOptions = {}): AsyncGenerator<GeneratedToken, GenerationResult> {
     if (this.busy) {
-      // A second generation at the same time gets a fresh cache rather than corrupting this one.
       this.reusedTokens = 0;
-      yield* this.model.generate(prompt, options);
-      return;
+      return yield* new Session(this.model).generate(prompt, options);
     }
     this.busy = true;
     try {
-      yield* this.run(prompt, options);
+      const reused = this.rewind(prompt);
+      const steps = generation(this.cache, (tokens, logits) => this.forward(tokens, logits), prompt, { ...options, reused });
+      return yield* streamTokens(steps, (e) => {
+        if (e.type === "prefill" && e.done === e.total) this.snap(prompt.length);
+      });
     } catch (e) {
       this.forget();
       throw e;
@@ -66,17 +89,12 @@ export class PrefixCachedGenerator implements TokenSource {
     this.snapshot = undefined;
   }
 
-  private async *run(prompt: readonly number[], options: GenerateOptions): AsyncGenerator<GeneratedToken> {
-    const sampler = new Sampler(options); // checks the options before any work
-    const maxTokens = options.maxTokens ?? 128;
-    const stops = new Set(options.stopTokens ?? []);
-    if (prompt.length === 0) throw new Error("generate: empty prompt");
-    if (maxTokens <= 0) return;
-
+  /** Cuts the cache back to the longest prefix of `prompt` it can keep exactly; returns its length. */
+  private rewind(prompt: readonly number[]): number {
     let keep = 0;
     while (keep < this.cached.length && keep < prompt.length && this.cached[keep] === prompt[keep]) keep++;
     // The last prompt token must run again to get its logits (they are not kept).
-    keep = Math.min(keep, prompt.length - 1);
+    keep = Math.max(0, Math.min(keep, prompt.length - 1));
     // Forgetting one token is exact (the row it overwrote in a ring is out of the window anyway); more
     // needs the rings as they were, which the snapshot has for its own position (or one before it).
     if (this.cached.length - keep > 1) {
@@ -92,36 +110,23 @@ export class PrefixCachedGenerator implements TokenSource {
     this.cache.length = keep;
     this.cached.length = keep;
     this.reusedTokens = keep;
-
-    let logits: Float32Array | undefined;
-    for (let i = keep; i < prompt.length; i += PREFILL_CHUNK) {
-      if (options.signal?.aborted) return;
-      if (i > keep) await breathe();
-      logits = this.forward(prompt.slice(i, i + PREFILL_CHUNK));
-    }
-    const rings = this.cache.layers.filter((l) => l.sliding).map((l) => ({ k: l.k.slice(), v: l.v.slice() }));
-    this.snapshot = { at: prompt.length, rings };
-    const history = Array.from(prompt);
-    for (let index = 0; index < maxTokens; index++) {
-      if (options.signal?.aborted) return;
-      options.constraint?.mask(logits!);
-      const token = sampler.sample(logits!, history);
-      options.constraint?.accept(token);
-      history.push(token);
-      yield { token, index, ...(options.topLogprobs !== undefined ? { logprobs: tokenLogprobs(logits!, token, options.topLogprobs) } : {}) };
-      if (stops.has(token) || index + 1 === maxTokens) return;
-      await breathe();
-      if (options.signal?.aborted) return;
-      logits = this.forward([token]);
-    }
+    return keep;
   }
 
-  private forward(tokens: readonly number[]): Float32Array {
-    const logits = this.model.transformer.forward(tokens, this.cache);
+  /** Copies the sliding rings as they are with `at` positions in the cache (the end of the prompt). */
+  private snap(at: number): void {
+    const rings = this.cache.layers.filter((l) => l.sliding).map((l) => ({ k: l.k.slice(), v: l.v.slice() }));
+    this.snapshot = { at, rings };
+  }
+
+  private forward(tokens: readonly number[], logits: "last" | "none"): Float32Array {
+    const out = this.model.transformer.forward(tokens, this.cache, { logits });
     for (const t of tokens) this.cached.push(t);
-    return logits;
+    return out;
   }
 }
 
-/** Lets the event loop run (abort signals, Ctrl-C, streamed output) between steps. */
-const breathe = () => new Promise<void>((resolve) => setImmediate(resolve));
+/** @deprecated the earlier name of Session */
+export const PrefixCachedGenerator = Session;
+/** @deprecated the earlier name of Session */
+export type PrefixCachedGenerator = Session;

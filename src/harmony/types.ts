@@ -2,6 +2,8 @@
 // conversations written for openai-harmony (and the cases in test/fixtures/harmony/cases.json) load as-is:
 //   message = {role, name?, recipient?, channel?, content_type?, content: [part, ...]}
 // Keys stay snake_case on purpose: the JSON is the interface.
+import { GptOssError } from "../util/errors.js";
+import { isObject } from "../util/json.js";
 
 export type Role = "system" | "developer" | "user" | "assistant" | "tool";
 export const ROLES: readonly Role[] = ["system", "developer", "user", "assistant", "tool"];
@@ -115,12 +117,7 @@ export function messageText(message: Message): string {
 // ---------------------------------------------------------------------------------------------------
 // Loading untrusted JSON: every problem is reported with its path, e.g. `messages[2].role: ...`.
 
-export class ConversationError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = "ConversationError";
-  }
-}
+export class ConversationError extends GptOssError {}
 
 /**
  * Checks and normalises JSON in openai-harmony's shape. Accepted conveniences: a bare array of messages;
@@ -242,8 +239,4 @@ function optionalString(v: unknown, path: string): string | undefined {
   if (v === undefined || v === null) return undefined;
   if (typeof v !== "string") throw new ConversationError(`${path}: expected a string, got ${JSON.stringify(v)}`);
   return v;
-}
-
-function isObject(v: unknown): v is Record<string, unknown> {
-  return typeof v === "object" && v !== null && !Array.isArray(v);
 }

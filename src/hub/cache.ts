@@ -10,6 +10,7 @@ import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { homedir } from "node:os";
 import { basename, join } from "node:path";
 import { envVar } from "../util/env.js";
+import { GptOssError } from "../util/errors.js";
 
 /** The project's own download folder for `name`: what `download --dir` used to default to. */
 export const WEIGHTS_DIR = "weights";
@@ -70,12 +71,7 @@ export function cachedSnapshot(repo: string, revision = "main", cacheDir = hubCa
 
 const hasCheckpoint = (dir: string) => existsSync(join(dir, "config.json")) || existsSync(join(dir, "original", "config.json"));
 
-export class ModelNotFoundError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = "ModelNotFoundError";
-  }
-}
+export class ModelNotFoundError extends GptOssError {}
 
 /**
  * The folder of `--model`: the path itself when it exists; for a Hub id that is not a local folder

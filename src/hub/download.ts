@@ -17,18 +17,14 @@ import { existsSync, lstatSync, mkdirSync, readFileSync, renameSync, statSync, s
 import { open } from "node:fs/promises";
 import { basename, dirname, join, relative } from "node:path";
 import { SafetensorsError, SafetensorsFile } from "../checkpoint/safetensors.js";
+import { GptOssError } from "../util/errors.js";
 import { insideFolder } from "../util/paths.js";
 import { envVar } from "../util/env.js";
 import { COMMIT, hubCacheDir, isRepoId, repoFolder } from "./cache.js";
 
 export const DEFAULT_ENDPOINT = "https://huggingface.co";
 
-export class DownloadError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = "DownloadError";
-  }
-}
+export class DownloadError extends GptOssError {}
 
 /** A file of the repo, as listed by the Hub. */
 export interface RepoFile {

@@ -10,6 +10,7 @@ import type { ModelWeights } from "../checkpoint/weights.js";
 import type { Kernels } from "../backends/kernels.js";
 import { KVCache } from "./kv-cache.js";
 import { Rope } from "./rope.js";
+import { GptOssError } from "../util/errors.js";
 
 /** Names of the activations a caller may observe, as in the reference goldens. */
 export type ActivationName =
@@ -29,12 +30,7 @@ export interface ForwardOptions {
   observe?: Observer;
 }
 
-export class InputError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = "InputError";
-  }
-}
+export class InputError extends GptOssError {}
 
 export class Transformer {
   readonly rope: Rope;
@@ -44,8 +40,9 @@ export class Transformer {
     this.rope = new Rope(config.headDim, config.rope);
   }
 
-  newCache(): KVCache {
-    return new KVCache(this.config);
+  /** An empty KV cache for this model, holding at most `contextLength` positions (default: the model's limit). */
+  newCache(contextLength?: number): KVCache {
+    return new KVCache(this.config, undefined, contextLength);
   }
 
   /**
@@ -56,7 +53,7 @@ export class Transformer {
     const c = this.config, w = this.weights, K = this.kernels;
     const T = tokens.length;
     const pos0 = cache.length;
-    this.checkInput(tokens, pos0);
+    this.checkInput(tokens, pos0, cache.contextLength);
     const observe = options.observe;
 
     const H = c.hiddenSize, d = c.headDim, nq = c.numHeads, nkv = c.numKvHeads;
@@ -124,7 +121,7 @@ export class Transformer {
     return logits;
   }
 
-  private checkInput(tokens: ArrayLike<number>, pos0: number): void {
+  private checkInput(tokens: ArrayLike<number>, pos0: number, contextLength: number): void {
     const c = this.config;
     if (tokens.length === 0) throw new InputError("no tokens to run");
     for (let i = 0; i < tokens.length; i++) {
@@ -133,8 +130,10 @@ export class Transformer {
         throw new InputError(`token id ${id} at index ${i} is out of range: the vocabulary has ids 0..${c.vocabSize - 1}`);
       }
     }
-    if (pos0 + tokens.length > c.maxPositionEmbeddings) {
-      throw new InputError(`context of ${pos0 + tokens.length} tokens exceeds the model's limit of ${c.maxPositionEmbeddings} (max_position_embeddings)`);
+    if (pos0 + tokens.length > contextLength) {
+      throw new InputError(contextLength === c.maxPositionEmbeddings
+        ? `context of ${pos0 + tokens.length} tokens exceeds the model's limit of ${c.maxPositionEmbeddings} (max_position_embeddings)`
+        : `context of ${pos0 + tokens.length} tokens exceeds the context length of ${contextLength} this cache was made for (contextLength)`);
     }
   }
 

@@ -1,7 +1,8 @@
 // Keys (after RoPE) and values of every past position, per layer. Sliding layers only ever look back
 // `sliding_window` positions, so they keep a ring of that many rows (position p in row p % window);
 // full layers keep every position. Both grow by doubling as positions arrive, a full layer up to the
-// model's context limit, a ring up to its window (or the context, when the window is longer).
+// context length (the model's max_position_embeddings, or less when the caller asks for less), a ring up
+// to its window (or the context length, when the window is longer).
 import type { ModelConfig } from "../checkpoint/config.js";
 import { firstVisible } from "../backends/kernels.js";
 
@@ -23,11 +24,18 @@ export class KVCache {
   length = 0;
   private readonly rowWidth: number;
 
-  constructor(readonly config: ModelConfig, initialCapacity = 256) {
+  /** the most positions this cache holds; the forward pass refuses to run past it */
+  readonly contextLength: number;
+
+  constructor(readonly config: ModelConfig, initialCapacity = 256, contextLength = config.maxPositionEmbeddings) {
+    if (!(Number.isInteger(contextLength) && contextLength >= 1 && contextLength <= config.maxPositionEmbeddings)) {
+      throw new RangeError(`context length must be an integer from 1 to the model's limit of ${config.maxPositionEmbeddings} (max_position_embeddings), got ${contextLength}`);
+    }
+    this.contextLength = contextLength;
     this.rowWidth = config.numKvHeads * config.headDim;
     this.layers = config.layerTypes.map((type) => {
       const sliding = type === "sliding_attention";
-      const limit = sliding ? Math.min(config.slidingWindow, config.maxPositionEmbeddings) : config.maxPositionEmbeddings;
+      const limit = sliding ? Math.min(config.slidingWindow, contextLength) : contextLength;
       const capacity = Math.min(initialCapacity, limit);
       return { k: new Float32Array(capacity * this.rowWidth), v: new Float32Array(capacity * this.rowWidth), capacity, limit, sliding };
     });

@@ -7,11 +7,14 @@ import { createKernels, DEFAULT_BACKEND, DEFAULT_PRECISION, type Backend, type P
 import type { Kernels } from "../backends/kernels.js";
 import { Transformer, type ForwardOptions } from "./forward.js";
 import type { KVCache } from "./kv-cache.js";
-import { Sampler, type SamplingOptions } from "../generation/sampling.js";
-import type { TokenConstraint } from "../generation/constraint.js";
-import { tokenLogprobs, type TokenLogprobs } from "../generation/logprobs.js";
-import { chat, type ChatEvent, type ChatOptions } from "../chat/chat.js";
-import type { Conversation, Message } from "../harmony/types.js";
+import { Session } from "../generation/session.js";
+import { complete, encodePrompt, type CompleteOptions, type Completion } from "../generation/complete.js";
+import type { GeneratedToken, GenerateOptions, GenerationResult } from "../generation/loop.js";
+import { chat, type ChatEvent, type ChatInput, type ChatOptions } from "../chat/chat.js";
+import { ChatSession, type ChatSessionOptions } from "../chat/chat-session.js";
+import { GptOssError } from "../util/errors.js";
+
+export type { GeneratedToken, GenerateOptions, GenerationResult } from "../generation/loop.js";
 
 export interface LoadOptions {
   /** kernel backend: "wasm" (WebAssembly SIMD, the default) or "ts" (the plain TypeScript reference) */
@@ -23,7 +26,11 @@ export interface LoadOptions {
   precision?: Precision;
   /** called after each tensor is read */
   onProgress?: (doneBytes: number, totalBytes: number, tensor: string) => void;
-  /** context length the memory check plans for (default min(4096, the model's limit)) */
+  /**
+   * the most tokens (prompt + generated) a cache of this model holds: generation stops there (stop reason
+   * "context_full") and longer input is refused. Default: the model's limit (max_position_embeddings);
+   * the memory check plans for this, or for min(4096, the limit) when it is not given.
+   */
   contextLength?: number;
   /** bytes the load may use (default: what the OS reports available); a larger estimate is refused */
   memoryLimit?: number;
@@ -37,33 +44,7 @@ export interface LoadOptions {
   kernels?: Kernels;
 }
 
-export class OutOfMemoryError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = "OutOfMemoryError";
-  }
-}
-
-export interface GenerateOptions extends SamplingOptions {
-  /** stop after this many new tokens (default 128) */
-  maxTokens?: number;
-  /** stop when one of these is generated (it is yielded first) */
-  stopTokens?: number[];
-  /** stops the generation at the next token */
-  signal?: AbortSignal;
-  /** masks the logits before each token is sampled and sees each token chosen (structured output) */
-  constraint?: TokenConstraint;
-  /** when set, each token comes with its log-probability and this many most likely alternatives */
-  topLogprobs?: number;
-}
-
-export interface GeneratedToken {
-  token: number;
-  /** 0-based index among the generated tokens */
-  index: number;
-  /** log p(token) and the most likely tokens, when `topLogprobs` was set */
-  logprobs?: TokenLogprobs;
-}
+export class OutOfMemoryError extends GptOssError {}
 
 export class GptOssModel {
   private constructor(
@@ -71,6 +52,8 @@ export class GptOssModel {
     readonly checkpoint: Checkpoint,
     readonly kernels: Kernels,
     readonly transformer: Transformer,
+    /** the most tokens (prompt + generated) this model's caches hold (LoadOptions.contextLength) */
+    readonly contextLength: number,
   ) {}
 
   static async load(dir: string, options: LoadOptions = {}): Promise<GptOssModel> {
@@ -78,10 +61,14 @@ export class GptOssModel {
     try {
       // Refuse up front, in a second, rather than fail after minutes of loading.
       const c = checkpoint.config;
+      const context = options.contextLength;
+      if (context !== undefined && !(Number.isInteger(context) && context >= 1 && context <= c.maxPositionEmbeddings)) {
+        throw new RangeError(`contextLength must be an integer from 1 to the model's limit of ${c.maxPositionEmbeddings} (max_position_embeddings in ${checkpoint.configPath}), got ${context}`);
+      }
       // wasm `fast` on the relaxed build adds an int8 copy of the unembedding; the build is not known
       // yet, so it is counted whenever wasm `fast` is asked for (0.61 GiB too many on Node 20 at 20b).
       const fast = (options.backend ?? DEFAULT_BACKEND) === "wasm" && (options.precision ?? DEFAULT_PRECISION) === "fast";
-      const need = estimateMemory(c, expectedOf(checkpoint), options.contextLength ?? Math.min(4096, c.maxPositionEmbeddings), 128, fast);
+      const need = estimateMemory(c, expectedOf(checkpoint), context ?? Math.min(4096, c.maxPositionEmbeddings), 128, fast);
       const have = options.memoryLimit ?? availableMemory();
       if (need.total > have) {
         throw new OutOfMemoryError(`${checkpoint.dir}: the model needs about ${formatBytes(need.total, "binary")} (weights ${formatBytes(need.weights, "binary")}, KV cache ${formatBytes(need.kvCache, "binary")} at ${need.contextLength} tokens, activations ${formatBytes(need.activations, "binary")}) but only ${formatBytes(have, "binary")} is available`);
@@ -91,7 +78,7 @@ export class GptOssModel {
       try {
         const weights = await checkpoint.loadAsync({ allocator: kernels.allocator, onProgress: options.onProgress });
         kernels.prepare?.(weights);
-        return new GptOssModel(checkpoint, kernels, new Transformer(checkpoint.config, weights, kernels));
+        return new GptOssModel(checkpoint, kernels, new Transformer(checkpoint.config, weights, kernels), context ?? c.maxPositionEmbeddings);
       } catch (e) {
         kernels.dispose?.();
         throw e;
@@ -110,8 +97,22 @@ export class GptOssModel {
     this.kernels.dispose?.();
   }
 
+  /** An empty KV cache holding up to `contextLength` positions. */
   newCache(): KVCache {
-    return this.transformer.newCache();
+    return this.transformer.newCache(this.contextLength);
+  }
+
+  /** A session: a KV cache of its own, reused across generations and chat turns (see Session). */
+  createSession(): Session {
+    return new Session(this);
+  }
+
+  /**
+   * A conversation with its own history and KV cache: `send(text)` streams the reply as `chat` does,
+   * tools with handlers are run (src/chat/chat-session.ts).
+   */
+  createChat(options: ChatSessionOptions = {}): ChatSession {
+    return new ChatSession(this, options);
   }
 
   /** Logits of every position of `tokens` run from an empty context: [T, V]. */
@@ -119,34 +120,34 @@ export class GptOssModel {
     return this.transformer.forward(tokens, this.newCache(), { ...options, logits: "all" });
   }
 
-  /** Continues `prompt` token by token (prefill once, then one token per step with the KV cache). */
-  async *generate(prompt: ArrayLike<number>, options: GenerateOptions = {}): AsyncGenerator<GeneratedToken> {
-    const sampler = new Sampler(options);
-    const maxTokens = options.maxTokens ?? 128;
-    const stops = new Set(options.stopTokens ?? []);
-    const cache = this.newCache();
-    const history = Array.from(prompt);
-    if (maxTokens <= 0) return;
-    let logits = this.transformer.forward(prompt, cache);
-    for (let index = 0; index < maxTokens; index++) {
-      if (options.signal?.aborted) return;
-      options.constraint?.mask(logits);
-      const token = sampler.sample(logits, history);
-      options.constraint?.accept(token);
-      history.push(token);
-      yield { token, index, ...(options.topLogprobs !== undefined ? { logprobs: tokenLogprobs(logits, token, options.topLogprobs) } : {}) };
-      if (stops.has(token) || index + 1 === maxTokens) return;
-      // Let the event loop breathe (abort signals, streaming output) between steps.
-      await new Promise<void>((r) => setImmediate(r));
-      logits = this.transformer.forward([token], cache);
-    }
+  /**
+   * Continues `prompt` (token ids, or text: tokenised with o200k_harmony, no chat template) from an empty
+   * context: the prompt in chunks, then one token per step with the KV cache, until a stop token,
+   * maxTokens or the end of the context (src/generation/loop.ts). The generator's return value says why
+   * it stopped. Each call has a cache of its own.
+   */
+  generate(prompt: string | ArrayLike<number>, options: GenerateOptions = {}): AsyncGenerator<GeneratedToken, GenerationResult> {
+    const session = new Session(this);
+    if (typeof prompt !== "string") return session.generate(Array.from(prompt), options);
+    return (async function* () {
+      return yield* session.generate(encodePrompt(session.model, prompt), options);
+    })();
+  }
+
+  /**
+   * Text in, text out: continues `prompt` (no chat template) and resolves to the new text, its tokens, why
+   * it stopped and, with `topLogprobs`, per-token log-probabilities (src/generation/complete.ts).
+   */
+  complete(prompt: string | ArrayLike<number>, options: CompleteOptions = {}): Promise<Completion> {
+    return complete(this, prompt, options);
   }
 
   /**
    * Streams the reply to a Harmony conversation as typed events (reasoning, answer, tool calls, done);
-   * see src/chat/chat.ts. Consecutive calls reuse the KV cache where the new prompt extends the last one.
+   * see src/chat/chat.ts. Each call starts from an empty KV cache and shares nothing with other calls;
+   * for turns that reuse the cache, chat on a session: `chat(model.createSession(), ...)`.
    */
-  chat(conversation: Conversation | Message[], options: ChatOptions = {}): AsyncGenerator<ChatEvent> {
+  chat(conversation: ChatInput, options: ChatOptions = {}): AsyncGenerator<ChatEvent> {
     return chat(this, conversation, options);
   }
 }

@@ -173,10 +173,10 @@ function structuredDecode(model: GptOssModel, cache: ReturnType<GptOssModel["new
   for (let i = 0; i < steps; i++) {
     const logits = model.transformer.forward([token], cache);
     const t0 = now();
-    constraint.mask(logits);
+    constraint.beforeSample(logits);
     times.push(now() - t0);
     token = argmax(logits);
-    constraint.accept(token);
+    constraint.onToken(token);
     if (constraint.done) {
       replies++;
       constraint = reply(steps - i - 1);

@@ -8,6 +8,7 @@ import { Transformer } from "../model/forward.js";
 import type { GptOssModel } from "../model/model.js";
 import { Xoshiro128 } from "../util/prng.js";
 import { Sampler } from "../generation/sampling.js";
+import { generation } from "../generation/loop.js";
 
 export const OPS = ["embedding", "norms", "qkv", "rope", "attention", "attn_out", "router", "experts", "unembedding", "sampling"] as const;
 export type Op = (typeof OPS)[number];
@@ -153,7 +154,7 @@ export interface ProfileOptions {
 }
 
 /**
- * Times a prefill of a random prompt (one forward plus sampling the first token) and `genTokens`
+ * Times a prefill of a random prompt (its forward calls plus sampling the first token) and `genTokens`
  * decode steps (one forward of one token plus sampling, each).
  */
 export function profileModel(model: GptOssModel | Transformer, options: ProfileOptions = {}): Profile {
@@ -167,20 +168,20 @@ export function profileModel(model: GptOssModel | Transformer, options: ProfileO
   const rng = new Xoshiro128(seed);
   const prompt = Array.from({ length: promptTokens }, () => Math.floor(rng.float() * c.vocabSize));
 
+  // The generation loop itself (src/generation/loop.ts) on the timed kernels: prefill is everything up
+  // to the first token (the prompt's forward calls and one sampling), decode every step after it.
   const run = (promptIds: number[], steps: number) => {
-    const sampler = new Sampler({ temperature: options.temperature ?? 1, seed });
-    const cache = tf.newCache(), history = [...promptIds];
-    const sample = (logits: Float32Array) => timer.time("sampling", logits.length * 4, 0, () => sampler.sample(logits, history));
+    const inner = new Sampler({ temperature: options.temperature ?? 1, seed });
+    const sampler = { sample: (logits: Float32Array, history: ArrayLike<number>) => timer.time("sampling", logits.length * 4, 0, () => inner.sample(logits, history)) };
+    const cache = tf.newCache();
+    const loop = generation(cache, (tokens, logits) => tf.forward(tokens, cache, { logits }), promptIds, { maxTokens: steps + 1, sampler });
     timer.reset();
     const t0 = now();
-    let token = sample(tf.forward(promptIds, cache));
+    for (let r = loop.next(); !r.done && r.value.type !== "token"; r = loop.next());
     const prefill = phase("prefill", promptIds.length, now() - t0, timer);
     timer.reset();
     const t1 = now();
-    for (let i = 0; i < steps; i++) {
-      history.push(token);
-      token = sample(tf.forward([token], cache));
-    }
+    while (!loop.next().done);
     const decode = phase("decode", steps, now() - t1, timer);
     return { prefill, decode };
   };

@@ -3,17 +3,19 @@
 // The HTTP side is in src/server/server.ts; this file does no I/O, so it is tested without a socket.
 import { randomBytes } from "node:crypto";
 import { toToolDescriptions, type ChatDone, type ChatEvent, type ChatOptions } from "../chat/chat.js";
-import { textMessage, type Message, type ReasoningEffort } from "../harmony/types.js";
+import { ConversationError, type Message, type ReasoningEffort } from "../harmony/types.js";
+import { OpenAIMessageReader } from "../chat/openai-messages.js";
 import { Sampler } from "../generation/sampling.js";
 import type { TokenLogprob } from "../generation/logprobs.js";
 import { getTokenizer, VOCAB_SIZE } from "../tokenizer/tokenizer.js";
 import { checkResponseFormat, ResponseFormatError, toResponseFormat } from "../structured/response-format.js";
+import { GptOssError } from "../util/errors.js";
+import { isObject } from "../util/json.js";
 
 /** A request the server refuses: HTTP 400 (or `status`) with `{error: {message, type: "invalid_request_error", param}}`. */
-export class InvalidRequestError extends Error {
+export class InvalidRequestError extends GptOssError {
   constructor(message: string, readonly param: string | null = null, readonly status = 400) {
     super(message);
-    this.name = "InvalidRequestError";
   }
 }
 
@@ -168,91 +170,26 @@ export function topLogprobsOf(json: unknown, param = "top_logprobs"): number | u
 }
 
 /**
- * OpenAI messages -> the Harmony conversation (system and developer messages are left out: their text is
- * the developer message's instructions). An assistant message becomes its reasoning (`analysis`), its text
- * (`final`, or a `commentary` preamble when it also calls tools) and one `commentary` message per tool call
- * to `functions.NAME` with JSON arguments; a tool result comes from `functions.NAME`, found by its call id.
+ * OpenAI messages -> the Harmony conversation (src/chat/openai-messages.ts); system and developer messages
+ * are left out: their text is the developer message's instructions.
  */
 export function toHarmonyMessages(json: unknown): Message[] {
   if (!Array.isArray(json) || json.length === 0) throw new InvalidRequestError("messages must be a non-empty list", "messages");
-  const out: Message[] = [];
-  const callNames = new Map<string, string>();
-  json.forEach((m, i) => {
-    const path = `messages[${i}]`;
-    if (!isObject(m)) throw new InvalidRequestError(`${path} must be an object`, "messages");
-    switch (m.role) {
-      case "system":
-      case "developer":
-        textOf(m.content, `${path}.content`); // checked here, used by instructionsOf
-        return;
-      case "user":
-        out.push(textMessage("user", textOf(m.content, `${path}.content`)));
-        return;
-      case "assistant": {
-        const reasoning = m.reasoning_content ?? m.reasoning;
-        if (reasoning != null) {
-          if (typeof reasoning !== "string") throw new InvalidRequestError(`${path}.reasoning_content must be a string`, "messages");
-          if (reasoning !== "") out.push(textMessage("assistant", reasoning, { channel: "analysis" }));
-        }
-        const calls = m.tool_calls ?? [];
-        if (!Array.isArray(calls)) throw new InvalidRequestError(`${path}.tool_calls must be a list`, "messages");
-        const text = m.content == null ? "" : textOf(m.content, `${path}.content`);
-        if (text !== "" || (calls.length === 0 && reasoning == null)) {
-          out.push(textMessage("assistant", text, { channel: calls.length > 0 ? "commentary" : "final" }));
-        }
-        calls.forEach((c, j) => {
-          const cp = `${path}.tool_calls[${j}]`;
-          if (!isObject(c) || !isObject(c.function) || typeof c.function.name !== "string" || c.function.name === "") {
-            throw new InvalidRequestError(`${cp} must be {id, type: "function", function: {name, arguments}}`, "messages");
-          }
-          // The name goes into a Harmony header (`to=functions.NAME`): no spaces or special characters.
-          if (!/^[A-Za-z_][A-Za-z0-9_.-]*$/.test(c.function.name)) {
-            throw new InvalidRequestError(`${cp}.function.name: expected a function name (letters, digits, _ . or -), got ${JSON.stringify(c.function.name)}`, "messages");
-          }
-          // A string of JSON, as OpenAI sends it, or the object itself, as ollama-style histories do.
-          const raw = c.function.arguments ?? "{}";
-          if (typeof raw !== "string" && !isObject(raw)) throw new InvalidRequestError(`${cp}.function.arguments must be a string of JSON or an object`, "messages");
-          const args = typeof raw === "string" ? raw : JSON.stringify(raw);
-          if (typeof c.id === "string") callNames.set(c.id, c.function.name);
-          out.push(textMessage("assistant", args, { channel: "commentary", recipient: `functions.${c.function.name}`, content_type: "<|constrain|>json" }));
-        });
-        return;
-      }
-      case "tool": {
-        const id = m.tool_call_id;
-        const name = typeof id === "string" ? callNames.get(id) : undefined;
-        if (name === undefined) {
-          throw new InvalidRequestError(`${path}.tool_call_id ${JSON.stringify(id)} does not match a tool call of an earlier assistant message`, "messages");
-        }
-        out.push(textMessage("tool", textOf(m.content, `${path}.content`), { name: `functions.${name}`, recipient: "assistant", channel: "commentary" }));
-        return;
-      }
-      default:
-        throw new InvalidRequestError(`${path}.role must be one of system, developer, user, assistant, tool; got ${JSON.stringify(m.role)}`, "messages");
-    }
-  });
-  if (out.length === 0) throw new InvalidRequestError("messages has no user, assistant or tool message", "messages");
-  return out;
+  const reader = new OpenAIMessageReader();
+  try {
+    json.forEach((m, i) => reader.add(m, `messages[${i}]`));
+  } catch (e) {
+    if (e instanceof ConversationError) throw new InvalidRequestError(e.message, "messages");
+    throw e;
+  }
+  if (reader.messages.length === 0) throw new InvalidRequestError("messages has no user, assistant or tool message", "messages");
+  return reader.messages;
 }
 
 function instructionsOf(messages: unknown[]): string | undefined {
-  const texts = messages
-    .filter((m): m is Record<string, unknown> => isObject(m) && (m.role === "system" || m.role === "developer"))
-    .map((m) => textOf(m.content, "content"));
-  return texts.length > 0 ? texts.join("\n\n") : undefined;
-}
-
-/** A string, or a list of text parts (`{type: "text", text}`), joined. Images and audio are refused. */
-function textOf(content: unknown, path: string): string {
-  if (typeof content === "string") return content;
-  if (Array.isArray(content)) {
-    return content.map((p, i) => {
-      if (isObject(p) && p.type === "text" && typeof p.text === "string") return p.text;
-      const type = isObject(p) ? JSON.stringify(p.type) : "not an object";
-      throw new InvalidRequestError(`${path}[${i}]: only text content parts are supported (got ${type})`, "messages");
-    }).join("");
-  }
-  throw new InvalidRequestError(`${path} must be a string or a list of text parts`, "messages");
+  const reader = new OpenAIMessageReader();
+  for (const m of messages) if (isObject(m) && (m.role === "system" || m.role === "developer")) reader.add(m, "content");
+  return reader.instructions.length > 0 ? reader.instructions.join("\n\n") : undefined;
 }
 
 function optionalNumber(body: Record<string, unknown>, key: string, min: number, max: number): number | undefined {
@@ -483,8 +420,4 @@ export function usageOf(done: ChatDone): Usage {
     prompt_tokens_details: { cached_tokens: done.reusedPromptTokens },
     completion_tokens_details: { reasoning_tokens: done.reasoningTokens },
   };
-}
-
-function isObject(v: unknown): v is Record<string, unknown> {
-  return typeof v === "object" && v !== null && !Array.isArray(v);
 }

@@ -2,6 +2,8 @@
 // (POST /v1/responses, GET and DELETE /v1/responses/{id}), plain or streamed as server-sent events, and
 // GET /health. One model, one request at a time: the model runs on the JavaScript thread, so requests
 // wait in a bounded queue; a client that goes away aborts its generation (or leaves the queue).
+// The server owns one session (KV cache): a request whose conversation extends the previous one's
+// prompt runs only what is new; any other request rewinds it as far as they agree.
 // node:http only, so Deno runs it too.
 import { randomBytes } from "node:crypto";
 import { basename } from "node:path";
@@ -9,7 +11,7 @@ import { createServer as createHttpServer, type IncomingMessage, type RequestLis
 import { chat, checkChatModel, ContextFullError, type ChatDone, type ChatEvent, type TokenSource } from "../chat/chat.js";
 import { ResponseFormatError } from "../structured/response-format.js";
 import type { Message } from "../harmony/types.js";
-import type { GptOssModel } from "../model/model.js";
+import { Session, type SessionModel } from "../generation/session.js";
 import { getTokenizer } from "../tokenizer/tokenizer.js";
 import {
   checkNesting, DeltaStream, finishReason, InvalidRequestError, logprobJson, MessageBuilder, parseChatRequest, usageOf,
@@ -47,17 +49,21 @@ export interface ServerOptions {
 }
 
 /**
- * An http.Server answering OpenAI's chat completions API with `model`: a loaded GptOssModel or any
- * TokenSource (tests use scripted ones). Call `.listen(port, host)` on it.
+ * An http.Server answering OpenAI's chat completions API with `model`: a loaded GptOssModel (the server
+ * makes a session of its own for it), a Session, or any TokenSource (tests use scripted ones). Call
+ * `.listen(port, host)` on it.
  */
-export function createServer(model: GptOssModel | TokenSource, options: ServerOptions = {}): Server {
+export function createServer(model: SessionModel | TokenSource, options: ServerOptions = {}): Server {
   return createHttpServer(requestListener(model, options));
 }
 
 /** The request handler of `createServer`, for a server that is already listening (`serve` binds first). */
-export function requestListener(model: GptOssModel | TokenSource, options: ServerOptions = {}): RequestListener {
-  if ("transformer" in model) checkChatModel(model);
-  const modelId = options.modelId ?? ("checkpoint" in model ? basename(model.checkpoint.dir) : "gpt-oss");
+export function requestListener(model: SessionModel | TokenSource, options: ServerOptions = {}): RequestListener {
+  const session = "transformer" in model ? new Session(model) : model instanceof Session ? model : null;
+  const source: TokenSource = session ?? (model as TokenSource);
+  if (session) checkChatModel(session.model);
+  const dir = (session?.model as { checkpoint?: { dir: string } } | undefined)?.checkpoint?.dir;
+  const modelId = options.modelId ?? (dir ? basename(dir) : "gpt-oss");
   const log = options.log ?? ((line: string) => process.stderr.write(`${line}\n`));
   const queue = new Queue(options.maxQueue ?? DEFAULT_MAX_QUEUE);
   const store = new ResponseStore(options.store?.maxCount, options.store?.maxBytes);
@@ -178,7 +184,7 @@ export function requestListener(model: GptOssModel | TokenSource, options: Serve
    */
   async function begin(messages: Message[], chatOptions: ChatRequest["options"], res: ServerResponse,
     controller: AbortController, param: string): Promise<{ events: AsyncGenerator<ChatEvent>; first: IteratorResult<ChatEvent> } | string> {
-    const events = chat(model, messages, { ...chatOptions, maxPromptTokens: options.maxPromptTokens, signal: controller.signal });
+    const events = chat(source, messages, { ...chatOptions, maxPromptTokens: options.maxPromptTokens, signal: controller.signal });
     try {
       return { events, first: await events.next() };
     } catch (e) {

@@ -3,12 +3,12 @@
 //
 // Pieces are added "from a state": each builder call takes the state where its text starts and returns
 // the state where it ends, so sequences are plain chaining and alternatives share their start and end.
+import { GptOssError } from "../util/errors.js";
 import type { ByteSequence } from "./utf8.js";
 
-export class SchemaTooLargeError extends Error {
+export class SchemaTooLargeError extends GptOssError {
   constructor(message: string) {
     super(message);
-    this.name = "SchemaTooLargeError";
   }
 }
 

@@ -3,6 +3,7 @@
 // groups, alternation, the quantifiers * + ? {n} {n,} {n,m} (lazy ones match the same strings), and
 // `^` / `$` at the ends of the pattern or of a top-level alternative. Lookarounds, backreferences and
 // word boundaries are refused. A pattern is a search, so an unanchored end matches anything there.
+import { GptOssError } from "../util/errors.js";
 import { complement, MAX_CODE_POINT, normalize, type CodePointRanges } from "./utf8.js";
 
 /** An automaton over code points without empty moves: from each state, ranges of code points -> state. */
@@ -12,10 +13,9 @@ export interface CodePointNfa {
   edges: { ranges: CodePointRanges; to: number }[][];
 }
 
-export class PatternError extends Error {
+export class PatternError extends GptOssError {
   constructor(message: string) {
     super(message);
-    this.name = "PatternError";
   }
 }
 

@@ -9,8 +9,9 @@
 // the reply from it (a header's tokens, the JSON's remaining bytes, the stop token; each byte is a token
 // of its own in o200k, so bytes bound tokens), and a token is allowed only if what is left after it
 // still covers that. So reasoning is closed, and a JSON value is closed, when the budget requires it.
-import type { TokenConstraint } from "../generation/constraint.js";
+import type { StepHook } from "../generation/loop.js";
 import { HarmonyParser } from "../harmony/parser.js";
+import { GptOssError } from "../util/errors.js";
 import { getTokenizer, TEXT_TOKEN_COUNT, TOKENS } from "../tokenizer/tokenizer.js";
 import type { JsonGrammar, JsonMatcher } from "./grammar.js";
 
@@ -24,10 +25,9 @@ export interface ReplyFormat {
 }
 
 /** The budget cannot hold the shortest reply the format allows. */
-export class ReplyBudgetError extends Error {
+export class ReplyBudgetError extends GptOssError {
   constructor(message: string, readonly minTokens: number) {
     super(message);
-    this.name = "ReplyBudgetError";
   }
 }
 
@@ -51,7 +51,8 @@ type Phase =
   | { kind: "content"; content: Content; matcher?: JsonMatcher }
   | { kind: "done" };
 
-export class StructuredReply implements TokenConstraint {
+/** A step hook of the generation loop (src/generation/loop.ts): `beforeSample` masks, `onToken` advances. */
+export class StructuredReply implements StepHook {
   /** reasoning tokens written so far */
   reasoningTokens = 0;
   /** tokens accepted so far */
@@ -131,7 +132,8 @@ export class StructuredReply implements TokenConstraint {
     return this.phase.kind === "done";
   }
 
-  mask(logits: Float32Array): void {
+  /** Sets the logits of the tokens that may not come next to -Infinity. */
+  beforeSample(logits: Float32Array): void {
     const left = this.maxTokens - this.generated; // tokens that may still be written, this one included
     const p = this.phase;
     if (p.kind === "header") {
@@ -144,7 +146,8 @@ export class StructuredReply implements TokenConstraint {
     }
   }
 
-  accept(token: number): void {
+  /** Advances past the token chosen (one the mask allowed). */
+  onToken(token: number): void {
     const p = this.phase;
     this.generated++;
     if (p.kind === "header") {
@@ -220,7 +223,7 @@ function keepOnly(logits: Float32Array, allowed: readonly number[]): void {
  * A reasoning budget alone: the reply is free, but once its analysis messages hold `maxReasoningTokens`
  * tokens, the current one is closed and a final answer begins: `<|end|><|start|>assistant<|channel|>final<|message|>`.
  */
-export class ReasoningBudget implements TokenConstraint {
+export class ReasoningBudget implements StepHook {
   reasoningTokens = 0;
   private readonly parser = new HarmonyParser({ role: "assistant" });
   private forced: number[] = [];
@@ -228,11 +231,11 @@ export class ReasoningBudget implements TokenConstraint {
 
   constructor(readonly maxReasoningTokens: number) {}
 
-  mask(logits: Float32Array): void {
+  beforeSample(logits: Float32Array): void {
     if (this.forced.length > 0) keepOnly(logits, [this.forced[0]]);
   }
 
-  accept(token: number): void {
+  onToken(token: number): void {
     const wasAnalysis = this.inAnalysis();
     this.parser.push(token);
     if (this.forced.length > 0) {

@@ -3,7 +3,8 @@
 // `responseFormat` takes OpenAI's Responses shape ({type: "json_schema", name, schema, strict}) or its
 // Chat Completions shape ({type: "json_schema", json_schema: {name, schema, strict}}), and
 // {type: "json_object"} (any JSON object) or {type: "text"} (no constraint).
-import type { TokenConstraint } from "../generation/constraint.js";
+import type { StepHook } from "../generation/loop.js";
+import { GptOssError } from "../util/errors.js";
 import type { JsonSchema, ResponseFormatSection, ToolDescription } from "../harmony/types.js";
 import { grammarFor, type JsonGrammar } from "./grammar.js";
 import { ReasoningBudget, ReplyBudgetError, StructuredReply } from "./reply.js";
@@ -24,10 +25,9 @@ export type ResponseFormat =
     };
 
 /** A response format, tool schema or budget that cannot be honoured; `param` names the option. */
-export class ResponseFormatError extends Error {
+export class ResponseFormatError extends GptOssError {
   constructor(message: string, readonly param: string) {
     super(message);
-    this.name = "ResponseFormatError";
   }
 }
 
@@ -90,11 +90,11 @@ export interface ConstraintOptions {
 }
 
 /**
- * The constraint of a chat reply of at most `maxTokens` tokens: the whole Harmony reply when the answer
+ * The constraint of a chat reply of at most `maxTokens` tokens, as a step hook of the generation loop: the whole Harmony reply when the answer
  * must be JSON or a tool is strict, a reasoning budget alone when only that is set, else none.
  * Throws ResponseFormatError when a schema cannot be honoured or the budget cannot hold a valid reply.
  */
-export function replyConstraint(options: ConstraintOptions, maxTokens: number): TokenConstraint | undefined {
+export function replyConstraint(options: ConstraintOptions, maxTokens: number): StepHook | undefined {
   const { maxReasoningTokens } = options;
   if (maxReasoningTokens !== undefined && !(Number.isInteger(maxReasoningTokens) && maxReasoningTokens >= 0)) {
     throw new ResponseFormatError(`maxReasoningTokens must be a non-negative integer, got ${maxReasoningTokens}`, "max_reasoning_tokens");

@@ -11,6 +11,7 @@
 // - values the schema leaves free ({}, true, an object without properties) nest at most `anyDepth`
 //   containers deep.
 // Keywords it cannot honour are refused with their path rather than ignored.
+import { GptOssError } from "../util/errors.js";
 import { NfaBuilder, UNREACHABLE, type Nfa } from "./nfa.js";
 import { EmptyRangeError, integer, number, type Bounds } from "./numbers.js";
 import { compilePattern, PatternError, type CodePointNfa } from "./regex.js";
@@ -23,12 +24,11 @@ export interface SchemaOptions {
   anyDepth?: number;
 }
 
-export class SchemaError extends Error {
+export class SchemaError extends GptOssError {
   /** where in the schema, as a JSON pointer ("#/properties/name") */
   readonly path: string;
   constructor(path: string, message: string) {
     super(`${path}: ${message}`);
-    this.name = "SchemaError";
     this.path = path;
   }
 }

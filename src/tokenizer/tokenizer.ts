@@ -5,6 +5,7 @@
 // that class takes ~2.5 s and ~100 MB to build its tables, gives no access to a token's raw bytes (needed
 // to stream-decode without splitting a UTF-8 character), and uses JavaScript's `\s`, which differs from
 // the Rust regex crate's Unicode whitespace that tiktoken uses (spec §4.1 "Whitespace caveat").
+import { GptOssError } from "../util/errors.js";
 import o200kBase from "js-tiktoken/ranks/o200k_base";
 
 /** Ids of the special tokens the Harmony format uses (spec §4.2). */
@@ -89,10 +90,9 @@ export interface EncodeOptions {
 export const MAX_TOKEN_BYTES = 128;
 
 /** The text has more tokens than EncodeOptions.maxTokens allows; `atLeast` is what was counted. */
-export class TokenLimitError extends RangeError {
+export class TokenLimitError extends GptOssError {
   constructor(readonly limit: number, readonly atLeast: number) {
     super(`the text is at least ${atLeast} tokens, more than the limit of ${limit}`);
-    this.name = "TokenLimitError";
   }
 }
 

@@ -5,8 +5,8 @@
 import type { ModelConfig } from "../checkpoint/config.js";
 import type { ActivationName, Observer, Transformer } from "../model/forward.js";
 import type { KVCache } from "../model/kv-cache.js";
-import type { GenerateOptions, GptOssModel } from "../model/model.js";
-import { Sampler } from "../generation/sampling.js";
+import type { GptOssModel } from "../model/model.js";
+import { generation, runToEnd, type GenerateOptions } from "../generation/loop.js";
 import { attentionProbabilities } from "./attention.js";
 import type { Activation, Hook } from "./hooks.js";
 import { logitLens, type LensTrace } from "./lens.js";
@@ -247,25 +247,14 @@ export function traceForward(model: GptOssModel | Transformer, tokens: ArrayLike
 }
 
 /**
- * A traced generation: the prompt in one forward, then one token per step with the KV cache, like
- * `GptOssModel.generate`. The trace covers the prompt and every generated token that was run through
- * the model (the last one is sampled but never run, so it has no rows).
+ * A traced generation: the generation loop of `GptOssModel.generate` (src/generation/loop.ts) on a traced
+ * forward pass. The trace covers the prompt and every generated token that was run through the model
+ * (the last one is sampled but never run, so it has no rows).
  */
 export function traceGenerate(model: GptOssModel | Transformer, prompt: ArrayLike<number>, request: TraceRequest = {},
   options: Omit<GenerateOptions, "signal"> = {}): { trace: Trace; generated: number[] } {
   const tracer = new Tracer(model, request);
-  const sampler = new Sampler(options);
-  const maxTokens = options.maxTokens ?? 128;
-  const stops = new Set(options.stopTokens ?? []);
-  const cache = tracer.transformer.newCache();
-  const history = Array.from(prompt), generated: number[] = [];
-  let logits = tracer.forward(prompt, cache);
-  while (generated.length < maxTokens) {
-    const token = sampler.sample(logits, history);
-    history.push(token);
-    generated.push(token);
-    if (stops.has(token) || generated.length === maxTokens) break;
-    logits = tracer.forward([token], cache);
-  }
-  return { trace: tracer.result(), generated };
+  const cache = model.newCache();
+  const { tokens } = runToEnd(generation(cache, (ids, logits) => tracer.forward(ids, cache, logits), Array.from(prompt), options));
+  return { trace: tracer.result(), generated: tokens };
 }
