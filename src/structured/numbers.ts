@@ -17,19 +17,18 @@ export interface Bounds {
   exclusiveMaximum?: number;
 }
 
-/** Thrown when no number satisfies the bounds; the caller adds the schema path. */
-export class EmptyRangeError extends Error {}
-
-/** An integer (no fraction, no exponent) within `bounds`, from `from` to `to`. */
-export function integer(b: NfaBuilder, from: number, to: number, bounds: Bounds = {}): void {
+/** An integer (no fraction, no exponent) within `bounds`, from `from` to `to`; false when there is none. */
+export function integer(b: NfaBuilder, from: number, to: number, bounds: Bounds = {}): boolean {
   const lo = Math.max(-MAX_INTEGER_PART, lowestInteger(bounds));
   const hi = Math.min(MAX_INTEGER_PART, highestInteger(bounds));
-  if (lo > hi) throw new EmptyRangeError("no integer lies within minimum/maximum");
+  if (lo > hi) return false;
   integerRange(b, from, to, lo, hi);
+  return true;
 }
 
-/** A number within `bounds`; without bounds any finite JSON number (with fraction and exponent). */
-export function number(b: NfaBuilder, from: number, to: number, bounds: Bounds = {}): void {
+/** A number within `bounds`; without bounds any finite JSON number (with fraction and exponent). False
+ * when this matcher writes no number within the bounds. */
+export function number(b: NfaBuilder, from: number, to: number, bounds: Bounds = {}): boolean {
   const bounded = [bounds.minimum, bounds.maximum, bounds.exclusiveMinimum, bounds.exclusiveMaximum].some((v) => v !== undefined);
   if (!bounded) {
     const intStart = b.state();
@@ -58,7 +57,7 @@ export function number(b: NfaBuilder, from: number, to: number, bounds: Bounds =
     const expDigit = b.state();
     b.move(sign, 0x30, 0x39, expDigit);
     upTo(b, expDigit, to, EXPONENT_DIGITS - 1);
-    return;
+    return true;
   }
   let any = false;
   // The integers of the range.
@@ -90,7 +89,7 @@ export function number(b: NfaBuilder, from: number, to: number, bounds: Bounds =
     fraction(b, dot, to);
     any = true;
   }
-  if (!any) throw new EmptyRangeError("no number this matcher writes lies within minimum/maximum");
+  return any;
 }
 
 /** The smallest integer meeting the lower bounds. */

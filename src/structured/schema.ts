@@ -13,7 +13,7 @@
 // Keywords it cannot honour are refused with their path rather than ignored.
 import { GptOssError } from "../util/errors.js";
 import { NfaBuilder, UNREACHABLE, type Nfa } from "./nfa.js";
-import { EmptyRangeError, integer, number, type Bounds } from "./numbers.js";
+import { integer, number, type Bounds } from "./numbers.js";
 import { compilePattern, PatternError, type CodePointNfa } from "./regex.js";
 import { intersect, MAX_CODE_POINT, utf8Sequences, type ByteSequence, type CodePointRanges } from "./utf8.js";
 
@@ -160,11 +160,8 @@ class SchemaCompiler {
       case "number": {
         const bounds = this.bounds(s, path);
         const end = this.b.state();
-        try {
-          (type === "integer" ? integer : number)(this.b, from, end, bounds);
-        } catch (e) {
-          if (e instanceof EmptyRangeError) throw new SchemaError(path, e.message);
-          throw e;
+        if (!(type === "integer" ? integer : number)(this.b, from, end, bounds)) {
+          throw new SchemaError(path, type === "integer" ? "no integer lies within minimum/maximum" : "no number this matcher writes lies within minimum/maximum");
         }
         return end;
       }
