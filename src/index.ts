@@ -50,7 +50,7 @@ export { Tokenizer, StreamDecoder, getTokenizer, TOKENS, SPECIAL_TOKENS, VOCAB_S
 export {
   toConversation, toMessage, systemContent, developerContent, textMessage, messageText, ROLES,
   type Conversation, type Message, type Role, type Content, type TextContent, type SystemContent, type DeveloperContent,
-  type ReasoningEffort, type ToolDescription, type JsonSchema,
+  type ReasoningEffort, type ToolDescription, type JsonSchema, type ResponseFormatSection,
 } from "./harmony/types.js";
 export { render, renderToTokens, renderToTokensAsync, type RenderOptions, type RenderMode } from "./harmony/render.js";
 export { HarmonyParser, parseMessages, parseTokens, type ParserEvent, type ParserOptions } from "./harmony/parser.js";
@@ -74,5 +74,12 @@ export { renderReport, type ReportInfo } from "./trace/report.js";
 // ---- Kernels and profiling -----------------------------------------------------------------------------
 export type { Kernels, Precision } from "./backends/kernels.js";
 export { referenceKernels } from "./backends/reference.js";
-export { createKernels, simdLevels, BACKENDS, PRECISIONS, DEFAULT_BACKEND, DEFAULT_PRECISION, type Backend, type KernelOptions, type SimdLevel } from "./backends/index.js";
+export { createKernels, simdLevels, defaultChatPrecision, BACKENDS, PRECISIONS, DEFAULT_BACKEND, DEFAULT_PRECISION, type Backend, type KernelOptions, type SimdLevel } from "./backends/index.js";
 export { profileModel, formatProfile, type Profile, type ProfileOptions } from "./perf/profile.js";
+
+// ---- Structured output: JSON-schema-constrained replies, a reasoning budget -----------------------------
+export { toResponseFormat, ResponseFormatError, type ResponseFormat } from "./structured/response-format.js";
+export { StructuredReply, ReasoningBudget, ReplyBudgetError, type ReplyFormat } from "./structured/reply.js";
+export { compileSchema, SchemaError, type SchemaOptions } from "./structured/schema.js";
+export { PatternError } from "./structured/regex.js";
+export { SchemaTooLargeError } from "./structured/nfa.js";

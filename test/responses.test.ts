@@ -201,7 +201,7 @@ describe("Responses API with a scripted model", () => {
       await bad({ input: "Hi", reasoning: { effort: "minimal" } }, /reasoning.effort/);
       await bad({ input: "Hi", max_output_tokens: 0 }, /max_output_tokens must be a positive integer/);
       await bad({ input: "Hi", top_logprobs: 30 }, /top_logprobs must be an integer from 0 to 20/);
-      await bad({ input: "Hi", text: { format: { type: "json_object" } } }, /text.format is not supported/);
+      await bad({ input: "Hi", text: { format: { type: "grammar" } } }, /text.format.type must be "text", "json_object" or "json_schema"/);
       await bad({ input: "Hi", background: true }, /background is not supported/);
       await bad({ input: "Hi" }, /fills the model's context of 10 tokens/);
       expect(tiny.prompts.length).toBe(0);

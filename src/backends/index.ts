@@ -24,6 +24,16 @@ export const DEFAULT_BACKEND: Backend = "wasm";
  */
 export const DEFAULT_PRECISION: Precision = "exact";
 
+/**
+ * The precision of the commands people talk to the model with (chat, run, serve, bench, demo): `fast`
+ * where this runtime runs the relaxed-SIMD build (its loss is bounded and tested: docs/kernels.md
+ * "Precision"), else `exact` (on the baseline build `fast` buys too little to be worth a default).
+ * Raw continuation, forward, trace, profile and the API keep DEFAULT_PRECISION: reference checks rely on it.
+ */
+export function defaultChatPrecision(): Precision {
+  return simdLevels().includes("relaxed-simd") ? "fast" : "exact";
+}
+
 export interface KernelOptions {
   /**
    * wasm only: "exact" (f32 activations, as the reference) or "fast" (integer activations for the

@@ -16,6 +16,7 @@ import { isObject } from "../util/json.js";
 import type { ModelConfig } from "../checkpoint/config.js";
 import type { TokenLogprob, TokenLogprobs } from "../generation/logprobs.js";
 import { getTokenizer, StreamDecoder, STOP_TOKENS_FOR_ASSISTANT, TEXT_TOKEN_COUNT, TokenLimitError, TOKENS, VOCAB_SIZE } from "../tokenizer/tokenizer.js";
+import { replyConstraint, responseFormatSection, type ResponseFormat } from "../structured/response-format.js";
 
 /** A message of the conversation: Harmony's shape, or OpenAI's ({role, content: "text"}, tool_calls, ...). */
 export type ChatMessage = Message | OpenAIMessage;
@@ -48,6 +49,13 @@ export interface ChatOptions extends SamplingOptions {
   maxPromptTokens?: number;
   /** when set, text events carry the log-probabilities of their tokens, with this many alternatives */
   topLogprobs?: number;
+  /**
+   * the answer must be JSON: `{type: "json_object"}`, or valid for a schema: `{type: "json_schema",
+   * schema, name?, strict?}` (src/structured/). The schema is also shown to the model.
+   */
+  responseFormat?: ResponseFormat;
+  /** closes the reasoning (analysis) after this many tokens and moves on to the final answer */
+  maxReasoningTokens?: number;
 }
 
 export type StopReason =
@@ -155,6 +163,9 @@ export async function* chat(model: SessionModel | TokenSource, conversation: Cha
   const requested = options.maxTokens ?? 1024;
   if (!(Number.isInteger(requested) && requested >= 0)) throw new RangeError(`maxTokens must be a non-negative integer, got ${requested}`);
   const maxTokens = Math.min(requested, context - prompt.length);
+  // The reply's Harmony structure and JSON, or a reasoning budget; refused before any work if it cannot hold.
+  const constraint = replyConstraint(options, maxTokens);
+  const stepHooks = constraint ? [...(options.stepHooks ?? []), constraint] : options.stepHooks;
 
   const reader = new ReplyReader();
   const visible = new StopStringFilter(options.stop ?? []);
@@ -164,7 +175,7 @@ export async function* chat(model: SessionModel | TokenSource, conversation: Cha
   let first = started, last = started;
   let stopReason: StopReason | undefined;
   if (maxTokens > 0 && !options.signal?.aborted) {
-    const generation = source.generate(prompt, { ...options, maxTokens, stopTokens: [...STOP_TOKENS_FOR_ASSISTANT] })[Symbol.asyncIterator]();
+    const generation = source.generate(prompt, { ...options, maxTokens, stopTokens: [...STOP_TOKENS_FOR_ASSISTANT], stepHooks })[Symbol.asyncIterator]();
     try {
       for (;;) {
         const r = await generation.next();
@@ -284,11 +295,14 @@ export function chatMessages(conversation: ChatInput, options: ChatOptions = {})
     messages.unshift({ role: "system", content: [sys] });
   }
 
-  if (options.tools !== undefined || options.instructions !== undefined) {
+  const format = responseFormatSection(options.responseFormat);
+  if (options.tools !== undefined || options.instructions !== undefined || format) {
     const at = messages.findIndex((m) => m.role === "developer");
     const old = at >= 0 ? messages[at].content.find((c): c is DeveloperContent => c.type === "developer_content") : undefined;
     const dev = developerContent(options.instructions ?? old?.instructions, options.tools?.length ? options.tools : undefined);
     if (options.tools === undefined && old?.tools) dev.tools = old.tools;
+    if (format) dev.response_formats = [format];
+    else if (old?.response_formats) dev.response_formats = old.response_formats;
     if (at >= 0) messages[at] = { ...messages[at], content: [dev] };
     else messages.splice(messages[0]?.role === "system" ? 1 : 0, 0, { role: "developer", content: [dev] });
   }
@@ -600,6 +614,10 @@ export function toToolDescriptions(json: unknown, where = "tools"): ToolDescript
       // The renderer walks a schema recursively: a hostile depth would overflow the stack.
       if (deeperThan(t.parameters, MAX_SCHEMA_DEPTH)) throw new Error(`${path}.parameters: nested more than ${MAX_SCHEMA_DEPTH} levels deep`);
       tool.parameters = t.parameters;
+    }
+    if (t.strict !== undefined && t.strict !== null) {
+      if (typeof t.strict !== "boolean") throw new Error(`${path}.strict: expected a boolean`);
+      if (t.strict) tool.strict = true;
     }
     return tool;
   });

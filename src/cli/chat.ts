@@ -4,6 +4,7 @@ import { createInterface, type Interface } from "node:readline";
 import { appendReply, chat, checkChatModel, pendingToolCalls, today, toolResultMessage, type ChatDone, type ChatOptions, type TokenSource } from "../chat/chat.js";
 import { textMessage, type Message } from "../harmony/types.js";
 import { Session, type SessionModel } from "../generation/session.js";
+import { defaultChatPrecision } from "../backends/index.js";
 import { parseArgs, UsageError } from "./args.js";
 import { CHAT_FLAGS, CHAT_FLAGS_HELP, chatOptionsFromArgs } from "./chat-options.js";
 import { ChatPrinter, type Output } from "./chat-printer.js";
@@ -27,7 +28,7 @@ export async function run(argv: string[]): Promise<number> {
   // One date for the whole session, so the rendered history stays a prefix of the next prompt.
   if (options.date === undefined) options.date = today();
   backendOf(args);
-  const model = await loadFromArgs(args);
+  const model = await loadFromArgs(args, defaultChatPrecision());
   try {
     checkChatModel(model);
     return await repl(model, options, { hideReasoning });

@@ -2,7 +2,7 @@
 import { readFileSync } from "node:fs";
 import { chat, checkChatModel, type ChatDone, type ChatOptions } from "../chat/chat.js";
 import type { ReasoningEffort, ToolDescription } from "../harmony/types.js";
-import { DEFAULT_BACKEND, type Backend, type Precision } from "../backends/index.js";
+import { DEFAULT_BACKEND, type Backend, type Precision, defaultChatPrecision } from "../backends/index.js";
 import { loadModel, type GptOssModel } from "../model/model.js";
 import { parseArgs, UsageError } from "./args.js";
 import { CHAT_FLAGS, CHAT_FLAGS_HELP, chatOptionsFromArgs } from "./chat-options.js";
@@ -53,7 +53,7 @@ export async function runOneShot(modelDir: string, prompt: string, options: RunO
 
 async function oneShot(modelDir: string, prompt: string, options: RunOneShotOptions): Promise<ChatDone> {
   const { json, hideReasoning, backend, precision, model: loaded, stdout = process.stdout, stderr = process.stderr, color, ...rest } = options;
-  const model = loaded ?? (await loadModel(modelDir, { backend: backend ?? DEFAULT_BACKEND, precision }));
+  const model = loaded ?? (await loadModel(modelDir, { backend: backend ?? DEFAULT_BACKEND, precision: precision ?? defaultChatPrecision() }));
   try {
     return await reply(model, prompt, rest, { json, hideReasoning, stdout, stderr, color });
   } finally {
@@ -95,7 +95,7 @@ export async function run(argv: string[]): Promise<number> {
   if (prompt.trim() === "") throw new UsageError("the prompt is empty");
   const options = chatOptionsFromArgs(args);
   backendOf(args);
-  const model = await loadFromArgs(args);
+  const model = await loadFromArgs(args, defaultChatPrecision());
 
   // Ctrl-C stops the reply; what was generated is still shown.
   const controller = new AbortController();

@@ -8,6 +8,7 @@ import { checkChatModel } from "../chat/chat.js";
 import { DEFAULT_MAX_QUEUE, DEFAULT_MAX_TOKENS, loadingListener, requestListener, type ServerOptions } from "../server/server.js";
 import { optionalDate, optionalNumber, parseArgs, UsageError } from "./args.js";
 import { envVar } from "../util/env.js";
+import { defaultChatPrecision } from "../backends/index.js";
 import { LORA_FLAGS_HELP, loadFromArgs, loraOf, MODEL_FLAGS, precisionOf, backendOf } from "./common.js";
 
 
@@ -30,7 +31,7 @@ One line per request is logged on stderr. Ctrl-C stops the server.
   --max-queue N                 requests that may wait while one runs (default ${DEFAULT_MAX_QUEUE}); more get 429
   --date YYYY-MM-DD|none        "Current date:" in the system message (default today)
   --backend wasm|ts             kernel backend (default wasm)
-  --precision exact|fast        wasm kernels' precision (default exact)
+  --precision exact|fast        wasm kernels' precision (default fast on runtimes with relaxed SIMD, else exact)
   --threads N                   threads for the wasm kernels (default: the number of cores)
 ${LORA_FLAGS_HELP}
 
@@ -68,7 +69,7 @@ export async function run(argv: string[]): Promise<number> {
   const date = optionalDate(args);
   if (date !== undefined) options.date = date;
   backendOf(args);
-  precisionOf(args);
+  precisionOf(args, defaultChatPrecision());
   if (typeof args.flags.model !== "string" || args.flags.model === "") throw new UsageError("--model DIR is required");
   const modelId = basename(resolve(args.flags.model));
   const ids = loraOf(args).map((s) => basename(resolve(s.path)));
@@ -85,7 +86,7 @@ export async function run(argv: string[]): Promise<number> {
   });
   let model;
   try {
-    model = await loadFromArgs(args);
+    model = await loadFromArgs(args, defaultChatPrecision());
     checkChatModel(model);
   } catch (e) {
     server.close();

@@ -212,6 +212,14 @@ function renderDeveloperContent(dev: DeveloperContent): string {
   const sections: string[] = [];
   if (dev.instructions !== undefined) sections.push("# Instructions", dev.instructions);
   if (dev.tools && Object.keys(dev.tools).length > 0) sections.push(toolsSection(dev.tools));
+  // Structured output as OpenAI's Harmony guide writes it, at the end of the developer message.
+  if (dev.response_formats && dev.response_formats.length > 0) {
+    sections.push("# Response Formats");
+    for (const f of dev.response_formats) {
+      const comment = f.description ? f.description.split("\n").map((line) => `// ${line}\n`).join("") : "";
+      sections.push(`## ${f.name}`, `${comment}${JSON.stringify(f.schema)}`);
+    }
+  }
   return sections.join("\n\n");
 }
 

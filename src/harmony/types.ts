@@ -30,6 +30,8 @@ export interface ToolDescription {
   name: string;
   description: string;
   parameters?: JsonSchema;
+  /** the call's arguments are constrained to `parameters` when generated (not rendered) */
+  strict?: boolean;
 }
 
 export interface ToolNamespaceConfig {
@@ -55,6 +57,15 @@ export interface DeveloperContent {
   instructions?: string;
   /** normally one namespace, `functions` */
   tools?: Record<string, ToolNamespaceConfig>;
+  /** `# Response Formats` at the end of the message: the JSON schemas the answer should follow */
+  response_formats?: ResponseFormatSection[];
+}
+
+/** One response format of a developer message: `## {name}`, `// {description}`, the schema as JSON. */
+export interface ResponseFormatSection {
+  name: string;
+  description?: string;
+  schema: JsonSchema | boolean;
 }
 
 export type Content = TextContent | SystemContent | DeveloperContent;

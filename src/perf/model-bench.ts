@@ -9,6 +9,10 @@ import { loadModel, type GptOssModel, type LoadOptions, type LoraSpec } from "..
 import type { LoraAdapter, LowRank } from "../lora/weights.js";
 import { Xoshiro128 } from "../util/prng.js";
 import { argmax } from "../generation/sampling.js";
+import { JsonGrammar } from "../structured/grammar.js";
+import { StructuredReply } from "../structured/reply.js";
+import { getTokenTrie } from "../structured/vocabulary.js";
+import { VOCAB_SIZE } from "../tokenizer/tokenizer.js";
 
 export interface BenchOptions {
   /** prompt length of the prefill (default 512) */
@@ -26,7 +30,9 @@ export interface BenchOptions {
   probePasses?: number;
   onLoadProgress?: LoadOptions["onProgress"];
   /** progress of the long phases: prefill (layers done), decode (tokens done) */
-  onPhase?: (phase: "prefill" | "decode" | "probe", done: number, total: number) => void;
+  onPhase?: (phase: "prefill" | "decode" | "structured" | "probe", done: number, total: number) => void;
+  /** also decode `genTokens` more tokens as JSON replies valid for this schema, timing the token mask */
+  jsonSchema?: { schema: unknown; name: string };
 }
 
 export interface BenchResult {
@@ -51,6 +57,25 @@ export interface BenchResult {
   probe: { bytes: number; passes: number; gbPerS: number } | null;
   /** process peak resident memory (null where the runtime cannot tell) */
   peakRssBytes: number | null;
+  /** with jsonSchema: the cost of constraining replies to it */
+  structured?: StructuredBench;
+}
+
+export interface StructuredBench {
+  schema: string;
+  /** building the vocabulary trie (once per process) */
+  trieMs: number;
+  /** compiling the schema */
+  compileMs: number;
+  tokens: number;
+  /** replies finished in those tokens (each one's budget is the rest of the run, so the last is closed by it) */
+  replies: number;
+  /** time of the mask over the whole vocabulary, per token: mean, median and the worst */
+  maskMsPerToken: number;
+  maskMsMedian: number;
+  maskMsMax: number;
+  /** maskMsPerToken / decode.msPerToken */
+  shareOfDecode: number;
 }
 
 const now = () => performance.now();
@@ -68,6 +93,9 @@ export async function benchModel(dir: string, options: BenchOptions = {}): Promi
     const c = model.config;
     if (promptTokens + genTokens > c.maxPositionEmbeddings) {
       throw new RangeError(`prompt tokens + gen tokens is ${promptTokens + genTokens}, beyond the model's context of ${c.maxPositionEmbeddings}`);
+    }
+    if (options.jsonSchema && c.vocabSize < VOCAB_SIZE) {
+      throw new RangeError(`--json-schema needs the o200k_harmony vocabulary (${VOCAB_SIZE} tokens); this model has ${c.vocabSize}`);
     }
     const loadBytes = model.checkpoint.weightBytes;
     const kernels = model.kernels;
@@ -97,6 +125,9 @@ export async function benchModel(dir: string, options: BenchOptions = {}): Promi
       options.onPhase?.("decode", i + 1, genTokens);
     }
     const decodeSeconds = (now() - t2) / 1000;
+    const structured = options.jsonSchema
+      ? structuredDecode(model, cache, token, genTokens, options.jsonSchema, (1000 * decodeSeconds) / genTokens, options.onPhase)
+      : undefined;
     const bytesPerToken = decodeBytesPerToken(model.transformer.weights, c.expertsPerToken, kernels) +
       adapterDecodeBytes(model.adapters, c.expertsPerToken);
 
@@ -120,10 +151,52 @@ export async function benchModel(dir: string, options: BenchOptions = {}): Promi
       },
       probe,
       peakRssBytes: peakRss(),
+      ...(structured ? { structured } : {}),
     };
   } finally {
     model.dispose();
   }
+}
+
+/**
+ * Greedy decode under a JSON-schema constraint (no reasoning, so every step after the header masks JSON):
+ * the mask of each step is timed apart from the forward pass. A reply's budget is the rest of the run,
+ * so the matcher also has to steer the last one to a close.
+ */
+function structuredDecode(model: GptOssModel, cache: ReturnType<GptOssModel["newCache"]>, token: number, steps: number,
+  json: NonNullable<BenchOptions["jsonSchema"]>, decodeMs: number, onPhase: BenchOptions["onPhase"]): StructuredBench {
+  let t = now();
+  const trie = getTokenTrie();
+  const trieMs = now() - t;
+  // Warm the trie walk up (compiled code, a table inside a string), as a server's first request would.
+  const warm = new JsonGrammar({ type: "string" });
+  trie.allowed(warm.dfa, warm.dfa.next(warm.dfa.start, 0x22));
+  t = now();
+  const grammar = new JsonGrammar(json.schema);
+  const compileMs = now() - t;
+  const reply = (left: number) => new StructuredReply({ final: grammar, maxReasoningTokens: 0 }, Math.max(left, grammar.minBytes + 4));
+  let constraint = reply(steps);
+  let replies = 0;
+  const times: number[] = [];
+  for (let i = 0; i < steps; i++) {
+    const logits = model.transformer.forward([token], cache);
+    const t0 = now();
+    constraint.beforeSample(logits);
+    times.push(now() - t0);
+    token = argmax(logits);
+    constraint.onToken(token);
+    if (constraint.done) {
+      replies++;
+      constraint = reply(steps - i - 1);
+    }
+    onPhase?.("structured", i + 1, steps);
+  }
+  const mean = times.reduce((a, b) => a + b, 0) / steps;
+  const sorted = [...times].sort((a, b) => a - b);
+  return {
+    schema: json.name, trieMs, compileMs, tokens: steps, replies,
+    maskMsPerToken: mean, maskMsMedian: sorted[Math.floor(steps / 2)], maskMsMax: sorted[steps - 1], shareOfDecode: mean / decodeMs,
+  };
 }
 
 /** Weight bytes one decode step reads: per layer the dense attention (qkv, out), the router and the k
@@ -213,5 +286,11 @@ export function formatBench(r: BenchResult): string {
       `${r.probe.gbPerS.toFixed(1)} GB/s (decode reaches ${((100 * r.decode.effectiveGBps) / r.probe.gbPerS).toFixed(0)}% of it)`);
   }
   if (r.peakRssBytes !== null) lines.push(`peak RSS  ${gib(r.peakRssBytes)}`);
+  const s = r.structured;
+  if (s) {
+    lines.push(`json      mask over the ${r.model.vocab}-token vocabulary: ${(1000 * s.maskMsPerToken).toFixed(0)} µs/token ` +
+      `(median ${(1000 * s.maskMsMedian).toFixed(0)}, worst ${s.maskMsMax.toFixed(1)} ms) = ${(100 * s.shareOfDecode).toFixed(2)}% of decode's ${r.decode.msPerToken.toFixed(1)} ms/token`);
+    lines.push(`          ${s.schema}: compiled in ${s.compileMs.toFixed(1)} ms (vocabulary trie ${s.trieMs.toFixed(0)} ms, once per process); ${s.replies} replies in ${s.tokens} tokens`);
+  }
   return lines.join("\n");
 }

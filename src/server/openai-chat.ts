@@ -8,6 +8,7 @@ import { OpenAIMessageReader } from "../chat/openai-messages.js";
 import { Sampler } from "../generation/sampling.js";
 import type { TokenLogprob } from "../generation/logprobs.js";
 import { getTokenizer, VOCAB_SIZE } from "../tokenizer/tokenizer.js";
+import { checkResponseFormat, ResponseFormatError, toResponseFormat } from "../structured/response-format.js";
 import { GptOssError } from "../util/errors.js";
 import { isObject } from "../util/json.js";
 
@@ -126,8 +127,19 @@ export function parseChatRequest(body: unknown, defaults: RequestDefaults = {}):
   const top = topLogprobsOf(body.top_logprobs);
   if (top !== undefined && body.logprobs !== true) throw new InvalidRequestError("top_logprobs needs logprobs: true", "top_logprobs");
   if (body.logprobs === true) options.topLogprobs = top ?? 0;
-  if (body.response_format != null && !(isObject(body.response_format) && body.response_format.type === "text")) {
-    throw new InvalidRequestError("response_format is not supported (only {\"type\": \"text\"})", "response_format");
+  if (body.max_reasoning_tokens != null) {
+    const n = body.max_reasoning_tokens;
+    if (!(Number.isInteger(n) && (n as number) >= 0)) throw new InvalidRequestError(`max_reasoning_tokens must be a non-negative integer, got ${JSON.stringify(n)}`, "max_reasoning_tokens");
+    options.maxReasoningTokens = n as number;
+  }
+  try {
+    const format = toResponseFormat(body.response_format, "response_format");
+    if (format && format.type !== "text") options.responseFormat = format;
+    // Schemas are compiled now, so that one the matcher cannot honour is refused before the queue.
+    checkResponseFormat(options);
+  } catch (e) {
+    if (e instanceof ResponseFormatError) throw new InvalidRequestError(e.message, e.param);
+    throw e;
   }
   try {
     new Sampler(options); // the sampler's own checks, before the request waits in the queue

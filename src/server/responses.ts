@@ -9,6 +9,7 @@ import { Sampler } from "../generation/sampling.js";
 import type { TokenLogprob } from "../generation/logprobs.js";
 import { isObject } from "../util/json.js";
 import { InvalidRequestError, logprobJson, topLogprobsOf, type LogprobJson, type RequestDefaults } from "./openai-chat.js";
+import { checkResponseFormat, responseFormatOfText, ResponseFormatError, type ResponseFormat } from "../structured/response-format.js";
 
 type Json = Record<string, unknown>;
 
@@ -42,6 +43,7 @@ export interface ResponsesRequest {
     tool_choice: "auto" | "none";
     tools: Json[];
     metadata: Json;
+    text: { format: ResponseFormat };
   };
 }
 
@@ -120,9 +122,15 @@ export function parseResponsesRequest(body: unknown, store: ResponseStore, defau
     if (!Number.isSafeInteger(body.seed)) throw new InvalidRequestError(`seed must be an integer, got ${JSON.stringify(body.seed)}`, "seed");
     options.seed = body.seed as number;
   }
-  const format = isObject(body.text) ? body.text.format : undefined;
-  if (body.text != null && (!isObject(body.text) || (format != null && !(isObject(format) && format.type === "text")))) {
-    throw new InvalidRequestError("text.format is not supported (only {\"type\": \"text\"})", "text.format");
+  // text.format: json_object or json_schema constrain the answer (src/structured/); schemas compile now.
+  let format: ResponseFormat | undefined;
+  try {
+    format = responseFormatOfText(body.text);
+    if (format && format.type !== "text") options.responseFormat = format;
+    checkResponseFormat(options);
+  } catch (e) {
+    if (e instanceof ResponseFormatError) throw new InvalidRequestError(e.message, e.param);
+    throw e;
   }
   if (body.truncation != null && body.truncation !== "disabled") throw new InvalidRequestError("truncation must be \"disabled\": an input longer than the context is refused", "truncation");
   if (body.include != null && !(Array.isArray(body.include) && body.include.every((x) => typeof x === "string"))) {
@@ -158,6 +166,7 @@ export function parseResponsesRequest(body: unknown, store: ResponseStore, defau
       tool_choice: toolChoice,
       tools,
       metadata: (body.metadata as Json | undefined) ?? {},
+      text: { format: format ?? { type: "text" } },
     },
   };
 }
@@ -292,7 +301,7 @@ export interface ResponseObject {
   output_text: string;
   parallel_tool_calls: boolean;
   store: boolean;
-  text: { format: { type: "text" } };
+  text: { format: ResponseFormat };
   truncation: "disabled";
   usage: ResponseUsage | null;
   [echoed: string]: unknown;
@@ -390,7 +399,7 @@ export class ResponseBuilder {
       reasoning: echo.reasoning,
       store: this.request.store,
       temperature: echo.temperature,
-      text: { format: { type: "text" } },
+      text: echo.text,
       tool_choice: echo.tool_choice,
       tools: echo.tools,
       top_logprobs: echo.top_logprobs,

@@ -9,6 +9,7 @@ import { randomBytes } from "node:crypto";
 import { basename } from "node:path";
 import { createServer as createHttpServer, type IncomingMessage, type RequestListener, type Server, type ServerResponse } from "node:http";
 import { chat, checkChatModel, ContextFullError, type ChatDone, type ChatEvent, type TokenSource } from "../chat/chat.js";
+import { ResponseFormatError } from "../structured/response-format.js";
 import type { Message } from "../harmony/types.js";
 import { Session, type SessionModel } from "../generation/session.js";
 import { getTokenizer } from "../tokenizer/tokenizer.js";
@@ -221,8 +222,9 @@ export function requestListener(model: SessionModel | TokenSource, options: Serv
     try {
       return { events, first: await events.next() };
     } catch (e) {
-      if (!(e instanceof ContextFullError)) throw e;
-      sendError(res, 400, e.message, "invalid_request_error", param);
+      // Too long a prompt, or too small a budget for the response format: the request's fault.
+      if (!(e instanceof ContextFullError || e instanceof ResponseFormatError)) throw e;
+      sendError(res, 400, e.message, "invalid_request_error", e instanceof ResponseFormatError ? e.param : param);
       return e.message;
     }
   }
