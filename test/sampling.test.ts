@@ -79,4 +79,9 @@ describe("sampling", () => {
     expect(() => new Sampler({ topP: 0 })).toThrow(/top-p/);
     expect(() => new Sampler({ minP: 2 })).toThrow(/min-p/);
   });
+
+  it("takes 32-bit seeds only: a larger one would silently mean a smaller one", () => {
+    for (const seed of [2 ** 32, 1e300, -1, 0.5]) expect(() => new Sampler({ seed }), String(seed)).toThrow(/seed must be an integer from 0 to 4294967295/);
+    expect(() => new Sampler({ seed: 2 ** 32 - 1 })).not.toThrow();
+  });
 });

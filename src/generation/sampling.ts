@@ -71,7 +71,10 @@ export class Sampler {
     if (options.topP !== undefined && !(options.topP > 0 && options.topP <= 1)) throw new RangeError(`top-p must be in (0, 1], got ${options.topP}`);
     if (options.minP !== undefined && !(options.minP >= 0 && options.minP <= 1)) throw new RangeError(`min-p must be in [0, 1], got ${options.minP}`);
     if (options.repetitionPenalty !== undefined && !(options.repetitionPenalty > 0)) throw new RangeError(`repetition penalty must be > 0`);
-    this.rng = new Xoshiro128(options.seed ?? Math.floor(Math.random() * 2 ** 32));
+    const seed = options.seed;
+    // The stream is seeded with 32 bits: a larger seed would silently mean the same as a smaller one.
+    if (seed !== undefined && !(Number.isInteger(seed) && seed >= 0 && seed <= 0xffffffff)) throw new RangeError(`seed must be an integer from 0 to 4294967295, got ${seed}`);
+    this.rng = new Xoshiro128(seed ?? Math.floor(Math.random() * 2 ** 32));
   }
 
   /**

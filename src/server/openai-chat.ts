@@ -104,17 +104,7 @@ export function parseChatRequest(body: unknown, defaults: RequestDefaults = {}):
   }
   if (defaults.date !== undefined) options.date = defaults.date;
 
-  const temperature = optionalNumber(body, "temperature", 0, 2);
-  if (temperature !== undefined) options.temperature = temperature;
-  const topP = optionalNumber(body, "top_p", 0, 1);
-  if (topP !== undefined) {
-    if (topP === 0) throw new InvalidRequestError("top_p must be greater than 0", "top_p");
-    options.topP = topP;
-  }
-  if (body.seed != null) {
-    if (!Number.isSafeInteger(body.seed)) throw new InvalidRequestError(`seed must be an integer, got ${JSON.stringify(body.seed)}`, "seed");
-    options.seed = body.seed as number;
-  }
+  samplingFields(body, options);
   if (body.logit_bias != null) options.logitBias = logitBiasOf(body.logit_bias);
   // The sampler's penalties count the prompt as seen, Harmony's special tokens included, which is not what
   // OpenAI's do: rather than give a different meaning to the same numbers, only 0 is accepted.
@@ -192,7 +182,25 @@ function instructionsOf(messages: unknown[]): string | undefined {
   return reader.instructions.length > 0 ? reader.instructions.join("\n\n") : undefined;
 }
 
-function optionalNumber(body: Record<string, unknown>, key: string, min: number, max: number): number | undefined {
+/** `temperature`, `top_p` and `seed` of a request (both APIs name them alike) into chat options. */
+export function samplingFields(body: Record<string, unknown>, options: Pick<ChatOptions, "temperature" | "topP" | "seed">): void {
+  const temperature = optionalNumber(body, "temperature", 0, 2);
+  if (temperature !== undefined) options.temperature = temperature;
+  const topP = optionalNumber(body, "top_p", 0, 1);
+  if (topP !== undefined) {
+    if (topP === 0) throw new InvalidRequestError("top_p must be greater than 0", "top_p");
+    options.topP = topP;
+  }
+  if (body.seed != null) {
+    // The sampler's stream is seeded with 32 bits: a larger seed would silently mean a smaller one.
+    if (!(Number.isInteger(body.seed) && (body.seed as number) >= 0 && (body.seed as number) <= 0xffffffff)) {
+      throw new InvalidRequestError(`seed must be an integer from 0 to 4294967295, got ${JSON.stringify(body.seed)}`, "seed");
+    }
+    options.seed = body.seed as number;
+  }
+}
+
+export function optionalNumber(body: Record<string, unknown>, key: string, min: number, max: number): number | undefined {
   const v = body[key];
   if (v == null) return undefined;
   if (typeof v !== "number" || !(v >= min && v <= max)) throw new InvalidRequestError(`${key} must be a number from ${min} to ${max}, got ${JSON.stringify(v)}`, key);

@@ -8,7 +8,7 @@ import { textMessage, type Message, type ReasoningEffort } from "../harmony/type
 import { Sampler } from "../generation/sampling.js";
 import type { TokenLogprob } from "../generation/logprobs.js";
 import { isObject } from "../util/json.js";
-import { InvalidRequestError, logprobJson, topLogprobsOf, type LogprobJson, type RequestDefaults } from "./openai-chat.js";
+import { InvalidRequestError, logprobJson, optionalNumber, samplingFields, topLogprobsOf, type LogprobJson, type RequestDefaults } from "./openai-chat.js";
 import { checkResponseFormat, responseFormatOfText, ResponseFormatError, type ResponseFormat } from "../structured/response-format.js";
 
 type Json = Record<string, unknown>;
@@ -111,17 +111,7 @@ export function parseResponsesRequest(body: unknown, store: ResponseStore, defau
   }
   options.maxTokens = (maxOutput as number | undefined) ?? defaults.maxTokens ?? Number.MAX_SAFE_INTEGER;
   if (defaults.date !== undefined) options.date = defaults.date;
-  const temperature = optionalNumber(body, "temperature", 0, 2);
-  if (temperature !== undefined) options.temperature = temperature;
-  const topP = optionalNumber(body, "top_p", 0, 1);
-  if (topP !== undefined) {
-    if (topP === 0) throw new InvalidRequestError("top_p must be greater than 0", "top_p");
-    options.topP = topP;
-  }
-  if (body.seed != null) {
-    if (!Number.isSafeInteger(body.seed)) throw new InvalidRequestError(`seed must be an integer, got ${JSON.stringify(body.seed)}`, "seed");
-    options.seed = body.seed as number;
-  }
+  samplingFields(body, options);
   // text.format: json_object or json_schema constrain the answer (src/structured/); schemas compile now.
   let format: ResponseFormat | undefined;
   try {
@@ -160,8 +150,8 @@ export function parseResponsesRequest(body: unknown, store: ResponseStore, defau
       max_output_tokens: (maxOutput as number | undefined) ?? null,
       previous_response_id: (previousId as string | undefined) ?? null,
       reasoning: { effort, summary: null },
-      temperature: temperature ?? 1,
-      top_p: topP ?? 1,
+      temperature: options.temperature ?? 1,
+      top_p: options.topP ?? 1,
       top_logprobs: top,
       tool_choice: toolChoice,
       tools,
@@ -524,10 +514,4 @@ export class ResponseStore {
   }
 }
 
-function optionalNumber(body: Json, key: string, min: number, max: number): number | undefined {
-  const v = body[key];
-  if (v == null) return undefined;
-  if (typeof v !== "number" || !(v >= min && v <= max)) throw new InvalidRequestError(`${key} must be a number from ${min} to ${max}, got ${JSON.stringify(v)}`, key);
-  return v;
-}
 
