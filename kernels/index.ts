@@ -29,3 +29,4 @@ export { rope } from "./rope";
 export { topk } from "./topk";
 export { streamSum } from "./stream";
 export { q8Matvec, q8Pack } from "./q8";
+export { lowRank } from "./lora";

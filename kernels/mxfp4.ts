@@ -244,9 +244,16 @@ function fillBias(out: usize, bias: usize, rows: i32, n: i32, stride: i32): void
   for (let t = 0; t < n; t++) memory.copy(out + (<usize>(t * stride) << 2), bias, <usize>rows << 2);
 }
 
+/** h + add[t, r] when there is an addend (add != 0: [n, 2 * astride] f32, a LoRA update), else h. */
+// @ts-ignore: decorator
+@inline function plus(h: f32, add: usize, t: i32, r: i32, astride: i32): f32 {
+  return add ? h + load<f32>(add + (<usize>(t * 2 * astride + r) << 2)) : h;
+}
+
 /**
  * Gate/up projection of one expert with the clamped SwiGLU fused: for each of n tokens t and each
- * j < I, act[t, j] = swiglu(row 2j . x[t] + bias[2j], row 2j+1 . x[t] + bias[2j+1]).
+ * j < I, act[t, j] = swiglu(row 2j . x[t] + bias[2j] + add[t, 2j], row 2j+1 . x[t] + bias[2j+1] + add[t, 2j+1])
+ * (add: 0 for none, else [n, 2 * astride] f32 offset like bias: a LoRA adapter's update).
  * Pointers are already offset to the expert. x: quant.ts's form for n == 1 (exact: `split`, fast:
  * `quantize`, with xs and qs) and for n > 1 in the relaxed build's fast (`quantize`); otherwise f32
  * [n, cols] deinterleaved by 32. act rows are `astride` floats apart (>= I: a thread computes a band of
@@ -254,7 +261,7 @@ function fillBias(out: usize, bias: usize, rows: i32, n: i32, stride: i32): void
  * prefill tiles).
  */
 export function mxfp4Up(act: usize, x: usize, xs: usize, qs: usize, blocks: usize, scales: usize, bias: usize,
-  I: i32, cols: i32, n: i32, limit: f32, alpha: f32, fast: bool, scratch: usize, astride: i32): void {
+  I: i32, cols: i32, n: i32, limit: f32, alpha: f32, fast: bool, scratch: usize, astride: i32, add: usize): void {
   const nb = cols >> 5;
   const rowB = <usize>nb << 4, rowS = <usize>nb;
   if (n == 1) {
@@ -262,9 +269,11 @@ export function mxfp4Up(act: usize, x: usize, xs: usize, qs: usize, blocks: usiz
     for (let j = 0; j < I; j += 2) {
       const v = dot4(blocks, scales, 2 * j, 2 * I, rowB, rowS, x, xs, qs, nb, fast);
       const o = bias + (<usize>j << 3);
-      store<f32>(act + (<usize>j << 2), swiglu(f32x4.extract_lane(v, 0) + load<f32>(o), f32x4.extract_lane(v, 1) + load<f32>(o, 4), limit, alpha));
+      store<f32>(act + (<usize>j << 2), swiglu(plus(f32x4.extract_lane(v, 0) + load<f32>(o), add, 0, 2 * j, astride),
+        plus(f32x4.extract_lane(v, 1) + load<f32>(o, 4), add, 0, 2 * j + 1, astride), limit, alpha));
       if (j + 1 < I) {
-        store<f32>(act + (<usize>j << 2), swiglu(f32x4.extract_lane(v, 2) + load<f32>(o, 8), f32x4.extract_lane(v, 3) + load<f32>(o, 12), limit, alpha), 4);
+        store<f32>(act + (<usize>j << 2), swiglu(plus(f32x4.extract_lane(v, 2) + load<f32>(o, 8), add, 0, 2 * j + 2, astride),
+          plus(f32x4.extract_lane(v, 3) + load<f32>(o, 12), add, 0, 2 * j + 3, astride), limit, alpha), 4);
       }
     }
     return;
@@ -279,8 +288,12 @@ export function mxfp4Up(act: usize, x: usize, xs: usize, qs: usize, blocks: usiz
       const o = bias + (<usize>j << 3);
       for (let t = 0; t < n; t++) {
         const v = v128.load(acc + (<usize>t << 4)), at = act + (<usize>(t * astride + j) << 2);
-        store<f32>(at, swiglu(f32x4.extract_lane(v, 0) + load<f32>(o), f32x4.extract_lane(v, 1) + load<f32>(o, 4), limit, alpha));
-        if (j + 1 < I) store<f32>(at, swiglu(f32x4.extract_lane(v, 2) + load<f32>(o, 8), f32x4.extract_lane(v, 3) + load<f32>(o, 12), limit, alpha), 4);
+        store<f32>(at, swiglu(plus(f32x4.extract_lane(v, 0) + load<f32>(o), add, t, 2 * j, astride),
+          plus(f32x4.extract_lane(v, 1) + load<f32>(o, 4), add, t, 2 * j + 1, astride), limit, alpha));
+        if (j + 1 < I) {
+          store<f32>(at, swiglu(plus(f32x4.extract_lane(v, 2) + load<f32>(o, 8), add, t, 2 * j + 2, astride),
+            plus(f32x4.extract_lane(v, 3) + load<f32>(o, 12), add, t, 2 * j + 3, astride), limit, alpha), 4);
+        }
       }
     }
     return;
@@ -291,7 +304,8 @@ export function mxfp4Up(act: usize, x: usize, xs: usize, qs: usize, blocks: usiz
   for (let t = 0; t < n; t++) {
     const ht = h + (<usize>(t * 2 * I) << 2), at = act + (<usize>(t * astride) << 2);
     for (let j = 0; j < I; j++) {
-      store<f32>(at + (<usize>j << 2), swiglu(load<f32>(ht + (<usize>j << 3)), load<f32>(ht + (<usize>j << 3), 4), limit, alpha));
+      store<f32>(at + (<usize>j << 2), swiglu(plus(load<f32>(ht + (<usize>j << 3)), add, t, 2 * j, astride),
+        plus(load<f32>(ht + (<usize>j << 3), 4), add, t, 2 * j + 1, astride), limit, alpha));
     }
   }
 }

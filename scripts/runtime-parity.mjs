@@ -35,8 +35,8 @@ for (const r of runtimes) {
   for (const backend of ["wasm", "ts"]) run(`${r.name} (${r.found.how}), ${backend} backend`, r.found.path, r.args, { GPT_OSS_TS_BACKEND: backend });
 }
 if (found.node24.path) {
-  run("Node 24: kernel, precision and thread tests (relaxed-SIMD build)", found.node24.path,
-    [join("node_modules", "vitest", "vitest.mjs"), "run", "test/kernels.test.ts", "test/precision.test.ts", "test/threads.test.ts"]);
+  run("Node 24: kernel, precision, thread and LoRA golden tests (relaxed-SIMD build)", found.node24.path,
+    [join("node_modules", "vitest", "vitest.mjs"), "run", "test/kernels.test.ts", "test/precision.test.ts", "test/threads.test.ts", "test/lora-golden.test.ts"]);
 }
 console.log(`runtimes: ${passed} passed, ${failed} failed${skipped ? `, ${skipped} skipped` : ""}`);
 process.exit(failed ? 1 : 0);

@@ -3,7 +3,7 @@
 // their files for people studying them, but are not promised here.
 
 // ---- Running a model: load, complete text, chat, sessions -------------------------------------------
-export { loadModel, GptOssModel, type LoadOptions } from "./model/model.js";
+export { loadModel, GptOssModel, type LoadOptions, type LoraSpec } from "./model/model.js";
 export { complete, encodePrompt, type CompleteOptions, type Completion, type TextLogprob } from "./generation/complete.js";
 export { Session, type SessionModel, type TokenSource } from "./generation/session.js";
 export type {
@@ -17,6 +17,12 @@ export {
   type ChatOptions, type ChatEvent, type ChatDone, type ToolCall, type StopReason, type ChatInput, type ChatMessage,
 } from "./chat/chat.js";
 export type { OpenAIMessage } from "./chat/openai-messages.js";
+
+// ---- Customising: LoRA adapters in Hugging Face PEFT's format --------------------------------------------
+export { openAdapter, type AdapterPlan } from "./lora/adapter.js";
+export { loadAdapter, type LoraAdapter, type AdapterLayer, type LowRank } from "./lora/weights.js";
+export { synthesizeAdapter, type SynthAdapterOptions } from "./lora/synth.js";
+export { compareWithBase, type AdapterDiff, type PositionDiff, type LayerRouterDiff, type TopToken } from "./trace/adapter-diff.js";
 
 // ---- Serving ---------------------------------------------------------------------------------------
 export { createServer, type ServerOptions } from "./server/server.js";
@@ -37,6 +43,7 @@ export { InputError } from "./model/forward.js";
 export { TokenLimitError } from "./tokenizer/tokenizer.js";
 export { ConversationError } from "./harmony/types.js";
 export { InvalidRequestError } from "./server/openai-chat.js";
+export { AdapterError } from "./lora/config.js";
 
 // ---- Harmony and the tokenizer -----------------------------------------------------------------------
 export { Tokenizer, StreamDecoder, getTokenizer, TOKENS, SPECIAL_TOKENS, VOCAB_SIZE, STOP_TOKENS_FOR_ASSISTANT, type EncodeOptions } from "./tokenizer/tokenizer.js";

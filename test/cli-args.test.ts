@@ -17,13 +17,20 @@ describe("parseArgs", () => {
 
   it("reads --name value, --name=value, booleans, -h, and positionals (after -- even when they start with -)", () => {
     expect(parseArgs(["--model", "m", "--json", "--max-tokens=8", "hi", "there"], spec)).toEqual({
-      flags: { model: "m", json: true, "max-tokens": "8" }, positionals: ["hi", "there"],
+      flags: { model: "m", json: true, "max-tokens": "8" }, positionals: ["hi", "there"], sequence: [],
     });
     expect(parseArgs(["-h"], spec).flags.help).toBe(true);
     expect(parseArgs(["--help"], {}).flags.help).toBe(true); // every command takes --help
-    expect(parseArgs(["--model", "m", "--", "-n 8 hi", "--json"], spec)).toEqual({ flags: { model: "m" }, positionals: ["-n 8 hi", "--json"] });
+    expect(parseArgs(["--model", "m", "--", "-n 8 hi", "--json"], spec)).toEqual({ flags: { model: "m" }, positionals: ["-n 8 hi", "--json"], sequence: [] });
     expect(parseArgs(["-"], spec).positionals).toEqual(["-"]); // "-" is stdin, a positional
     expect(parseArgs(["--model=-odd"], spec).flags.model).toBe("-odd");
+  });
+
+  it("\"list\" flags repeat, in order, with the order of every list flag kept (--lora DIR --lora-scale S)", () => {
+    const lists = { ...spec, lora: "list", "lora-scale": "list" } as const;
+    const r = parseArgs(["--lora", "a", "--json", "--lora=b", "--lora-scale", "0.5"], lists);
+    expect(r.flags).toEqual({ lora: ["a", "b"], "lora-scale": ["0.5"], json: true });
+    expect(r.sequence).toEqual([{ name: "lora", value: "a" }, { name: "lora", value: "b" }, { name: "lora-scale", value: "0.5" }]);
   });
 
   it("refuses what it does not know, saying what was meant", () => {

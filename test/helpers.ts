@@ -14,6 +14,8 @@ export const FIXTURES = join(fileURLToPath(new URL(".", import.meta.url)), "fixt
 export const DEV = join(FIXTURES, "dev");
 export const DEV_CKPT = join(DEV, "checkpoint");
 export const DEV_SHARDED = join(DEV, "checkpoint_sharded");
+/** PEFT LoRA adapters for the dev checkpoint and their goldens (lora-dev/README.md). */
+export const LORA_DEV = join(FIXTURES, "lora-dev");
 
 export function readTensor(file: SafetensorsFile, name: string): Float32Array | Int32Array | Uint8Array {
   const t = file.get(name);

@@ -12,6 +12,7 @@ import { LayerCache } from "../src/model/kv-cache.js";
 import { WasmKernels } from "../src/backends/wasm/backend.js";
 import { chooseSimd, type SimdLevel } from "../src/backends/wasm/heap.js";
 import { bf16ToF32, f32ToBf16 } from "../src/checkpoint/numerics.js";
+import type { LowRank } from "../src/lora/weights.js";
 
 function rng(seed: number) {
   let s = seed >>> 0;
@@ -258,6 +259,32 @@ describe.each(levels)("wasm kernels (%s)", (simd) => {
     }
   });
 
+  it("lowRank (LoRA): odd ranks, widths and row counts, pairs in the kernel memory or staged", async () => {
+    for (const threads of [1, 2]) {
+      const k = await WasmKernels.create({ simd, precision: "exact", threads, parallelMinBytes: 0 });
+      // rank, cols, rows, n
+      const cases: [number, number, number, number][] = [[1, 1, 1, 1], [3, 13, 7, 5], [4, 64, 67, 2], [16, 2880, 513, 3], [5, 9, 4096, 1]];
+      for (const [rank, cols, rows, n] of cases) {
+        for (const placed of [true, false]) {
+          const alloc = placed ? k.allocator : ref.allocator;
+          const floats = (m: number, scale: number) => {
+            const b = alloc.allocate(4 * m, "lora test");
+            const f = new Float32Array(b.buffer, b.byteOffset, m);
+            f.set(f32s(m, scale));
+            return f;
+          };
+          const w: LowRank = { rank, cols, rows, a: floats(rank * cols, 1 / Math.sqrt(cols)), b: floats(rank * rows, 0.5) };
+          const x = f32s(n * cols, 2);
+          const exp = new Float32Array(n * rows), got = new Float32Array(n * rows);
+          ref.lowRank(exp, x, w, n);
+          k.lowRank(got, x, w, n);
+          expectClose(got, exp, TOL);
+        }
+      }
+      k.dispose();
+    }
+  });
+
   // fast with 16-bit activations (the baseline build's default) and with 8-bit ones (the relaxed
   // build's only kind, and the baseline's with fastBits: 8)
   const variants = simd === "relaxed-simd" ? (["exact", "fast8"] as const) : (["exact", "fast16", "fast8"] as const);
@@ -287,6 +314,11 @@ describe.each(levels)("wasm kernels (%s)", (simd) => {
             const exp = new Float32Array(n * I), act = new Float32Array(n * I);
             ref.expertUp(exp, input(x), want, bias, e, rows, n, 7, 1.702);
             k.expertUp(act, x, w, bias, e, rows, n, 7, 1.702);
+            expectClose(act, exp, TOL);
+            // with a LoRA update of the routed rows added before the SwiGLU
+            const add = f32s(n * 2 * I, 0.7);
+            ref.expertUp(exp, input(x), want, bias, e, rows, n, 7, 1.702, add);
+            k.expertUp(act, x, w, bias, e, rows, n, 7, 1.702, add);
             expectClose(act, exp, TOL);
           }
         }

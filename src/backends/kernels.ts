@@ -3,6 +3,7 @@
 // implement the same contract. All activations are float32, row-major.
 import type { ModelConfig } from "../checkpoint/config.js";
 import type { Bf16Matrix, ModelWeights, Mxfp4Experts, WeightAllocator } from "../checkpoint/weights.js";
+import type { LowRank } from "../lora/weights.js";
 
 /** "exact": f32 activations throughout; "fast": integer activations in the expert matmuls (README "Precision"). */
 export type Precision = "exact" | "fast";
@@ -114,9 +115,10 @@ export interface Kernels {
    * h = W1[expert] x[rows[i]] + b1[expert] (2I values, gate/linear interleaved);
    * act[i, j] = min(g, limit) * sigmoid(alpha * min(g, limit)) * (clamp(l, -limit, limit) + 1),
    * g = h[2j], l = h[2j + 1].  x: [T, H]; act: [n, I]; bias: [E, 2I].
+   * add: [n, 2I] added to h before the SwiGLU (a LoRA adapter's update of the routed rows), or absent.
    */
   expertUp(act: Float32Array, x: Float32Array, w: Mxfp4Experts, bias: Float32Array, expert: number,
-    rows: Int32Array, n: number, swigluLimit: number, swigluAlpha: number): void;
+    rows: Int32Array, n: number, swigluLimit: number, swigluAlpha: number, add?: Float32Array | null): void;
 
   /**
    * Second expert projection, weighted into the output:
@@ -124,4 +126,10 @@ export interface Kernels {
    */
   expertDown(out: Float32Array, act: Float32Array, w: Mxfp4Experts, bias: Float32Array, expert: number,
     rows: Int32Array, weight: Float32Array, n: number): void;
+
+  /**
+   * A LoRA adapter's low-rank product for n rows: out[i, :] = B (A x[i, :]), with w.a = A [rank, cols]
+   * and w.b = Bᵀ (scale included) [rank, rows].  x: [n, cols]; out: [n, rows].
+   */
+  lowRank(out: Float32Array, x: Float32Array, w: LowRank, n: number): void;
 }

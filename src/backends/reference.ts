@@ -97,14 +97,15 @@ export const referenceKernels: Kernels = {
     }
   },
 
-  expertUp(act, x, w, bias, expert, rows, n, limit, alpha) {
+  expertUp(act, x, w, bias, expert, rows, n, limit, alpha, add) {
     const H = w.cols, I = w.rows / 2;
     const b = bias.subarray(expert * w.rows, (expert + 1) * w.rows);
+    const plus = (i: number, r: number, h: number) => (add ? h + add[i * w.rows + r] : h);
     for (let i = 0; i < n; i++) {
       const xi = x.subarray(rows[i] * H, (rows[i] + 1) * H);
       for (let j = 0; j < I; j++) {
-        const g = Math.min(mxfp4Dot(w, expert, 2 * j, xi) + b[2 * j], limit);
-        const l = Math.max(-limit, Math.min(mxfp4Dot(w, expert, 2 * j + 1, xi) + b[2 * j + 1], limit));
+        const g = Math.min(plus(i, 2 * j, mxfp4Dot(w, expert, 2 * j, xi) + b[2 * j]), limit);
+        const l = Math.max(-limit, Math.min(plus(i, 2 * j + 1, mxfp4Dot(w, expert, 2 * j + 1, xi) + b[2 * j + 1]), limit));
         act[i * I + j] = g * sigmoid(alpha * g) * (l + 1);
       }
     }
@@ -116,6 +117,23 @@ export const referenceKernels: Kernels = {
       const a = act.subarray(i * I, (i + 1) * I);
       for (let r = 0; r < H; r++) {
         out[rows[i] * H + r] += weight[i] * (mxfp4Dot(w, expert, r, a) + bias[expert * H + r]);
+      }
+    }
+  },
+
+  lowRank(out, x, w, n) {
+    const { rank, cols, rows, a, b } = w;
+    const u = new Float64Array(rank);
+    for (let i = 0; i < n; i++) {
+      for (let k = 0; k < rank; k++) {
+        let s = 0;
+        for (let c = 0; c < cols; c++) s += a[k * cols + c] * x[i * cols + c];
+        u[k] = s;
+      }
+      for (let o = 0; o < rows; o++) {
+        let s = 0;
+        for (let k = 0; k < rank; k++) s += b[k * rows + o] * u[k];
+        out[i * rows + o] = s;
       }
     }
   },

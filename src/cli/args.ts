@@ -5,13 +5,16 @@
 import { parseArgs as parseArgv } from "node:util";
 
 export interface FlagSpec {
-  /** "string" flags take a value; "boolean" flags do not */
-  [name: string]: "string" | "boolean";
+  /** "string" flags take a value; "boolean" flags do not; "list" flags take a value and may repeat */
+  [name: string]: "string" | "boolean" | "list";
 }
 
 export interface ParsedArgs {
-  flags: Record<string, string | boolean | undefined>;
+  /** a "list" flag's values are a string[] */
+  flags: Record<string, string | boolean | string[] | undefined>;
   positionals: string[];
+  /** the "list" flags in the order given (for flags that pair up: --lora DIR --lora-scale S) */
+  sequence: { name: string; value: string }[];
 }
 
 export class UsageError extends Error {
@@ -28,12 +31,13 @@ const SHORT: Record<string, string> = { h: "help" };
 export function parseArgs(argv: string[], spec: FlagSpec): ParsedArgs {
   const known: FlagSpec = { help: "boolean", ...spec };
   const options: Record<string, { type: "string" | "boolean"; short?: string }> = {};
-  for (const [name, type] of Object.entries(known)) options[name] = { type };
+  for (const [name, type] of Object.entries(known)) options[name] = { type: type === "boolean" ? "boolean" : "string" };
   for (const [short, name] of Object.entries(SHORT)) if (options[name]) options[name].short = short;
   // Not strict: the tokens are checked below, so that each error names the flag in this project's words.
   const { tokens } = parseArgv({ args: argv, options, strict: false, allowPositionals: true, tokens: true });
   const flags: ParsedArgs["flags"] = {};
   const positionals: string[] = [];
+  const sequence: ParsedArgs["sequence"] = [];
   for (const t of tokens) {
     if (t.kind === "positional") positionals.push(t.value);
     if (t.kind !== "option") continue;
@@ -47,11 +51,14 @@ export function parseArgs(argv: string[], spec: FlagSpec): ParsedArgs {
     } else if (!t.inlineValue && t.value.startsWith("-") && t.value !== "-") {
       throw new UsageError(`${t.rawName} needs a value, got the flag-like ${JSON.stringify(t.value)}; ` +
         `write ${t.rawName}=${t.value} if that is the value`);
+    } else if (type === "list") {
+      flags[t.name] = [...((flags[t.name] as string[] | undefined) ?? []), t.value];
+      sequence.push({ name: t.name, value: t.value });
     } else {
       flags[t.name] = t.value;
     }
   }
-  return { flags, positionals };
+  return { flags, positionals, sequence };
 }
 
 function unknownFlag(raw: string, names: string[]): UsageError {

@@ -6,10 +6,10 @@ import { benchModel, formatBench } from "../perf/model-bench.js";
 import { compileSchema } from "../structured/schema.js";
 import { optionalNumber, optionalSeed, parseArgs } from "./args.js";
 import { defaultChatPrecision } from "../backends/index.js";
-import { loadProgress, modelDirOf, precisionOf, threadsOf } from "./common.js";
+import { LORA_FLAGS, LORA_FLAGS_HELP, loadProgress, loraOf, modelDirOf, precisionOf, threadsOf } from "./common.js";
 
 
-const HELP = `usage: gpt-oss-ts bench --model DIR [--prompt-tokens 512] [--gen-tokens 128] [--threads N] [--json]
+const HELP = `usage: gpt-oss-ts bench --model DIR [--prompt-tokens 512] [--gen-tokens 128] [--threads N] [--lora DIR [--lora-scale S]]... [--json]
 
 Loads the model (progress on stderr), runs a random prompt (seeded) as one prefill, then decodes greedily,
 and reports: load time and MB/s, prefill tokens/s, decode tokens/s, the process's peak resident memory,
@@ -24,12 +24,13 @@ times the decode rate, beside a streaming read of a buffer larger than the cache
   --seed S             seed of the random prompt (default 1)
   --json-schema FILE   also decode --gen-tokens tokens as JSON replies valid for this schema and report
                        the time of the token mask per token beside the decode step (README "Structured output")
-  --json               print the result as JSON`;
+  --json               print the result as JSON
+${LORA_FLAGS_HELP}`;
 
 export async function run(argv: string[]): Promise<number> {
   const args = parseArgs(argv, {
     model: "string", "prompt-tokens": "string", "gen-tokens": "string", threads: "string", precision: "string",
-    seed: "string", json: "boolean", "json-schema": "string", help: "boolean",
+    seed: "string", json: "boolean", "json-schema": "string", help: "boolean", ...LORA_FLAGS,
   });
   if (args.flags.help) return void console.log(HELP), 0;
   const dir = modelDirOf(args);
@@ -49,7 +50,7 @@ export async function run(argv: string[]): Promise<number> {
   const progress = loadProgress();
   const status = new PhaseStatus();
   const result = await benchModel(dir, {
-    promptTokens, genTokens, seed, threads: threadsOf(args), precision: precisionOf(args, defaultChatPrecision()), jsonSchema,
+    promptTokens, genTokens, seed, threads: threadsOf(args), precision: precisionOf(args, defaultChatPrecision()), jsonSchema, lora: loraOf(args),
     onLoadProgress: progress.onProgress,
     onPhase: (phase, done, total) => {
       if (phase === "prefill" && done === 0) progress.finish();

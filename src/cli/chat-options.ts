@@ -5,6 +5,7 @@ import { toToolDescriptions, type ChatOptions } from "../chat/chat.js";
 import { checkResponseFormat, ResponseFormatError, toResponseFormat, type ResponseFormat } from "../structured/response-format.js";
 import type { JsonSchema, ReasoningEffort, ToolDescription } from "../harmony/types.js";
 import { optionalDate, optionalNumber, optionalSeed, UsageError, type FlagSpec, type ParsedArgs } from "./args.js";
+import { LORA_FLAGS_HELP } from "./common.js";
 
 export const CHAT_FLAGS: FlagSpec = {
   reasoning: "string", tools: "string", system: "string", "hide-reasoning": "boolean", date: "string",
@@ -28,7 +29,8 @@ export const CHAT_FLAGS_HELP = `  --reasoning low|medium|high   reasoning effort
   --max-reasoning-tokens N      close the reasoning after N tokens and move on to the answer
   --backend wasm|ts             kernel backend (default wasm)
   --precision exact|fast        wasm kernels' precision (default fast on runtimes with relaxed SIMD, else exact)
-  --threads N                   threads for the wasm kernels (default: the number of cores)`;
+  --threads N                   threads for the wasm kernels (default: the number of cores)
+${LORA_FLAGS_HELP}`;
 
 export type ChatFlagOptions = ChatOptions & { hideReasoning: boolean };
 

@@ -1,11 +1,37 @@
 // Pieces shared by the commands that load a model.
-import { loadModel, type GptOssModel, type LoadOptions } from "../model/model.js";
+import { loadModel, type GptOssModel, type LoadOptions, type LoraSpec } from "../model/model.js";
 import { BACKENDS, DEFAULT_BACKEND, DEFAULT_PRECISION, PRECISIONS, type Backend, type Precision } from "../backends/index.js";
 import { resolveModelDir } from "../hub/cache.js";
 import { Progress } from "../util/progress.js";
 import { UsageError, type FlagSpec, type ParsedArgs } from "./args.js";
 
-export const MODEL_FLAGS: FlagSpec = { model: "string", backend: "string", precision: "string", threads: "string" };
+/** --lora DIR (repeatable) and --lora-scale S (for the --lora before it). */
+export const LORA_FLAGS: FlagSpec = { lora: "list", "lora-scale": "list" };
+
+/** Help text of --lora and --lora-scale. */
+export const LORA_FLAGS_HELP = `  --lora DIR            apply a LoRA adapter (a Hugging Face PEFT folder); repeatable: all apply together
+  --lora-scale S        scale of the --lora just before it: S times its trained scale (default 1)`;
+
+export const MODEL_FLAGS: FlagSpec = { model: "string", backend: "string", precision: "string", threads: "string", ...LORA_FLAGS };
+
+/** The adapters of --lora DIR [--lora-scale S] ..., in order. */
+export function loraOf(args: ParsedArgs): LoraSpec[] {
+  const specs: LoraSpec[] = [];
+  for (const { name, value } of args.sequence) {
+    if (name === "lora") {
+      if (value === "") throw new UsageError("--lora needs an adapter folder");
+      specs.push({ path: value });
+    } else if (name === "lora-scale") {
+      const last = specs[specs.length - 1];
+      if (!last) throw new UsageError("--lora-scale must follow the --lora it scales");
+      if (last.scale !== undefined) throw new UsageError(`--lora ${last.path} has two --lora-scale values`);
+      const s = Number(value);
+      if (value.trim() === "" || !Number.isFinite(s)) throw new UsageError(`--lora-scale: invalid value ${JSON.stringify(value)}`);
+      last.scale = s;
+    }
+  }
+  return specs;
+}
 
 /** Weights below this load in about a second: no progress report. */
 const PROGRESS_MIN_BYTES = 64 << 20;
@@ -61,6 +87,7 @@ export async function loadFromArgs(args: ParsedArgs, precision: Precision = DEFA
   const progress = loadProgress();
   const model = await loadModel(dir, {
     backend: backendOf(args, backend), precision: precisionOf(args, precision), threads: threadsOf(args), onProgress: progress.onProgress,
+    lora: loraOf(args),
   });
   progress.finish();
   return model;

@@ -1,17 +1,19 @@
 // gpt-oss-ts generate --model DIR --tokens IDS --max-tokens N [--temperature T --seed S] [--json]
 // Raw token continuation, no chat template. Temperature 0 is greedy.
 import { optionalNumber, optionalSeed, parseArgs, parseTokenList, requireString } from "./args.js";
-import { loadFromArgs, MODEL_FLAGS } from "./common.js";
+import { LORA_FLAGS_HELP, loadFromArgs, MODEL_FLAGS } from "./common.js";
 
 
 const HELP = `usage: gpt-oss-ts generate --model DIR --tokens IDS --max-tokens N [--temperature T] [--seed S] [--json]
-       [--backend wasm|ts] [--precision exact|fast] [--threads N]
+       [--backend wasm|ts] [--precision exact|fast] [--threads N] [--lora DIR [--lora-scale S]]...
 
 Continues the prompt token ids. --temperature 0 (the default) is greedy; --seed makes sampling
 repeatable (a whole number from 0 to 4294967295). Prints each generated id as it comes; with --json
 the last line of stdout is {"tokens": [...], "stopReason": "..."} (the generated ids only). Generation
 stops at --max-tokens ("max_tokens") or where the model's context is full ("context_full"); both exit 0.
---backend defaults to wasm; --precision to the API's default (README "Precision").`;
+--backend defaults to wasm; --precision to the API's default (README "Precision").
+
+${LORA_FLAGS_HELP}`;
 
 export async function run(argv: string[]): Promise<number> {
   const args = parseArgs(argv, {

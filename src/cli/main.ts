@@ -48,7 +48,8 @@ function usage(): string {
     "",
     "DIR is a Hugging Face checkpoint folder, a folder holding original/, or a Hub id (openai/gpt-oss-20b)",
     "found in the Hugging Face cache or weights/. Model commands take --backend wasm|ts, --precision",
-    "exact|fast and --threads N (default: the number of cores).",
+    "exact|fast, --threads N (default: the number of cores) and --lora DIR [--lora-scale S] (a LoRA",
+    "adapter, Hugging Face PEFT format; repeatable).",
     "Every command takes -h/--help; gpt-oss-ts --version prints the version.",
   ].join("\n");
 }

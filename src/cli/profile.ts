@@ -2,7 +2,7 @@
 import { BACKENDS } from "../backends/index.js";
 import { formatProfile, profileModel } from "../perf/profile.js";
 import { optionalNumber, optionalSeed, parseArgs, requireString, UsageError } from "./args.js";
-import { loadFromArgs, MODEL_FLAGS } from "./common.js";
+import { LORA_FLAGS_HELP, loadFromArgs, MODEL_FLAGS } from "./common.js";
 
 
 const HELP = `usage: gpt-oss-ts profile --model DIR [--prompt-tokens N] [--gen-tokens N] [--threads N] [--json]
@@ -21,7 +21,8 @@ throughput: GB/s of the bytes it reads (weights; the KV cache for attention) and
   --backend NAME       kernel backend: ${BACKENDS.join(", ")} (default wasm, the WebAssembly SIMD kernels)
   --precision P        the wasm kernels' precision: exact (default) or fast
   --threads N          threads for the wasm kernels (default: the number of cores)
-  --json               print the profile as JSON`;
+  --json               print the profile as JSON
+${LORA_FLAGS_HELP}`;
 
 export async function run(argv: string[]): Promise<number> {
   const args = parseArgs(argv, {

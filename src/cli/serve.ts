@@ -9,7 +9,7 @@ import { DEFAULT_MAX_QUEUE, DEFAULT_MAX_TOKENS, loadingListener, requestListener
 import { optionalDate, optionalNumber, parseArgs, UsageError } from "./args.js";
 import { envVar } from "../util/env.js";
 import { defaultChatPrecision } from "../backends/index.js";
-import { loadFromArgs, MODEL_FLAGS, precisionOf, backendOf } from "./common.js";
+import { LORA_FLAGS_HELP, loadFromArgs, loraOf, MODEL_FLAGS, precisionOf, backendOf } from "./common.js";
 
 
 /** The environment variable that can hold the API key (so that it is not in `ps`). */
@@ -32,7 +32,13 @@ One line per request is logged on stderr. Ctrl-C stops the server.
   --date YYYY-MM-DD|none        "Current date:" in the system message (default today)
   --backend wasm|ts             kernel backend (default wasm)
   --precision exact|fast        wasm kernels' precision (default fast on runtimes with relaxed SIMD, else exact)
-  --threads N                   threads for the wasm kernels (default: the number of cores)`;
+  --threads N                   threads for the wasm kernels (default: the number of cores)
+${LORA_FLAGS_HELP}
+
+With --lora, each adapter is served under its own model id (its folder's name) beside the base model
+(the checkpoint folder's name): GET /v1/models lists them all and a request picks one by "model" (the
+base model when it names none). The base weights are loaded once and shared; each model keeps its own
+KV cache of the previous request.`;
 
 export async function run(argv: string[]): Promise<number> {
   const args = parseArgs(argv, {
@@ -65,6 +71,11 @@ export async function run(argv: string[]): Promise<number> {
   backendOf(args);
   precisionOf(args, defaultChatPrecision());
   if (typeof args.flags.model !== "string" || args.flags.model === "") throw new UsageError("--model DIR is required");
+  const modelId = basename(resolve(args.flags.model));
+  const ids = loraOf(args).map((s) => basename(resolve(s.path)));
+  for (const [i, id] of ids.entries()) {
+    if (id === modelId || ids.indexOf(id) !== i) throw new UsageError(`two models would be served as "${id}": give each --lora folder its own name`);
+  }
 
   // Bind first: a port in use is reported now, not after minutes of loading.
   const loading = loadingListener();
@@ -83,19 +94,22 @@ export async function run(argv: string[]): Promise<number> {
     throw e;
   }
   try {
-    options.modelId = basename(resolve(args.flags.model));
+    options.modelId = modelId;
+    // Adapters: the base model and each adapter alone, as views of the one loaded model.
+    options.models = Object.fromEntries(model.adapters.map((a) => [a.name, model!.withAdapters([a])]));
     server.off("request", loading);
-    server.on("request", requestListener(model, options));
-    return await serve(server, options.modelId);
+    server.on("request", requestListener(model.adapters.length > 0 ? model.withAdapters([]) : model, options));
+    return await serve(server, modelId, Object.keys(options.models));
   } finally {
     model.dispose(); // stops the kernel threads
   }
 }
 
-async function serve(server: Server, modelId: string): Promise<number> {
+async function serve(server: Server, modelId: string, adapters: string[]): Promise<number> {
   const address = server.address() as AddressInfo;
   const shown = address.family === "IPv6" ? `[${address.address}]` : address.address;
-  process.stderr.write(`gpt-oss-ts serve: ${modelId} on http://${shown}:${address.port}/v1 (POST /v1/responses, POST /v1/chat/completions, GET /v1/models, GET /health); Ctrl-C stops\n`);
+  const also = adapters.length > 0 ? ` and LoRA adapters ${adapters.join(", ")}` : "";
+  process.stderr.write(`gpt-oss-ts serve: ${modelId}${also} on http://${shown}:${address.port}/v1 (POST /v1/responses, POST /v1/chat/completions, GET /v1/models, GET /health); Ctrl-C stops\n`);
 
   // Ctrl-C (or a TERM) closes the server; a generation in progress is cut off with its connection.
   await new Promise<void>((ok) => {

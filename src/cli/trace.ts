@@ -6,9 +6,10 @@ import { BACKENDS } from "../backends/index.js";
 import { renderReport } from "../trace/report.js";
 import { loadTokenText } from "../trace/token-text.js";
 import { traceForward, traceGenerate } from "../trace/trace.js";
+import { compareWithBase } from "../trace/adapter-diff.js";
 import type { GptOssModel } from "../model/model.js";
 import { optionalNumber, parseArgs, type ParsedArgs, parseTokenList, requireString, UsageError } from "./args.js";
-import { loadFromArgs, MODEL_FLAGS } from "./common.js";
+import { LORA_FLAGS_HELP, loadFromArgs, MODEL_FLAGS } from "./common.js";
 
 
 const HELP = `usage: gpt-oss-ts trace --model DIR (--prompt TEXT | --tokens IDS) --out report.html [flags]
@@ -27,6 +28,11 @@ and head with the sink's share, and a logit lens of every layer.
   --backend NAME     kernel backend: ${BACKENDS.join(", ")} (default wasm)
   --precision P      the wasm kernels' precision: exact (default) or fast
   --threads N        threads for the wasm kernels (default: the number of cores)
+${LORA_FLAGS_HELP}
+
+With --lora the model traced is the adapted one, and the report adds what the adapter changes: the same
+tokens run through the base model too (the same weights without the adapter), per position the logit
+change and the top tokens before and after, per layer how many router choices changed.
 
 Cost: the lens runs the unembedding once per token and layer; attention data grows with tokens².`;
 
@@ -72,11 +78,14 @@ async function report(model: GptOssModel, dir: string, out: string, flags: Parse
     ? traceGenerate(model, tokens, request, { maxTokens: gen + 1, temperature: 0 }) // the last sampled token is not run
     : traceForward(model, tokens, request);
   const ms = performance.now() - t0;
+  const adapterDiff = model.adapters.length > 0 ? compareWithBase(model, trace.tokens, { top: Math.min(top, 5) }) : undefined;
   const html = renderReport(trace, text, {
+    adapterDiff,
     title: basename(resolve(dir)),
     promptLength: tokens.length,
     notes: [`${trace.tokens.length} tokens traced (${tokens.length} given${gen > 0 ? `, ${trace.tokens.length - tokens.length} generated` : ""}) ` +
-      `with the ${model.kernels.name} backend in ${(ms / 1000).toFixed(2)} s.`],
+      `with the ${model.kernels.name} backend in ${(ms / 1000).toFixed(2)} s.`,
+      ...model.adapters.map((a) => `LoRA adapter ${a.name} (scale ${a.scale} x trained): ${a.summary}.`)],
   });
   writeFileSync(out, html);
   console.error(`wrote ${out} (${(html.length / 1024).toFixed(0)} KiB): ${trace.tokens.length} tokens, ${model.config.numLayers} layers`);

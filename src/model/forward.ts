@@ -8,6 +8,8 @@
 import type { ModelConfig } from "../checkpoint/config.js";
 import type { ModelWeights } from "../checkpoint/weights.js";
 import type { Kernels } from "../backends/kernels.js";
+import type { LoraAdapter } from "../lora/weights.js";
+import { LoraPass } from "../lora/apply.js";
 import { KVCache } from "./kv-cache.js";
 import { Rope } from "./rope.js";
 import { GptOssError } from "../util/errors.js";
@@ -35,9 +37,14 @@ export class InputError extends GptOssError {}
 export class Transformer {
   readonly rope: Rope;
   private activations: ActivationBuffers | null = null;
+  /** the adapters' updates beside the weights (null: none) */
+  private readonly lora: LoraPass | null;
 
-  constructor(readonly config: ModelConfig, readonly weights: ModelWeights, readonly kernels: Kernels) {
+  constructor(readonly config: ModelConfig, readonly weights: ModelWeights, readonly kernels: Kernels,
+    /** LoRA adapters applied beside the weights (src/lora/), loaded for this config */
+    readonly adapters: readonly LoraAdapter[] = []) {
     this.rope = new Rope(config.headDim, config.rope);
+    this.lora = adapters.length > 0 ? new LoraPass(config, adapters) : null;
   }
 
   /** An empty KV cache for this model, holding at most `contextLength` positions (default: the model's limit). */
@@ -72,6 +79,7 @@ export class Transformer {
       kernels.rmsnorm(s.norm, s.x, lw.attnNorm, c.rmsNormEps, T, H);    // norm [T, H]
       observe?.("attn_norm", l, s.norm, H);
       kernels.matmul(s.qkv, s.norm, lw.qkv, lw.qkvBias, T);             // qkv  [T, qw + 2 kvw], bias before RoPE
+      this.lora?.qkv(kernels, l, s.qkv, s.norm, T);                     //      + s B (A x) of each adapter
       observe?.("qkv", l, s.qkv, qw + 2 * kvw);
       splitQkv(s.qkv, s.q, s.keys, s.values, T, qw, kvw);               // q [T, qw], keys, values [T, kvw]
       kernels.rope(s.q, s.cos, s.sin, T, nq, d);
@@ -84,6 +92,7 @@ export class Transformer {
       kernels.attention(s.ctx, chunk, cache.layers[l], lw.sinks, heads); // ctx [T, qw]
       observe?.("attn_ctx", l, s.ctx, qw);
       kernels.matmul(s.proj, s.ctx, lw.out, lw.outBias, T);             // proj [T, H]
+      this.lora?.out(kernels, l, s.proj, s.ctx, T);
       addInto(s.x, s.proj, T * H);                                      // x = x + attention
       observe?.("attn_resid", l, s.x, H);
 
@@ -97,8 +106,10 @@ export class Transformer {
       observe?.("topk_w", l, s.topkW, topK);
       s.proj.fill(0, 0, T * H);                                         // proj [T, H]: the weighted expert sum
       for (const { expert, rows, weights, n } of groupByExpert(s, T, E, topK)) {
-        kernels.expertUp(s.act, s.norm, lw.mlp1, lw.mlp1Bias, expert, rows, n, c.swigluLimit, c.swigluAlpha); // act [n, I]
+        const add = this.lora?.expertUp(kernels, l, expert, s.norm, rows, n) ?? null; // adapters' gate_up update [n, 2I]
+        kernels.expertUp(s.act, s.norm, lw.mlp1, lw.mlp1Bias, expert, rows, n, c.swigluLimit, c.swigluAlpha, add); // act [n, I]
         kernels.expertDown(s.proj, s.act, lw.mlp2, lw.mlp2Bias, expert, rows, weights, n);
+        this.lora?.expertDown(kernels, l, expert, s.proj, s.act, rows, weights, n);
       }
       addInto(s.x, s.proj, T * H);                                      // x = x + moe
       observe?.("block_out", l, s.x, H);

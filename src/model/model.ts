@@ -13,6 +13,9 @@ import type { GeneratedToken, GenerateOptions, GenerationResult } from "../gener
 import { chat, type ChatEvent, type ChatInput, type ChatOptions } from "../chat/chat.js";
 import { ChatSession, type ChatSessionOptions } from "../chat/chat-session.js";
 import { GptOssError } from "../util/errors.js";
+import { openAdapter } from "../lora/adapter.js";
+import { AdapterError } from "../lora/config.js";
+import { loadAdapter as readAdapter, type LoraAdapter } from "../lora/weights.js";
 
 export type { GeneratedToken, GenerateOptions, GenerationResult } from "../generation/loop.js";
 
@@ -42,6 +45,21 @@ export interface LoadOptions {
   /** run on these kernels (from createKernels, with options of your own) instead of making them from
    * backend, precision and threads; model.dispose() disposes them */
   kernels?: Kernels;
+  /**
+   * LoRA adapters (Hugging Face PEFT folders: adapter_config.json + adapter_model.safetensors) applied
+   * together, each at PEFT's scale times its own `scale` (default 1). Checked against the model, and
+   * counted in the memory check, before any weight is read.
+   */
+  lora?: LoraSpec[];
+  /** where warnings about the adapters go (default: stderr) */
+  onWarning?: (message: string) => void;
+}
+
+/** One adapter to apply: a PEFT adapter folder and a factor on its trained scale. */
+export interface LoraSpec {
+  path: string;
+  /** multiplies PEFT's scale (lora_alpha / r, or / sqrt(r) with rsLoRA); default 1 */
+  scale?: number;
 }
 
 export class OutOfMemoryError extends GptOssError {}
@@ -64,6 +82,15 @@ export class GptOssModel {
       if (context !== undefined && !(Number.isInteger(context) && context >= 1 && context <= c.maxPositionEmbeddings)) {
         throw new RangeError(`contextLength must be an integer from 1 to the model's limit of ${c.maxPositionEmbeddings} (max_position_embeddings in ${checkpoint.configPath}), got ${context}`);
       }
+      // Adapters are checked before anything is made or read.
+      const specs = options.lora ?? [];
+      for (const s of specs) {
+        if (s.scale !== undefined && !Number.isFinite(s.scale)) throw new AdapterError(`${s.path}: the adapter's scale must be a finite number, got ${s.scale}`);
+      }
+      const plans = specs.map((s) => openAdapter(s.path, c, checkpoint.dir));
+      const warn = options.onWarning ?? ((m: string) => console.warn(`warning: ${m}`));
+      for (const w of plans.flatMap((p) => p.warnings)) warn(w);
+      const adapterBytes = plans.reduce((s, p) => s + p.bytes, 0);
       const kernels = options.kernels ?? await createKernels(options.backend ?? DEFAULT_BACKEND,
         { precision: options.precision ?? DEFAULT_PRECISION, threads: options.threads ?? "auto" });
       try {
@@ -71,12 +98,14 @@ export class GptOssModel {
         const need = estimateMemory(c, expectedOf(checkpoint), context ?? Math.min(4096, c.maxPositionEmbeddings), 128,
           kernels.preparedBytes(c));
         const have = options.memoryLimit ?? availableMemory();
-        if (need.total > have) {
-          throw new OutOfMemoryError(`${checkpoint.dir}: the model needs about ${formatBytes(need.total, "binary")} (weights ${formatBytes(need.weights, "binary")}, KV cache ${formatBytes(need.kvCache, "binary")} at ${need.contextLength} tokens, activations ${formatBytes(need.activations, "binary")}) but only ${formatBytes(have, "binary")} is available`);
+        if (need.total + adapterBytes > have) {
+          const adapters = adapterBytes > 0 ? `, LoRA adapters ${formatBytes(adapterBytes, "binary")}` : "";
+          throw new OutOfMemoryError(`${checkpoint.dir}: the model needs about ${formatBytes(need.total + adapterBytes, "binary")} (weights ${formatBytes(need.weights, "binary")}, KV cache ${formatBytes(need.kvCache, "binary")} at ${need.contextLength} tokens, activations ${formatBytes(need.activations, "binary")}${adapters}) but only ${formatBytes(have, "binary")} is available`);
         }
         const weights = await checkpoint.loadAsync({ allocator: kernels.allocator, onProgress: options.onProgress });
         kernels.prepare?.(weights);
-        return new GptOssModel(checkpoint, kernels, new Transformer(checkpoint.config, weights, kernels), context ?? c.maxPositionEmbeddings);
+        const adapters = plans.map((p, i) => readAdapter(p, c, kernels.allocator, specs[i].scale ?? 1));
+        return new GptOssModel(checkpoint, kernels, new Transformer(checkpoint.config, weights, kernels, adapters), context ?? c.maxPositionEmbeddings);
       } catch (e) {
         kernels.dispose?.();
         throw e;
@@ -88,6 +117,29 @@ export class GptOssModel {
 
   get config(): ModelConfig {
     return this.transformer.config;
+  }
+
+  /** The LoRA adapters this model applies (in the order given). */
+  get adapters(): readonly LoraAdapter[] {
+    return this.transformer.adapters;
+  }
+
+  /**
+   * The same loaded weights with other adapters applied (none: the base model): a light view with its
+   * own activations and chat KV cache, sharing weights and kernels (so one `dispose()` serves all).
+   * The adapters must have been loaded for this model (`loadModel`'s `lora`, or `loadAdapter`).
+   */
+  withAdapters(adapters: readonly LoraAdapter[]): GptOssModel {
+    const t = this.transformer;
+    return new GptOssModel(this.checkpoint, this.kernels, new Transformer(t.config, t.weights, this.kernels, adapters), this.contextLength);
+  }
+
+  /** Checks and reads one more adapter into this model's kernel memory; apply it with `withAdapters`. */
+  loadAdapter(spec: LoraSpec, onWarning: (message: string) => void = (m) => console.warn(`warning: ${m}`)): LoraAdapter {
+    if (spec.scale !== undefined && !Number.isFinite(spec.scale)) throw new AdapterError(`${spec.path}: the adapter's scale must be a finite number, got ${spec.scale}`);
+    const plan = openAdapter(spec.path, this.config, this.checkpoint.dir);
+    for (const w of plan.warnings) onWarning(w);
+    return readAdapter(plan, this.config, this.kernels.allocator, spec.scale ?? 1);
   }
 
   /** Stops the kernels' worker threads. The model still works afterwards, on one thread. */

@@ -5,7 +5,8 @@
 import { expertBytes, type Bf16Matrix, type ModelWeights, type Mxfp4Experts, type WeightAllocator } from "../checkpoint/weights.js";
 import type { Precision } from "../backends/index.js";
 import type { Kernels } from "../backends/kernels.js";
-import { loadModel, type GptOssModel, type LoadOptions } from "../model/model.js";
+import { loadModel, type GptOssModel, type LoadOptions, type LoraSpec } from "../model/model.js";
+import type { LoraAdapter, LowRank } from "../lora/weights.js";
 import { Xoshiro128 } from "../util/prng.js";
 import { argmax } from "../generation/sampling.js";
 import { JsonGrammar } from "../structured/grammar.js";
@@ -23,6 +24,8 @@ export interface BenchOptions {
   precision?: Precision;
   /** seed of the random prompt (default 1) */
   seed?: number;
+  /** LoRA adapters to apply (loadModel's `lora`) */
+  lora?: LoraSpec[];
   /** passes of the read probe; the best counts (default 5) */
   probePasses?: number;
   onLoadProgress?: LoadOptions["onProgress"];
@@ -38,11 +41,14 @@ export interface BenchResult {
   simd: string | null;
   threads: number;
   precision: string;
+  /** the LoRA adapters applied: folder names */
+  adapters: string[];
   load: { seconds: number; bytes: number; mbPerS: number };
   prefill: { tokens: number; seconds: number; tokensPerS: number };
   decode: {
     tokens: number; seconds: number; tokensPerS: number; msPerToken: number;
-    /** weight bytes one decode step reads: dense attention, router, unembedding, the k chosen experts */
+    /** weight bytes one decode step reads: dense attention, router, unembedding, the k chosen experts
+     * (and the adapters' pairs of those) */
     bytesPerToken: number;
     /** bytesPerToken x tokens/s */
     effectiveGBps: number;
@@ -81,7 +87,7 @@ export async function benchModel(dir: string, options: BenchOptions = {}): Promi
   if (!(Number.isInteger(genTokens) && genTokens >= 1)) throw new RangeError(`gen tokens must be an integer >= 1, got ${genTokens}`);
 
   const t0 = now();
-  const model = await loadModel(dir, { threads: options.threads, precision: options.precision, onProgress: options.onLoadProgress });
+  const model = await loadModel(dir, { threads: options.threads, precision: options.precision, onProgress: options.onLoadProgress, lora: options.lora });
   const loadSeconds = (now() - t0) / 1000;
   try {
     const c = model.config;
@@ -122,7 +128,8 @@ export async function benchModel(dir: string, options: BenchOptions = {}): Promi
     const structured = options.jsonSchema
       ? structuredDecode(model, cache, token, genTokens, options.jsonSchema, (1000 * decodeSeconds) / genTokens, options.onPhase)
       : undefined;
-    const bytesPerToken = decodeBytesPerToken(model.transformer.weights, c.expertsPerToken, kernels);
+    const bytesPerToken = decodeBytesPerToken(model.transformer.weights, c.expertsPerToken, kernels) +
+      adapterDecodeBytes(model.adapters, c.expertsPerToken);
 
     let probe: BenchResult["probe"] = null;
     const streamSum = kernels.streamSum?.bind(kernels);
@@ -135,6 +142,7 @@ export async function benchModel(dir: string, options: BenchOptions = {}): Promi
       simd: kernels.simd ?? null,
       threads: kernels.threads,
       precision: kernels.precision,
+      adapters: model.adapters.map((a) => a.name),
       load: { seconds: loadSeconds, bytes: loadBytes, mbPerS: loadBytes / loadSeconds / 1e6 },
       prefill: { tokens: promptTokens, seconds: prefillSeconds, tokensPerS: promptTokens / prefillSeconds },
       decode: {
@@ -207,6 +215,20 @@ export function decodeBytesPerToken(w: ModelWeights, k: number, kernels: Kernels
   return bytes;
 }
 
+/** Bytes one decode step reads of LoRA adapters: every attention pair, and k experts' pairs where the
+ * experts are adapted. */
+export function adapterDecodeBytes(adapters: readonly LoraAdapter[], k: number): number {
+  const bytes = (p: LowRank | undefined) => (p ? p.a.byteLength + p.b.byteLength : 0);
+  let n = 0;
+  for (const a of adapters) {
+    for (const l of a.layers) {
+      n += bytes(l.q) + bytes(l.k) + bytes(l.v) + bytes(l.out);
+      for (const experts of [l.mlp1, l.mlp2]) if (experts) n += k * bytes(experts[0]);
+    }
+  }
+  return n;
+}
+
 /** Probe buffers smaller than this could sit in the caches: a dedicated one is made instead. */
 const PROBE_MIN_BYTES = 256 << 20;
 
@@ -251,7 +273,8 @@ export function formatBench(r: BenchResult): string {
   const gib = (b: number) => `${(b / 2 ** 30).toFixed(2)} GiB`;
   const lines = [
     `${r.model.dir}: ${r.model.layers} layers, ${r.model.experts} experts (${r.model.expertsPerToken} per token), vocabulary ${r.model.vocab}`,
-    `${r.runtime}, ${r.simd ?? "ts backend"}, ${r.precision}, ${r.threads} thread${r.threads === 1 ? "" : "s"}`,
+    `${r.runtime}, ${r.simd ?? "ts backend"}, ${r.precision}, ${r.threads} thread${r.threads === 1 ? "" : "s"}` +
+      (r.adapters.length ? `, LoRA ${r.adapters.join(" + ")}` : ""),
     "",
     `load      ${(r.load.bytes / 1e9).toFixed(2)} GB in ${r.load.seconds.toFixed(1)} s: ${r.load.mbPerS.toFixed(0)} MB/s`,
     `prefill   ${r.prefill.tokens} tokens in ${r.prefill.seconds.toFixed(2)} s: ${r.prefill.tokensPerS.toFixed(2)} tokens/s`,

@@ -10,12 +10,12 @@ import { Xoshiro128 } from "../util/prng.js";
 import { Sampler } from "../generation/sampling.js";
 import { generation } from "../generation/loop.js";
 
-export const OPS = ["embedding", "norms", "qkv", "rope", "attention", "attn_out", "router", "experts", "unembedding", "sampling"] as const;
+export const OPS = ["embedding", "norms", "qkv", "rope", "attention", "attn_out", "router", "experts", "lora", "unembedding", "sampling"] as const;
 export type Op = (typeof OPS)[number];
 
 export const OP_LABELS: Record<Op | "other", string> = {
   embedding: "embedding", norms: "norms (RMSNorm)", qkv: "qkv projection", rope: "rope", attention: "attention",
-  attn_out: "attention out projection", router: "router (gate + top-k)", experts: "experts (MXFP4)",
+  attn_out: "attention out projection", router: "router (gate + top-k)", experts: "experts (MXFP4)", lora: "LoRA adapters",
   unembedding: "unembedding", sampling: "sampling", other: "other (model glue)",
 };
 
@@ -72,12 +72,14 @@ export class OpTimer {
       },
       topk: (index, weight, logits, T, E, k) =>
         time("router", T * E * 4, 2 * T * E, () => inner.topk(index, weight, logits, T, E, k)),
-      expertUp: (act, x, w, bias, expert, rows, n, limit, alpha) =>
+      expertUp: (act, x, w, bias, expert, rows, n, limit, alpha, add) =>
         time("experts", expertBytes(w) + w.rows * 4, 2 * n * w.rows * w.cols,
-          () => inner.expertUp(act, x, w, bias, expert, rows, n, limit, alpha)),
+          () => inner.expertUp(act, x, w, bias, expert, rows, n, limit, alpha, add)),
       expertDown: (out, act, w, bias, expert, rows, weight, n) =>
         time("experts", expertBytes(w) + w.rows * 4, 2 * n * w.rows * w.cols,
           () => inner.expertDown(out, act, w, bias, expert, rows, weight, n)),
+      lowRank: (out, x, w, n) =>
+        time("lora", w.a.byteLength + w.b.byteLength, 2 * n * w.rank * (w.rows + w.cols), () => inner.lowRank(out, x, w, n)),
     };
   }
 
@@ -162,7 +164,7 @@ export function profileModel(model: GptOssModel | Transformer, options: ProfileO
   if (!(Number.isInteger(promptTokens) && promptTokens >= 1)) throw new RangeError(`prompt tokens must be an integer >= 1, got ${promptTokens}`);
   if (!(Number.isInteger(genTokens) && genTokens >= 0)) throw new RangeError(`gen tokens must be an integer >= 0, got ${genTokens}`);
   const timer = new OpTimer(base.kernels, base.weights);
-  const tf = new Transformer(c, base.weights, timer.kernels);
+  const tf = new Transformer(c, base.weights, timer.kernels, base.adapters);
   const rng = new Xoshiro128(seed);
   const prompt = Array.from({ length: promptTokens }, () => Math.floor(rng.float() * c.vocabSize));
 
@@ -198,7 +200,8 @@ function phase(name: "prefill" | "decode", tokens: number, totalMs: number, time
     gbPerS: t.bytes > 0 && t.ms > 0 ? t.bytes / (t.ms * 1e6) : null,
     gflopPerS: t.flops > 0 && t.ms > 0 ? t.flops / (t.ms * 1e6) : null,
   });
-  const ops = OPS.map((op) => row(op, timer.tally.get(op) ?? { ms: 0, calls: 0, bytes: 0, flops: 0 }));
+  // (the LoRA row only when adapters are applied)
+  const ops = OPS.filter((op) => op !== "lora" || timer.tally.has(op)).map((op) => row(op, timer.tally.get(op) ?? { ms: 0, calls: 0, bytes: 0, flops: 0 }));
   const timed = ops.reduce((s, r) => s + r.ms, 0);
   ops.push(row("other", { ms: totalMs - timed, calls: 0, bytes: 0, flops: 0 }));
   return { phase: name, tokens, totalMs, tokensPerS: totalMs > 0 ? (tokens * 1000) / totalMs : 0, ops };

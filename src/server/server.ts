@@ -46,6 +46,22 @@ export interface ServerOptions {
   maxBodyBytes?: number;
   /** where the one line per request goes (default stderr) */
   log?: (line: string) => void;
+  /**
+   * More models served beside `model`, by id: LoRA adapters on the same loaded weights
+   * (`model.withAdapters([adapter])`), so a request switches by its `model` field without reloading.
+   * With any, an unknown `model` is refused (404); without, `model` is accepted and ignored.
+   */
+  models?: Record<string, SessionModel | TokenSource>;
+}
+
+/** What a request runs on (a session of its own for each served model), and its id in the reply. */
+type Served = { id: string; model: TokenSource };
+
+/** A model served: a session of the server's own for a loaded model, a Session or a TokenSource as given. */
+function sourceOf(model: SessionModel | TokenSource): TokenSource {
+  const session = "transformer" in model ? new Session(model) : model instanceof Session ? model : null;
+  if (session) checkChatModel(session.model);
+  return session ?? (model as TokenSource);
 }
 
 /**
@@ -59,15 +75,30 @@ export function createServer(model: SessionModel | TokenSource, options: ServerO
 
 /** The request handler of `createServer`, for a server that is already listening (`serve` binds first). */
 export function requestListener(model: SessionModel | TokenSource, options: ServerOptions = {}): RequestListener {
-  const session = "transformer" in model ? new Session(model) : model instanceof Session ? model : null;
-  const source: TokenSource = session ?? (model as TokenSource);
-  if (session) checkChatModel(session.model);
-  const dir = (session?.model as { checkpoint?: { dir: string } } | undefined)?.checkpoint?.dir;
+  const source = sourceOf(model);
+  const dir = ((source instanceof Session ? source.model : undefined) as { checkpoint?: { dir: string } } | undefined)?.checkpoint?.dir;
   const modelId = options.modelId ?? (dir ? basename(dir) : "gpt-oss");
   const log = options.log ?? ((line: string) => process.stderr.write(`${line}\n`));
   const queue = new Queue(options.maxQueue ?? DEFAULT_MAX_QUEUE);
   const store = new ResponseStore(options.store?.maxCount, options.store?.maxBytes);
   const defaults = { maxTokens: options.maxTokens ?? DEFAULT_MAX_TOKENS, date: options.date };
+  // Every model by id, the main one first; all share the queue (they share the kernels and weights).
+  const served = new Map<string, TokenSource>([[modelId, source]]);
+  for (const [id, m] of Object.entries(options.models ?? {})) {
+    if (served.has(id)) throw new Error(`createServer: model id "${id}" is given twice`);
+    served.set(id, sourceOf(m));
+  }
+  const card = (id: string) => ({ id, object: "model", created: 0, owned_by: "gpt-oss-ts", ...(id !== modelId ? { parent: modelId } : {}) });
+
+  /** The model a request names in `model` (the main one when it names none, or when only one is served). */
+  function pick(json: unknown): Served {
+    const want = (json as { model?: unknown } | null)?.model;
+    if (served.size === 1 || want === undefined || want === null) return { id: modelId, model: source };
+    if (typeof want !== "string") throw new InvalidRequestError(`"model" must be a string, one of: ${[...served.keys()].join(", ")}`, "model");
+    const m = served.get(want);
+    if (!m) throw new InvalidRequestError(`the model "${want}" does not exist here; this server has: ${[...served.keys()].join(", ")}`, "model", 404);
+    return { id: want, model: m };
+  }
   getTokenizer(); // built now (a few tenths of a second), not while a first request holds the thread
 
   return (req, res) => {
@@ -107,10 +138,10 @@ export function requestListener(model: SessionModel | TokenSource, options: Serv
         return refused;
       }
     }
-    const model = { id: modelId, object: "model", created: 0, owned_by: "gpt-oss-ts" };
-    if (path === "/v1/models" || path === `/v1/models/${modelId}`) {
+    const one = path.startsWith("/v1/models/") ? decodeURIComponent(path.slice("/v1/models/".length)) : null;
+    if (path === "/v1/models" || (one !== null && served.has(one))) {
       if (req.method !== "GET") return methodNotAllowed(req, res, "GET");
-      return sendJson(res, 200, path === "/v1/models" ? { object: "list", data: [model] } : model);
+      return sendJson(res, 200, one === null ? { object: "list", data: [...served.keys()].map(card) } : card(one));
     }
     if (path === "/v1/chat/completions") {
       if (req.method !== "POST") return methodNotAllowed(req, res, "POST");
@@ -136,8 +167,9 @@ export function requestListener(model: SessionModel | TokenSource, options: Serv
 
   /** Reads and checks the body, then runs `job` in its turn; a disconnect aborts it, or its wait. */
   async function queued<R>(req: IncomingMessage, res: ServerResponse, parse: (json: unknown) => R,
-    job: (request: R, controller: AbortController) => Promise<string>): Promise<string> {
+    job: (request: R, controller: AbortController, on: Served) => Promise<string>): Promise<string> {
     let request: R;
+    let on: Served;
     try {
       const body = await readBody(req, options.maxBodyBytes ?? 16 * 2 ** 20);
       checkNesting(body);
@@ -148,9 +180,10 @@ export function requestListener(model: SessionModel | TokenSource, options: Serv
         throw new InvalidRequestError(`the request body is not valid JSON: ${(e as Error).message}`);
       }
       request = parse(json);
+      on = pick(json);
     } catch (e) {
       if (!(e instanceof InvalidRequestError)) throw e;
-      sendError(res, e.status, e.message, "invalid_request_error", e.param);
+      sendError(res, e.status, e.message, "invalid_request_error", e.param, e.param === "model" && e.status === 404 ? "model_not_found" : null);
       return e.message;
     }
     if (queue.full) {
@@ -166,25 +199,26 @@ export function requestListener(model: SessionModel | TokenSource, options: Serv
     });
     return queue.run(async () => {
       if (controller.signal.aborted) return "left the queue";
-      return job(request, controller);
+      const summary = await job(request, controller, on);
+      return served.size > 1 ? `model ${on.id}: ${summary}` : summary;
     });
   }
 
   function completions(req: IncomingMessage, res: ServerResponse): Promise<string> {
-    return queued(req, res, (json) => parseChatRequest(json, defaults), (request, controller) => generate(request, res, controller));
+    return queued(req, res, (json) => parseChatRequest(json, defaults), (request, controller, on) => generate(request, res, controller, on));
   }
 
   function responses(req: IncomingMessage, res: ServerResponse): Promise<string> {
-    return queued(req, res, (json) => parseResponsesRequest(json, store, defaults), (request, controller) => respond(request, res, controller));
+    return queued(req, res, (json) => parseResponsesRequest(json, store, defaults), (request, controller, on) => respond(request, res, controller, on));
   }
 
   /**
    * Starts the chat; the first event comes after the prompt has run, so errors about the input (too long)
    * are still a 400. Returns undefined when that 400 was sent.
    */
-  async function begin(messages: Message[], chatOptions: ChatRequest["options"], res: ServerResponse,
+  async function begin(on: Served, messages: Message[], chatOptions: ChatRequest["options"], res: ServerResponse,
     controller: AbortController, param: string): Promise<{ events: AsyncGenerator<ChatEvent>; first: IteratorResult<ChatEvent> } | string> {
-    const events = chat(source, messages, { ...chatOptions, maxPromptTokens: options.maxPromptTokens, signal: controller.signal });
+    const events = chat(on.model, messages, { ...chatOptions, maxPromptTokens: options.maxPromptTokens, signal: controller.signal });
     try {
       return { events, first: await events.next() };
     } catch (e) {
@@ -195,7 +229,8 @@ export function requestListener(model: SessionModel | TokenSource, options: Serv
     }
   }
 
-  async function generate(request: ChatRequest, res: ServerResponse, controller: AbortController): Promise<string> {
+  async function generate(request: ChatRequest, res: ServerResponse, controller: AbortController, on: Served): Promise<string> {
+    const modelId = on.id;
     const id = `chatcmpl-${randomBytes(12).toString("hex")}`;
     const created = Math.floor(Date.now() / 1000);
     const deltas = new DeltaStream(request.stop);
@@ -204,7 +239,7 @@ export function requestListener(model: SessionModel | TokenSource, options: Serv
       choices: [{ index: 0, delta, logprobs: logprobs ? { content: logprobs.map(logprobJson), refusal: null } : null, finish_reason: finish }],
     });
 
-    const started = await begin(request.messages, request.options, res, controller, "messages");
+    const started = await begin(on, request.messages, request.options, res, controller, "messages");
     if (typeof started === "string") return started;
     const { events, first } = started;
     if (request.stream && !res.destroyed) {
@@ -249,9 +284,9 @@ export function requestListener(model: SessionModel | TokenSource, options: Serv
     return summary;
   }
 
-  async function respond(request: ResponsesRequest, res: ServerResponse, controller: AbortController): Promise<string> {
-    const builder = new ResponseBuilder(request, modelId);
-    const started = await begin(request.conversation.messages, request.options, res, controller, "input");
+  async function respond(request: ResponsesRequest, res: ServerResponse, controller: AbortController, on: Served): Promise<string> {
+    const builder = new ResponseBuilder(request, on.id);
+    const started = await begin(on, request.conversation.messages, request.options, res, controller, "input");
     if (typeof started === "string") return started;
     const { events, first } = started;
     const send = async (list: StreamEvent[]) => {

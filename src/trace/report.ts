@@ -4,6 +4,7 @@ import { Buffer } from "node:buffer";
 import { REPORT_SCRIPT } from "./report-script.js";
 import type { TokenText } from "./token-text.js";
 import type { Trace } from "./trace.js";
+import type { AdapterDiff } from "./adapter-diff.js";
 
 export interface ReportInfo {
   /** shown as the page title, e.g. the model folder */
@@ -12,6 +13,8 @@ export interface ReportInfo {
   promptLength?: number;
   /** extra lines for the header (backend, timings) */
   notes?: string[];
+  /** the traced model has LoRA adapters: what they change against the base model (compareWithBase) */
+  adapterDiff?: AdapterDiff;
 }
 
 /** The report page for a trace with router, attention and lens data (the default TraceRequest). */
@@ -38,9 +41,10 @@ export function renderReport(trace: Trace, text: TokenText, info: ReportInfo): s
   <p class="summary">${escapeHtml(summary)}</p>
   ${notes.map((n) => `<p class="note">${escapeHtml(n)}</p>`).join("\n  ")}
   <div id="tokens" class="tokens" aria-label="tokens"></div>
-  <nav><a href="#router">Router usage</a> · <a href="#choices">Expert choices</a> · <a href="#sinks">Sink mass</a> · <a href="#attention">Attention</a> · <a href="#lens">Logit lens</a></nav>
+  <nav>${info.adapterDiff ? `<a href="#adapter">Adapter vs base</a> · ` : ""}<a href="#router">Router usage</a> · <a href="#choices">Expert choices</a> · <a href="#sinks">Sink mass</a> · <a href="#attention">Attention</a> · <a href="#lens">Logit lens</a></nav>
 </header>
 <main>
+${info.adapterDiff ? adapterSection(info.adapterDiff, text) : ""}
 <section id="router">
   <h2>Router usage: layers × experts</h2>
   <p class="explain">How many of the tokens chose each expert, per layer. Dark cells are busy experts; pale ones are rarely used.</p>
@@ -123,6 +127,36 @@ function reportData(trace: Trace, text: TokenText, info: ReportInfo) {
   };
 }
 
+/** The adapter section, drawn here (tables and bars, no script): per layer the router choices that
+ * changed, per position the logit change and the top tokens before and after. */
+function adapterSection(d: AdapterDiff, text: TokenText): string {
+  const T = d.tokens.length;
+  const label = (id: number) => `<code>${escapeHtml(JSON.stringify(text.label(id)).slice(1, -1))}</code>`;
+  const tops = (list: { id: number; prob: number }[], changed: boolean) =>
+    list.map((x, i) => `<span class="${i === 0 && changed ? "changed" : ""}">${label(x.id)} ${(100 * x.prob).toFixed(1)}%</span>`).join(" ");
+  const bar = (v: number, max: number) => `<span class="bar" style="width:${max > 0 ? Math.round((120 * v) / max) : 0}px"></span>`;
+  const flips = d.positions.filter((p) => p.before[0]?.id !== p.after[0]?.id).length;
+  const worst = d.positions.reduce((w, p, i) => (p.maxLogitChange > d.positions[w].maxLogitChange ? i : w), 0);
+  const maxDelta = d.positions[worst]?.maxLogitChange ?? 0, maxChoices = Math.max(0, ...d.layers.map((l) => l.choicesChanged));
+  const layerRows = d.layers.map((l) => `<tr><td>${l.layer}</td><td>${l.tokensChanged} of ${T}</td><td>${l.choicesChanged} of ${T * d.k}</td><td class="left">${bar(l.choicesChanged, maxChoices)}</td></tr>`);
+  const posRows = d.positions.map((p, t) => {
+    const changed = p.before[0]?.id !== p.after[0]?.id;
+    return `<tr${changed ? ` class="flip"` : ""}><td>${t}</td><td class="left">${label(p.token)}</td><td>${p.maxLogitChange.toFixed(3)}</td><td class="left">${bar(p.maxLogitChange, maxDelta)}</td>` +
+      `<td>${p.kl.toFixed(4)}</td><td class="left">${tops(p.before, changed)}</td><td class="left">${tops(p.after, changed)}</td></tr>`;
+  });
+  return `<section id="adapter">
+  <h2>What the adapter changes</h2>
+  <p class="explain">This model applies ${d.adapters.map((a, i) => `<b>${escapeHtml(a)}</b> (${escapeHtml(d.summaries[i])})`).join(" and ")}. Below it is compared with the base model (the same weights without the adapter) on the same ${T} tokens: the most likely next token differs at ${flips} of ${T} positions; the largest logit change is ${maxDelta.toFixed(3)} (position ${worst}).</p>
+  <h3>Router choices that changed, per layer</h3>
+  <table class="diff"><tr><th>layer</th><th>tokens with other experts</th><th>experts chosen differently</th><th></th></tr>
+  ${layerRows.join("\n  ")}</table>
+  <h3>Next-token prediction at each position: before (base) and after (adapter)</h3>
+  <p class="explain">max |Δlogit| over the vocabulary; KL(after ‖ before) in nats; top tokens with their probabilities. Rows where the top token changed are marked.</p>
+  <div class="plot"><table class="diff"><tr><th>pos</th><th>token</th><th>max |Δlogit|</th><th></th><th>KL</th><th>top before</th><th>top after</th></tr>
+  ${posRows.join("\n  ")}</table></div>
+</section>`;
+}
+
 function escapeHtml(s: string): string {
   return s.replace(/[&<>"']/g, (ch) => `&#${ch.charCodeAt(0)};`);
 }
@@ -166,5 +200,12 @@ table.lens th { background: #eef0f3; font-weight: 600; }
 table.lens th.stage { text-align: right; position: sticky; left: 0; z-index: 1; font-family: system-ui, sans-serif; }
 table.lens tr.input th { color: #1f5fa8; }
 table.lens td.hit { outline: 2px solid #e8590c; outline-offset: -2px; font-weight: 700; }
+table.diff { border-collapse: collapse; font-size: 12px; }
+table.diff th, table.diff td { border-bottom: 1px solid #e6e8ec; padding: 2px 8px; text-align: right; white-space: nowrap; }
+table.diff td.left { text-align: left; }
+table.diff code { font: 12px ui-monospace, Menlo, Consolas, monospace; background: #eef0f3; padding: 0 3px; border-radius: 3px; white-space: pre; }
+table.diff tr.flip td { background: #fff4e6; }
+table.diff span.changed code { outline: 2px solid #e8590c; }
+span.bar { display: inline-block; height: 9px; background: #6baed6; vertical-align: middle; }
 .tooltip { position: fixed; display: none; background: #222; color: #fff; padding: 4px 8px; border-radius: 4px; font-size: 12px; pointer-events: none; white-space: pre; z-index: 10; }
 `;

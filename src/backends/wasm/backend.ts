@@ -14,6 +14,7 @@
 // with 8-bit activations decode reads the unembedding from an int8 copy made at load (`prepare`).
 import type { ModelConfig } from "../../checkpoint/config.js";
 import { expertBytes, type Bf16Matrix, type ModelWeights, type Mxfp4Experts, type WeightAllocator } from "../../checkpoint/weights.js";
+import type { LowRank } from "../../lora/weights.js";
 import { PANEL_BYTES, runSlice, type Job, type JobArgs } from "./jobs.js";
 import { firstVisible, type AttentionChunk, type AttentionHeads, type Kernels, type LayerKV, type Precision } from "../kernels.js";
 import { DEFAULT_WEIGHT_BYTES_PER_MEMORY, WasmMemories } from "./memories.js";
@@ -386,17 +387,19 @@ export class WasmKernels implements Kernels {
   }
 
   expertUp(act: Float32Array, x: Float32Array, w: Mxfp4Experts, bias: Float32Array, expert: number,
-    rows: Int32Array, n: number, swigluLimit: number, swigluAlpha: number): void {
+    rows: Int32Array, n: number, swigluLimit: number, swigluAlpha: number, add?: Float32Array | null): void {
     const H = w.cols, I = w.rows / 2;
     for (let i0 = 0; i0 < n; i0 += EXPERT_CHUNK) {
       const m = Math.min(EXPERT_CHUNK, n - i0);
       const nt = this.threadsFor(expertBytes(w)), stride = m > 1 ? Math.max(m * w.rows * 4 + PANEL_BYTES, tileScratch(m, H)) : 64;
-      const s = this.stageExpert(w, bias, expert, m, I * 4, nt * stride, 0);
+      const s = this.stageExpert(w, bias, expert, m, I * 4, nt * stride, add ? m * w.rows * 4 : 0);
       const h = s.heap;
       for (let i = 0; i < m; i++) put(h, x.subarray(rows[i0 + i] * H), H, s.raw + i * H * 4); // gather the routed rows
+      if (add) put(h, add.subarray(i0 * w.rows), m * w.rows, s.extra);
       this.prepareInput(s, m, H);
       this.exec(h, "up", expertBytes(w), { act: s.out, x: s.input, xs: s.xs, qs: s.qs, blocks: s.blocks, scales: s.scales, bias: s.bias,
-        I, cols: H, n: m, limit: swigluLimit, alpha: swigluAlpha, fast: this.precision === "fast" ? 1 : 0, scratch: s.kernel, stride });
+        I, cols: H, n: m, limit: swigluLimit, alpha: swigluAlpha, fast: this.precision === "fast" ? 1 : 0, scratch: s.kernel, stride,
+        add: add ? s.extra : 0 });
       get(h, act, s.out, m * I, i0 * I);
     }
   }
@@ -421,6 +424,22 @@ export class WasmKernels implements Kernels {
         const o = rows[i0 + i] * H, yi = y0 + i * H;
         for (let r = 0; r < H; r++) out[o + r] += y[yi + r];
       }
+    }
+  }
+
+  /** out = B (A x) of a LoRA pair, in the memory holding the pair (staged there when it is not in one),
+   * on this thread: it reads a few hundred KB where the matrix it adapts reads tens of MB. */
+  lowRank(out: Float32Array, x: Float32Array, w: LowRank, n: number): void {
+    const { rank, cols, rows } = w;
+    const h = this.heapFor(w.a);
+    const chunk = Math.max(1, Math.min(n, Math.floor(MAX_OUT_BYTES / (Math.max(rows, cols) * 4))));
+    const [px, po, pu, pa, pb] = h.scratch.take(chunk * cols * 4, chunk * rows * 4, rank * 4, need(h, w.a), need(h, w.b));
+    const a = place(h, w.a, pa), b = place(h, w.b, pb);
+    for (let t0 = 0; t0 < n; t0 += chunk) {
+      const m = Math.min(chunk, n - t0);
+      put(h, x.subarray(t0 * cols), m * cols, px);
+      h.k.lowRank(po, px, a, b, pu, rank, cols, rows, m);
+      get(h, out, po, m * rows, t0 * rows);
     }
   }
 

@@ -16,7 +16,7 @@ export interface KernelExports {
   bf16Matmul(out: number, x: number, w: number, bias: number, rows: number, cols: number, T: number, ostride: number, panel: number): void;
   bf16Embed(out: number, table: number, tokens: number, T: number, cols: number): void;
   mxfp4Up(act: number, x: number, xs: number, qs: number, blocks: number, scales: number, bias: number,
-    I: number, cols: number, n: number, limit: number, alpha: number, fast: number, scratch: number, astride: number): void;
+    I: number, cols: number, n: number, limit: number, alpha: number, fast: number, scratch: number, astride: number, add: number): void;
   mxfp4Down(y: number, a: number, as: number, qs: number, blocks: number, scales: number, bias: number,
     rows: number, cols: number, n: number, weight: number, fast: number, scratch: number, ystride: number): void;
   interleave4(p: number, experts: number, rows: number, nb: number, unit: number, tmp: number): void;
@@ -30,6 +30,7 @@ export interface KernelExports {
   rope(x: number, cos: number, sin: number, T: number, heads: number, d: number): void;
   topk(index: number, weight: number, logits: number, T: number, E: number, k: number): void;
   streamSum(ptr: number, n: number): number;
+  lowRank(out: number, x: number, a: number, b: number, u: number, rank: number, cols: number, rows: number, n: number): void;
 }
 
 export type SimdLevel = "simd128" | "relaxed-simd";
@@ -170,14 +171,14 @@ export class WasmHeap {
       k.bf16Matvec(p(2), p(1), p(3), 0, 16, 64);
       k.bf16Matmul(p(2), p(1), p(3), p(4), 16, 64, 3, 16, p(5));
       k.quantize(p(6), p(7), p(8), p(0), 1, 64, 127);
-      k.mxfp4Up(p(9), p(6), p(7), p(8), p(10), p(11), p(12), 8, 64, 1, 7, 1.702, 1, p(13), 8);
+      k.mxfp4Up(p(9), p(6), p(7), p(8), p(10), p(11), p(12), 8, 64, 1, 7, 1.702, 1, p(13), 8, 0);
       k.mxfp4Down(p(9), p(6), p(7), p(8), p(10), p(11), p(12), 8, 64, 1, p(14), 1, p(13), 8);
       k.split(p(6), p(7), p(0), 1, 64);
-      k.mxfp4Up(p(9), p(6), p(7), p(8), p(10), p(11), p(12), 8, 64, 1, 7, 1.702, 0, p(13), 8);
+      k.mxfp4Up(p(9), p(6), p(7), p(8), p(10), p(11), p(12), 8, 64, 1, 7, 1.702, 0, p(13), 8, 0);
       k.mxfp4Down(p(9), p(6), p(7), p(8), p(10), p(11), p(12), 8, 64, 1, p(14), 0, p(13), 8);
-      k.mxfp4Up(p(9), p(1), p(7), p(8), p(10), p(11), p(12), 8, 64, 2, 7, 1.702, 0, p(13), 8);
+      k.mxfp4Up(p(9), p(1), p(7), p(8), p(10), p(11), p(12), 8, 64, 2, 7, 1.702, 0, p(13), 8, 0);
       k.mxfp4Down(p(9), p(1), p(7), p(8), p(10), p(11), p(12), 8, 64, 2, p(14), 0, p(13), 8);
-      k.mxfp4Up(p(9), p(6), p(7), p(8), p(10), p(11), p(12), 8, 64, 2, 7, 1.702, 1, p(13), 8); // relaxed build: int8 tiles
+      k.mxfp4Up(p(9), p(6), p(7), p(8), p(10), p(11), p(12), 8, 64, 2, 7, 1.702, 1, p(13), 8, 0); // relaxed build: int8 tiles
       k.mxfp4Down(p(9), p(6), p(7), p(8), p(10), p(11), p(12), 8, 64, 2, p(14), 1, p(13), 8);
       k.attention(p(2), p(0), p(1), p(3), 8, p(4), 4, 2, 16, p(5), 32);
       k.rmsnorm(p(2), p(0), p(1), 1e-5, 2, 64);
@@ -185,6 +186,7 @@ export class WasmHeap {
       k.topk(p(2), p(3), p(0), 2, 8, 4);
       k.bf16Embed(p(2), p(3), p(4), 2, 64);
       k.streamSum(p(0), 4096);
+      k.lowRank(p(2), p(0), p(1), p(3), p(4), 4, 64, 67, 2);
     }
     this.u8.fill(0, base, base + (1 << 18)); // allocations are zero-filled; this region is reused
     this.top = base;

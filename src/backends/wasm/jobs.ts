@@ -17,8 +17,9 @@ export const JOB_ARGS = {
   matvec: ["out", "x", "w", "bias", "rows", "cols"],
   /** bf16 matrix x matrix; panels: PANEL_BYTES per thread */
   matmul: ["out", "x", "w", "bias", "rows", "cols", "T", "panels"],
-  /** MXFP4 gate/up + SwiGLU for n tokens; scratch: `stride` bytes per thread */
-  up: ["act", "x", "xs", "qs", "blocks", "scales", "bias", "I", "cols", "n", "limit", "alpha", "fast", "scratch", "stride"],
+  /** MXFP4 gate/up + SwiGLU for n tokens; scratch: `stride` bytes per thread; add: 0, or a LoRA update
+   * [n, 2I] added before the SwiGLU */
+  up: ["act", "x", "xs", "qs", "blocks", "scales", "bias", "I", "cols", "n", "limit", "alpha", "fast", "scratch", "stride", "add"],
   /** MXFP4 down for n tokens, weighted by `weight` [n]; scratch: `stride` bytes per thread */
   down: ["y", "x", "xs", "qs", "blocks", "scales", "bias", "rows", "cols", "n", "weight", "fast", "scratch", "stride"],
   /** causal attention of T queries at positions pos0 ..; keys, values: the rows of positions first0 ..
@@ -114,12 +115,12 @@ export function runSlice<J extends Job>(k: KernelExports, job: J, args: JobArgs<
     }
     case "up": {
       // Output column j of act comes from weight rows 2j (gate) and 2j + 1 (linear).
-      const { act, x, xs, qs, blocks, scales, bias, I, cols, n: tokens, limit, alpha, fast, scratch, stride } = args as JobArgs<"up">;
+      const { act, x, xs, qs, blocks, scales, bias, I, cols, n: tokens, limit, alpha, fast, scratch, stride, add } = args as JobArgs<"up">;
       const [j0, j1] = band(I, tid, n, 4);
       const nb = cols / 32;
       if (j1 > j0) {
         k.mxfp4Up(act + 4 * j0, x, xs, qs, blocks + 2 * j0 * nb * 16, scales + 2 * j0 * nb, bias + 8 * j0, j1 - j0, cols, tokens,
-          limit, alpha, fast, scratch + tid * stride, I);
+          limit, alpha, fast, scratch + tid * stride, I, add ? add + 8 * j0 : 0);
       }
       return;
     }
