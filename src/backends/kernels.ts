@@ -3,7 +3,6 @@
 // implement the same contract. All activations are float32, row-major.
 import type { ModelConfig } from "../checkpoint/config.js";
 import type { Bf16Matrix, ModelWeights, Mxfp4Experts, WeightAllocator } from "../checkpoint/weights.js";
-import type { LowRank } from "../lora/weights.js";
 
 /** "exact": f32 activations throughout; "fast": integer activations in the expert matmuls (README "Precision"). */
 export type Precision = "exact" | "fast";
@@ -132,4 +131,15 @@ export interface Kernels {
    * and w.b = Bᵀ (scale included) [rank, rows].  x: [n, cols]; out: [n, rows].
    */
   lowRank(out: Float32Array, x: Float32Array, w: LowRank, n: number): void;
+}
+
+/** One low-rank update y = B (A x) of a matrix with `cols` inputs and `rows` outputs. */
+export interface LowRank {
+  rank: number;
+  cols: number;
+  rows: number;
+  /** [rank, cols]: lora_A */
+  a: Float32Array;
+  /** [rank, rows]: lora_B transposed, times the scale */
+  b: Float32Array;
 }

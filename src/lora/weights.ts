@@ -6,6 +6,7 @@
 // Experts: PEFT's ParamWrapper stores one pair for all E experts, lora_A [r*E, in] and lora_B
 // [out, r*E]; expert e's A is rows e*r .. e*r + r - 1 (contiguous) and its B is columns k*E + e,
 // k = 0..r-1 (strided). Each expert's pair is cut out here once, so the kernels see a plain pair.
+import type { LowRank } from "../backends/kernels.js";
 import type { ModelConfig } from "../checkpoint/config.js";
 import { bf16ToF32, f16ToF32 } from "../checkpoint/numerics.js";
 import { SafetensorsFile, type TensorInfo } from "../checkpoint/safetensors.js";
@@ -13,16 +14,7 @@ import { heapAllocator, type WeightAllocator } from "../checkpoint/weights.js";
 import { isExpert, type AdapterPlan, type PlannedPair } from "./adapter.js";
 import { AdapterError, type AdapterConfig } from "./config.js";
 
-/** One low-rank update y = B (A x) of a matrix with `cols` inputs and `rows` outputs. */
-export interface LowRank {
-  rank: number;
-  cols: number;
-  rows: number;
-  /** [rank, cols]: lora_A */
-  a: Float32Array;
-  /** [rank, rows]: lora_B transposed, times the scale */
-  b: Float32Array;
-}
+export type { LowRank };
 
 /** What an adapter changes in one layer (absent: unchanged). */
 export interface AdapterLayer {

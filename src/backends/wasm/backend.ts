@@ -14,7 +14,7 @@
 // with 8-bit activations decode reads the unembedding from an int8 copy made at load (`prepare`).
 import type { ModelConfig } from "../../checkpoint/config.js";
 import { expertBytes, type Bf16Matrix, type ModelWeights, type Mxfp4Experts, type WeightAllocator } from "../../checkpoint/weights.js";
-import type { LowRank } from "../../lora/weights.js";
+import type { LowRank } from "../kernels.js";
 import { PANEL_BYTES, runSlice, type Job, type JobArgs } from "./jobs.js";
 import { firstVisible, type AttentionChunk, type AttentionHeads, type Kernels, type LayerKV, type Precision } from "../kernels.js";
 import { DEFAULT_WEIGHT_BYTES_PER_MEMORY, WasmMemories } from "./memories.js";
