@@ -166,7 +166,7 @@ function wordPieces() {
   const byText = new Map();
   for (let id = 0; id < 199998; id++) byText.set(tok.decode([id]), id);
   vocabWords = [];
-  for (const [text, id] of byText) if (/^ [A-Z][a-z]{2,9}$/.test(text) && byText.has(text.slice(1)) && id < 100000) vocabWords.push(text.slice(1));
+  for (const [text, id] of byText) if (/^ [A-Z][a-z]{2,9}$/.test(text) && byText.has(text.slice(1)) && id < 30000) vocabWords.push(text.slice(1));
   vocabWords.sort();
   return vocabWords;
 }
