@@ -94,3 +94,30 @@ def export_pack(model, used, cfg, vocab_size, path):
         f.write(text)
         for *_, data in tensors:
             f.write(data)
+
+
+if __name__ == "__main__":
+    # A pack from a saved checkpoint (train.py saves one every 200 steps):
+    #   python3 export.py --run ../../tmp/run-a --data ../../tmp/mini-data2 --out ../../tmp/run-a/step.pack
+    import argparse
+    import os
+    import sys
+
+    sys.path.insert(0, os.path.dirname(__file__))
+    from model import MiniGptOss
+    from train import CONFIG, VOCAB_SIZE, load
+
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--run", required=True)
+    ap.add_argument("--data", required=True)
+    ap.add_argument("--out", required=True)
+    a = ap.parse_args()
+    torch.set_num_threads(1)
+    state = torch.load(os.path.join(a.run, "model.pt"))
+    cfg = dict(CONFIG)
+    cfg["hidden_size"] = cfg["intermediate_size"] = state["norm"].shape[0]
+    used = np.unique(load(a.data)[0])
+    model = MiniGptOss(cfg, used, VOCAB_SIZE)
+    model.load_state_dict(state)
+    export_pack(model, used, cfg, VOCAB_SIZE, a.out)
+    print(f"wrote {a.out}")
