@@ -7,15 +7,20 @@
 // are one shared vector. The pack keeps the used rows plus the shared row (last) and `pack.used_ids`, the
 // token id of each used row; unpacking writes the full matrices.
 import { existsSync, mkdirSync, renameSync, unlinkSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
+import { dirname, join, resolve, sep } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseConfig } from "./config.js";
 import { pythonJson } from "./pyjson.js";
 import { SafetensorsFile, writeSafetensorsStreaming, type StreamedTensor } from "./safetensors.js";
 
+/** The package's weights/ folder, from src/checkpoint (tests) or dist/src/checkpoint (built). */
+const WEIGHTS = (() => {
+  const here = dirname(fileURLToPath(import.meta.url));
+  return resolve(here, here.includes(`${sep}dist${sep}`) ? "../../../weights" : "../../weights");
+})();
 /** The pack and the folder it unpacks into, inside the package wherever it is run from. */
-export const MINI_PACK = fileURLToPath(new URL("../../../weights/gpt-oss-mini.pack", import.meta.url));
-export const MINI_MODEL = fileURLToPath(new URL("../../../weights/gpt-oss-mini", import.meta.url));
+export const MINI_PACK = join(WEIGHTS, "gpt-oss-mini.pack");
+export const MINI_MODEL = join(WEIGHTS, "gpt-oss-mini");
 
 const VOCAB_TENSORS = ["model.embed_tokens.weight", "lm_head.weight"];
 const IDS = "pack.used_ids";
