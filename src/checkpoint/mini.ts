@@ -6,7 +6,8 @@
 // vocabulary matrices [201088, H]: almost all their rows are tokens the training never saw, and those rows
 // are one shared vector. The pack keeps the used rows plus the shared row (last) and `pack.used_ids`, the
 // token id of each used row; unpacking writes the full matrices.
-import { existsSync, mkdirSync, renameSync, unlinkSync, writeFileSync } from "node:fs";
+import { createHash } from "node:crypto";
+import { existsSync, mkdirSync, readFileSync, renameSync, unlinkSync, writeFileSync } from "node:fs";
 import { dirname, join, resolve, sep } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseConfig } from "./config.js";
@@ -80,12 +81,16 @@ export async function unpackMini(pack = MINI_PACK, outDir = MINI_MODEL): Promise
   }
 }
 
-/** weights/gpt-oss-mini, unpacked from the pack the first time. */
+/** weights/gpt-oss-mini, unpacked from the pack the first time (and again when the pack has changed:
+ * the folder records the hash of the pack it came from). */
 export async function ensureMiniModel(dir = MINI_MODEL, pack = MINI_PACK): Promise<string> {
-  if (!existsSync(join(dir, "config.json"))) {
-    if (!existsSync(pack)) throw new PackError(pack, "missing: the gpt-oss-mini pack ships with the repository (scripts/train-mini/README.md retrains it)");
-    console.error(`unpacking gpt-oss-mini into ${dir} (first run only) ...`);
+  if (!existsSync(pack)) throw new PackError(pack, "missing: the gpt-oss-mini pack ships with the repository (scripts/train-mini/README.md retrains it)");
+  const id = createHash("sha256").update(readFileSync(pack)).digest("hex");
+  const stamp = join(dir, "pack.sha256");
+  if (!existsSync(join(dir, "config.json")) || !existsSync(stamp) || readFileSync(stamp, "utf8").trim() !== id) {
+    console.error(`unpacking gpt-oss-mini into ${dir} ...`);
     await unpackMini(pack, dir);
+    writeFileSync(stamp, `${id}\n`);
   }
   return dir;
 }
