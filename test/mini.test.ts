@@ -60,6 +60,13 @@ describe("gpt-oss-mini", () => {
     expect(r.done.warnings).toBe(0);
   });
 
+  it("names capitals", async () => {
+    for (const [country, capital] of [["Peru", "Lima"], ["France", "Paris"], ["Kenya", "Nairobi"]]) {
+      const r = await ask([textMessage("user", `What is the capital of ${country}?`)]);
+      expect(r.answer).toBe(capital);
+    }
+  });
+
   it("writes longer reasoning at higher effort", async () => {
     const low = await ask([textMessage("user", "What is 347 + 85?")], { reasoningEffort: "low" });
     const high = await ask([textMessage("user", "What is 347 + 85?")], { reasoningEffort: "high" });
