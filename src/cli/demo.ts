@@ -27,7 +27,7 @@ export async function run(argv: string[]): Promise<number> {
   const args = parseArgs(argv, { model: "string", "max-tokens": "string", prompt: "string", tiny: "boolean", reasoning: "string" });
   const tiny = args.flags.tiny === true;
   const dir = typeof args.flags.model === "string" ? args.flags.model : tiny ? await ensureDemoModel() : await ensureMiniModel();
-  const prompt = typeof args.flags.prompt === "string" ? args.flags.prompt : "What is 347 + 85?";
+  const prompt = typeof args.flags.prompt === "string" ? args.flags.prompt : "What is the capital of France?";
   const effort = (args.flags.reasoning as string | undefined) ?? "medium";
   if (!["low", "medium", "high"].includes(effort)) throw new UsageError(`--reasoning must be low, medium or high, got ${JSON.stringify(effort)}`);
   const note = args.flags.model ? "" : tiny ? " (random weights: the reply is random tokens; see README, Chat)" : " (gpt-oss-mini: a tiny trained model; see README, The small model)";
