@@ -37,6 +37,7 @@ export { GptOssError, NonFiniteLogitsError, ContextFullError } from "./util/erro
 export { OutOfMemoryError } from "./model/model.js";
 export { TextPromptError } from "./generation/complete.js";
 export { CheckpointError } from "./checkpoint/checkpoint.js";
+export { PackError, ensureMiniModel } from "./checkpoint/mini.js";
 export { ConfigError } from "./checkpoint/config.js";
 export { SafetensorsError } from "./checkpoint/safetensors.js";
 export { InputError } from "./model/forward.js";

@@ -1,15 +1,18 @@
-// What `npm start` runs: a one-shot chat on the small random-weight model in weights/tiny, written on first
-// use by the synthetic-checkpoint generator (seeded, so every machine gets the same model).
+// What `npm start` runs: a one-shot chat on gpt-oss-mini, the small trained model shipped as
+// weights/gpt-oss-mini.pack and unpacked into weights/gpt-oss-mini on first use. `--tiny` runs the random-weight
+// model in weights/tiny instead, written on first use by the synthetic-checkpoint generator (seeded).
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { ensureMiniModel } from "../checkpoint/mini.js";
 import { synthesize } from "../checkpoint/synth.js";
+import type { ReasoningEffort } from "../harmony/types.js";
 import { optionalInteger, parseArgs, UsageError } from "./args.js";
 import { modelDirOf } from "./common.js";
 import { runOneShot } from "./run.js";
 
 
-/** weights/tiny inside the package, wherever it is run from. */
+/** weights/tiny (random weights) inside the package, wherever it is run from. */
 export const DEMO_MODEL = fileURLToPath(new URL("../../../weights/tiny", import.meta.url));
 
 export async function ensureDemoModel(dir = DEMO_MODEL): Promise<string> {
@@ -20,26 +23,36 @@ export async function ensureDemoModel(dir = DEMO_MODEL): Promise<string> {
   return dir;
 }
 
-const HELP = `usage: gpt-oss-ts demo [--prompt TEXT] [--model DIR] [--max-tokens N]
+/** The question `npm start` asks. */
+const DEFAULT_PROMPT = "What is the capital of France?";
 
-What \`npm start\` runs: one question, one streamed reply (as \`gpt-oss-ts run\`), on a small random-weight
-model of the gpt-oss architecture with the real vocabulary, written to weights/tiny the first time (52 MB,
-seeded). Its reply is random tokens by construction; it shows the engine working end to end.
+const HELP = `usage: gpt-oss-ts demo [--prompt TEXT] [--reasoning low|medium|high] [--model DIR] [--max-tokens N] [--tiny]
 
-  --prompt TEXT      the question (default "What is the capital of France?")
-  --model DIR        another checkpoint folder or Hub id instead of weights/tiny
-  --max-tokens N     most tokens of the reply (default 64)`;
+What \`npm start\` runs: one question, one streamed reply (as \`gpt-oss-ts run\`), greedy, on gpt-oss-mini,
+a tiny model of the gpt-oss architecture trained by this project (README, The small model), unpacked from
+weights/gpt-oss-mini.pack into weights/gpt-oss-mini the first time.
+
+  --prompt TEXT      the question (default "${DEFAULT_PROMPT}")
+  --reasoning EFFORT low, medium (default) or high
+  --model DIR        another checkpoint folder or Hub id instead of gpt-oss-mini
+  --max-tokens N     most tokens of the reply (default 512; 64 with --tiny)
+  --tiny             the random-weight model in weights/tiny instead (written the first time, 52 MB, seeded):
+                     its reply is random tokens by construction`;
 
 export async function run(argv: string[]): Promise<number> {
-  const args = parseArgs(argv, { model: "string", "max-tokens": "string", prompt: "string", help: "boolean" });
+  const args = parseArgs(argv, { model: "string", "max-tokens": "string", prompt: "string", tiny: "boolean", reasoning: "string", help: "boolean" });
   if (args.flags.help) return void console.log(HELP), 0;
   if (args.positionals.length > 0) throw new UsageError(`unexpected argument ${JSON.stringify(args.positionals[0])} (the question goes in --prompt)`);
-  const maxTokens = optionalInteger(args, "max-tokens", 64, 1);
-  const dir = typeof args.flags.model === "string" ? modelDirOf(args) : await ensureDemoModel();
-  const prompt = typeof args.flags.prompt === "string" ? args.flags.prompt : "What is the capital of France?";
-  console.error(`model: ${dir}${args.flags.model ? "" : " (random weights: the reply is random tokens; see README, Chat)"}`);
+  const tiny = args.flags.tiny === true;
+  const maxTokens = optionalInteger(args, "max-tokens", tiny ? 64 : 512, 1);
+  const dir = typeof args.flags.model === "string" ? modelDirOf(args) : tiny ? await ensureDemoModel() : await ensureMiniModel();
+  const prompt = typeof args.flags.prompt === "string" ? args.flags.prompt : DEFAULT_PROMPT;
+  const effort = (args.flags.reasoning as string | undefined) ?? "medium";
+  if (!["low", "medium", "high"].includes(effort)) throw new UsageError(`--reasoning must be low, medium or high, got ${JSON.stringify(effort)}`);
+  const note = args.flags.model ? "" : tiny ? " (random weights: the reply is random tokens; see README, Chat)" : " (gpt-oss-mini: a tiny trained model; see README, The small model)";
+  console.error(`model: ${dir}${note}`);
   console.error(`user: ${prompt}`);
-  // Random weights never write <|return|>: bound the reply.
-  await runOneShot(dir, prompt, { maxTokens, reasoningEffort: "low", seed: 0 });
+  // Greedy, so the demo shows the same reply everywhere; random weights never write <|return|>: bound the reply.
+  await runOneShot(dir, prompt, { maxTokens, reasoningEffort: effort as ReasoningEffort, temperature: 0, seed: 0 });
   return 0;
 }

@@ -35,7 +35,7 @@ function usage(): string {
     "  inspect   --model DIR                                       config, tensors, memory needed",
     "  synth     --preset tiny|20b|120b --out DIR [--layers N] [--seed S]   synthetic checkpoint",
     "  download  REPO [--dir DIR] [--include hf|original]          fetch weights from the Hugging Face Hub",
-    "  demo      [--prompt TEXT] [--model DIR]                     what `npm start` runs: a one-shot chat",
+    "  demo      [--prompt TEXT] [--model DIR] [--tiny]            what `npm start` runs: a one-shot chat",
     "  render    --conversation FILE.json [--mode completion|conversation|training] [--tokens]",
     "            [--next-role ROLE] [--no-drop-analysis] [--template harmony|jinja --model DIR]   prompt text or ids",
     "  parse     --text FILE | --tokens IDS [--role ROLE|none]      Harmony tokens -> messages (JSON)",

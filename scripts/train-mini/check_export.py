@@ -1,0 +1,74 @@
+# The real test of the export: the engine's logits (`gpt-oss-ts forward`) on the unpacked checkpoint against
+# torch's, on a few training sequences, with torch's weights rounded as the pack stores them (bf16, experts
+# MXFP4).   python3 scripts/train-mini/check_export.py --run tmp/mini-run --model weights/gpt-oss-mini
+import argparse
+import json
+import os
+import struct
+import subprocess
+import sys
+
+import numpy as np
+import torch
+
+sys.path.insert(0, os.path.dirname(__file__))
+from model import MiniGptOss, mxfp4_fake  # noqa: E402
+from train import CONFIG, VOCAB_SIZE, load  # noqa: E402
+from export import bf16  # noqa: E402
+
+
+def read_logits(path):
+    with open(path, "rb") as f:
+        n = struct.unpack("<Q", f.read(8))[0]
+        header = json.loads(f.read(n))
+        info = header["logits"]
+        f.seek(8 + n + info["data_offsets"][0])
+        return np.frombuffer(f.read(info["data_offsets"][1] - info["data_offsets"][0]), dtype=np.float32).reshape(info["shape"])
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--run", default="tmp/mini-run")
+    ap.add_argument("--model", default="weights/gpt-oss-mini")
+    ap.add_argument("--data", default="tmp/mini-data")
+    ap.add_argument("--sequences", type=int, default=3)
+    ap.add_argument("--tokens", type=int, default=80)
+    args = ap.parse_args()
+    torch.set_num_threads(1)
+    used = np.load(os.path.join(args.run, "used.npy"))
+    state = torch.load(os.path.join(args.run, "model.pt"))
+    cfg = dict(CONFIG)
+    cfg["hidden_size"] = cfg["intermediate_size"] = state["norm"].shape[0]
+    cfg["num_attention_heads"] = state["layers.0.sinks"].shape[0]
+    cfg["num_key_value_heads"] = (state["layers.0.qkv"].shape[0] // cfg["head_dim"] - cfg["num_attention_heads"]) // 2
+    model = MiniGptOss(cfg, used, VOCAB_SIZE)
+    model.load_state_dict(state)
+    with torch.no_grad():
+        for name, p in model.named_parameters():
+            if name.endswith("mlp1") or name.endswith("mlp2"):
+                p.copy_(mxfp4_fake(p))
+            else:
+                p.copy_(torch.from_numpy((bf16(p).astype(np.uint32) << 16).view(np.float32)).view(p.shape))
+    compact = np.full(VOCAB_SIZE, len(used), dtype=np.int64)
+    compact[used] = np.arange(len(used))
+    tokens, _, offsets = load(args.data)
+    worst = 0.0
+    for s in range(args.sequences):
+        ids = tokens[offsets[s * 7] : offsets[s * 7] + args.tokens].astype(np.int64)
+        with torch.no_grad():
+            h = model(torch.from_numpy(compact[ids])[None])[0]
+            z = (h @ model.unembedding.T).numpy()
+        full = np.repeat(z[:, -1:], VOCAB_SIZE, 1)  # every unused token: the shared row's logit
+        full[:, used] = z[:, :-1]
+        out = f"/tmp/mini-check-{s}.safetensors"
+        subprocess.run(["node", "dist/src/cli/main.js", "forward", "--model", args.model, "--tokens", ",".join(map(str, ids)), "--out", out], check=True, capture_output=True)
+        engine = read_logits(out)
+        diff = np.abs(engine - full).max()
+        same = (engine.argmax(-1) == full.argmax(-1)).mean()
+        worst = max(worst, diff)
+        print(f"sequence {s}: {len(ids)} tokens, max |engine - torch| = {diff:.2e} (logits up to {np.abs(full).max():.1f}), argmax agrees at {same:.0%} of positions")
+    print("OK" if worst < 2e-2 else "MISMATCH")
+
+
+if __name__ == "__main__":
+    main()
