@@ -1,6 +1,7 @@
 // Log-probabilities of generated tokens, for the APIs' `logprobs`. They are of the model's own
 // distribution, log-softmax of the raw logits, as vLLM reports them by default: temperature, penalties and
 // top-p change which token is drawn, not the numbers reported.
+import { topIndices } from "./sampling.js";
 
 export interface TopLogprob {
   token: number;
@@ -27,17 +28,6 @@ export function tokenLogprobs(logits: Float32Array, token: number, top: number):
   for (let i = 0; i < logits.length; i++) sum += Math.exp(logits[i] - max);
   const logZ = max + Math.log(sum);
 
-  // A sorted list of `top` ids, filled in one pass: most logits fall below its last entry at once.
-  const best: number[] = [];
-  if (top > 0) {
-    for (let i = 0; i < logits.length; i++) {
-      const z = logits[i];
-      if (best.length === top && !(z > logits[best[top - 1]])) continue;
-      let at = best.length;
-      while (at > 0 && z > logits[best[at - 1]]) at--;
-      best.splice(at, 0, i);
-      if (best.length > top) best.pop();
-    }
-  }
+  const best = topIndices(logits, top);
   return { logprob: logits[token] - logZ, top: best.map((id) => ({ token: id, logprob: logits[id] - logZ })) };
 }

@@ -32,6 +32,23 @@ export function argmax(logits: ArrayLike<number>): number {
   return best;
 }
 
+/** The ids of the `k` largest values, largest first (ties to the lower id). */
+export function topIndices(values: ArrayLike<number>, k: number): number[] {
+  // A sorted list of k ids, filled in one pass: most values fall below its last entry at once, so this
+  // beats sorting the vocabulary.
+  const best: number[] = [];
+  if (k <= 0) return best;
+  for (let i = 0; i < values.length; i++) {
+    const z = values[i];
+    if (best.length === k && !(z > values[best[k - 1]])) continue;
+    let at = best.length;
+    while (at > 0 && z > values[best[at - 1]]) at--;
+    best.splice(at, 0, i);
+    if (best.length > k) best.pop();
+  }
+  return best;
+}
+
 /**
  * The first logit that is NaN or +Infinity (and -Infinity too unless `masked`: -Infinity is how a
  * caller rules a token out), with how many there are; null when every value is usable.

@@ -11,6 +11,7 @@ import { getTokenizer, VOCAB_SIZE } from "../tokenizer/tokenizer.js";
 import { checkResponseFormat, ResponseFormatError, toResponseFormat } from "../structured/response-format.js";
 import { GptOssError } from "../util/errors.js";
 import { isObject } from "../util/json.js";
+import { splitHeld } from "../generation/stop-strings.js";
 
 /** A request the server refuses: HTTP 400 (or `status`) with `{error: {message, type: "invalid_request_error", param}}`. */
 export class InvalidRequestError extends GptOssError {
@@ -302,10 +303,8 @@ export class DeltaStream {
   private heldLogprobs: { at: number; logprob: TokenLogprob }[] = [];
   private calls = 0;
   private open?: { index: number };
-  private readonly longestStop: number;
 
   constructor(private readonly stop: string[] = [], private readonly newCallId: () => string = () => `call_${randomBytes(12).toString("hex")}`) {
-    this.longestStop = Math.max(0, ...stop.map((s) => s.length));
   }
 
   push(event: ChatEvent): Delta[] {
@@ -347,19 +346,9 @@ export class DeltaStream {
     if (this.stop.length === 0) return text === "" ? [] : [withLogprobs({ content: text }, logprobs)];
     for (const logprob of logprobs ?? []) this.heldLogprobs.push({ at: this.held.length, logprob });
     this.held += text;
-    let cut = -1;
-    for (const s of this.stop) {
-      const at = this.held.indexOf(s);
-      if (at >= 0 && (cut < 0 || at < cut)) cut = at;
-    }
-    if (cut >= 0) {
-      this.stopped = true;
-      return this.send(cut);
-    }
-    // Keep the longest tail that some stop string starts with; the rest is safe to send.
-    let keep = Math.min(this.held.length, this.longestStop - 1);
-    while (keep > 0 && !this.stop.some((s) => s.startsWith(this.held.slice(this.held.length - keep)))) keep--;
-    return this.send(this.held.length - keep);
+    const { send, stop } = splitHeld(this.held, this.stop);
+    if (stop) this.stopped = true;
+    return this.send(send);
   }
 
   private flush(): Delta[] {

@@ -2,6 +2,7 @@
 // on the same tokens (teacher-forced, from an empty context), and per position the logit change and the
 // top tokens before and after, per layer how many router choices changed.
 import type { GptOssModel } from "../model/model.js";
+import { topIndices } from "../generation/sampling.js";
 
 export interface TopToken {
   id: number;
@@ -87,12 +88,5 @@ function softmax(z: Float32Array): Float64Array {
 
 /** The `top` most likely ids (ties to the lower id). */
 function topOf(p: Float64Array, top: number): TopToken[] {
-  const best: number[] = [];
-  for (let i = 0; i < p.length; i++) {
-    if (best.length === top && p[i] <= p[best[top - 1]]) continue;
-    if (best.length < top) best.push(i);
-    else best[top - 1] = i;
-    for (let j = best.length - 1; j > 0 && p[best[j - 1]] < p[best[j]]; j--) [best[j - 1], best[j]] = [best[j], best[j - 1]];
-  }
-  return best.map((id) => ({ id, prob: p[id] }));
+  return topIndices(p, top).map((id) => ({ id, prob: p[id] }));
 }

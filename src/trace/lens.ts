@@ -2,6 +2,7 @@
 // RMSNorm and the unembedding, and keep the most likely tokens. It shows at which depth the model's
 // eventual prediction appears. Uses the model's own kernels, so it costs one unembedding per row.
 import type { Transformer } from "../model/forward.js";
+import { topIndices } from "../generation/sampling.js";
 
 export interface LensTrace {
   /** how many tokens each row keeps */
@@ -35,14 +36,7 @@ function topTokens(z: Float32Array, top: number, ids: Int32Array, probs: Float32
   for (let i = 0; i < z.length; i++) if (z[i] > max) max = z[i];
   let sum = 0;
   for (let i = 0; i < z.length; i++) sum += Math.exp(z[i] - max);
-  // A small insertion list beats sorting the vocabulary.
-  const best: number[] = [];
-  for (let i = 0; i < z.length; i++) {
-    if (best.length === top && z[i] <= z[best[top - 1]]) continue;
-    if (best.length < top) best.push(i);
-    else best[top - 1] = i;
-    for (let j = best.length - 1; j > 0 && z[best[j - 1]] < z[best[j]]; j--) [best[j - 1], best[j]] = [best[j], best[j - 1]];
-  }
+  const best = topIndices(z, top);
   for (let j = 0; j < best.length; j++) {
     ids[at + j] = best[j];
     probs[at + j] = Math.exp(z[best[j]] - max) / sum;
