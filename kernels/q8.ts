@@ -1,5 +1,6 @@
-// int8 copies of bf16 matrices for decode in `fast` (the unembedding: the largest matrix a decode step
-// reads; its copy is 1.125 bytes per weight against bf16's 2, so the step reads about half the bytes).
+// The int8 form of the dense bf16 matrices a token step streams (attention qkv and out, the
+// unembedding), which `fast` with 8-bit activations reads instead of bf16: 1.125 bytes per weight
+// against bf16's 2. Loaded in `fast`, the model holds only this form (the bf16 bytes are not kept).
 //
 // Layout (`q8Pack`): rows padded with zeros to a multiple of 4; each group of four rows is
 // block-interleaved like the MXFP4 kernel layout: codes [groups][nb][4 rows][32] u8 and scales
@@ -9,9 +10,10 @@
 // activations. A scale is 2 m / 63: the 2 undoes the 1/2 that `quantize` folds into its activation
 // scales for the MXFP4 table.
 //
-// Decode (`q8Matvec`): four rows per pass, one integer dot product per 32-block and row against the
-// quantized activations (int8 in the relaxed build, int16 in the baseline), the four rows' block sums
-// reduced together, the +64 offset removed with the block's 64 * sum(q) (`sums`, from the host).
+// Matmul (`q8Matmul`, decode and prefill): four rows per pass, one integer dot product per 32-block and
+// row against the quantized activations (int8 in the relaxed build, int16 in the baseline), the four
+// rows' block sums reduced together, the +64 offset removed with the block's 64 * sum(q) (`sums`, from
+// the host).
 import { madd, sum4 } from "./simd";
 
 /** Integer partial sums (i32x4) of one row's block (32 codes at c) with the quantized activations at q. */
@@ -29,57 +31,61 @@ import { madd, sum4 } from "./simd";
 }
 
 /**
- * out[r] = W[r] . x for r < rows (a band: codes and scales point at its first group). x as quant.ts
- * `quantize` leaves it: xq [nb][32] (i8 relaxed, i16 baseline), xs [nb]; sums [nb] i32 = 64 * sum(q).
+ * out[t, r] = W[r] . x[t] for r < rows (a band: codes and scales point at its first group) and t < n.
+ * x as quant.ts `quantize` leaves it: xq [n][nb][32] (i8 relaxed, i16 baseline), xs [n][nb]; sums
+ * [n][nb] i32 = 64 * sum(q). out rows are `ostride` floats apart. Each group of four rows stays in the
+ * cache while every token passes over it, so prefill reads the weights once (decode is n = 1).
  */
-export function q8Matvec(out: usize, xq: usize, xs: usize, sums: usize, codes: usize, scales: usize, rows: i32, cols: i32): void {
+export function q8Matmul(out: usize, xq: usize, xs: usize, sums: usize, codes: usize, scales: usize, rows: i32, cols: i32,
+  n: i32, ostride: i32): void {
   const nb = cols >> 5;
   const qb: usize = ASC_FEATURE_RELAXED_SIMD ? 32 : 64; // bytes of one quantized activation block
   for (let r = 0; r < rows; r += 4) {
     const cg = codes + <usize>(r >> 2) * nb * 128, sg = scales + <usize>(r >> 2) * nb * 16;
-    let acc = f32x4.splat(0);
-    for (let b = 0; b < nb; b++) {
-      const c = cg + (<usize>b << 7), q = xq + <usize>b * qb;
-      const d = i32x4.sub(sum4(rowBlock(c, q), rowBlock(c + 32, q), rowBlock(c + 64, q), rowBlock(c + 96, q)),
-        v128.load32_splat(sums + (<usize>b << 2)));
-      acc = madd(f32x4.convert_i32x4_s(d), f32x4.mul(v128.load(sg + (<usize>b << 4)), v128.load32_splat(xs + (<usize>b << 2))), acc);
-    }
-    const o = out + (<usize>r << 2);
-    if (r + 4 <= rows) {
-      v128.store(o, acc);
-    } else {
-      store<f32>(o, f32x4.extract_lane(acc, 0));
-      if (r + 1 < rows) store<f32>(o, f32x4.extract_lane(acc, 1), 4);
-      if (r + 2 < rows) store<f32>(o, f32x4.extract_lane(acc, 2), 8);
+    for (let t = 0; t < n; t++) {
+      const xt = xq + <usize>t * nb * qb, st = <usize>t * nb << 2;
+      let acc = f32x4.splat(0);
+      for (let b = 0; b < nb; b++) {
+        const c = cg + (<usize>b << 7), q = xt + <usize>b * qb;
+        const d = i32x4.sub(sum4(rowBlock(c, q), rowBlock(c + 32, q), rowBlock(c + 64, q), rowBlock(c + 96, q)),
+          v128.load32_splat(sums + st + (<usize>b << 2)));
+        acc = madd(f32x4.convert_i32x4_s(d), f32x4.mul(v128.load(sg + (<usize>b << 4)), v128.load32_splat(xs + st + (<usize>b << 2))), acc);
+      }
+      const o = out + ((<usize>t * ostride + r) << 2);
+      if (r + 4 <= rows) {
+        v128.store(o, acc);
+      } else {
+        store<f32>(o, f32x4.extract_lane(acc, 0));
+        if (r + 1 < rows) store<f32>(o, f32x4.extract_lane(acc, 1), 4);
+        if (r + 2 < rows) store<f32>(o, f32x4.extract_lane(acc, 2), 8);
+      }
     }
   }
 }
 
-/** Packs bf16 rows g0 * 4 .. of w [rows, cols] (cols % 32 == 0), groups [g0, g1), into the layout above. */
-export function q8Pack(codes: usize, scales: usize, w: usize, rows: i32, cols: i32, g0: i32, g1: i32): void {
+/**
+ * Packs bf16 rows r0 .. r1 - 1 of a matrix of `cols` columns (cols % 32 == 0; w points at row r0)
+ * into their places in the layout above (codes and scales: the whole form's). Rows are independent,
+ * so any split of the rows gives the same bytes. The padding rows of the last group are never
+ * written: zero codes with a zero scale add nothing, and their outputs are not stored.
+ */
+export function q8Pack(codes: usize, scales: usize, w: usize, cols: i32, r0: i32, r1: i32): void {
   const nb = cols >> 5;
-  for (let g = g0; g < g1; g++) {
+  for (let r = r0; r < r1; r++) {
+    const g = r >> 2, i = r & 3;
     for (let b = 0; b < nb; b++) {
-      for (let i = 0; i < 4; i++) {
-        const u = <usize>((g * nb + b) * 4 + i);
-        const dst = codes + (u << 5), r = g * 4 + i;
-        if (r >= rows) {
-          v128.store(dst, i8x16.splat(64));
-          v128.store(dst, i8x16.splat(64), 16);
-          store<f32>(scales + (u << 2), 0);
-          continue;
-        }
-        const src = w + ((<usize>r * cols + (<usize>b << 5)) << 1);
-        let m: f32 = 0;
-        for (let c = 0; c < 32; c++) m = max(m, abs(reinterpret<f32>(<u32>load<u16>(src + (<usize>c << 1)) << 16)));
-        const inv: f32 = m > 0 ? 63 / m : 0;
-        for (let c = 0; c < 32; c++) {
-          const v = reinterpret<f32>(<u32>load<u16>(src + (<usize>c << 1)) << 16);
-          const q = <i32>nearest<f32>(v * inv) + 64; // ties to even
-          store<u8>(dst + <usize>((c & 1) * 16 + (c >> 1)), <u8>q);
-        }
-        store<f32>(scales + (u << 2), 2 * m / 63);
+      const u = <usize>((g * nb + b) * 4 + i);
+      const dst = codes + (u << 5);
+      const src = w + ((<usize>(r - r0) * cols + (<usize>b << 5)) << 1);
+      let m: f32 = 0;
+      for (let c = 0; c < 32; c++) m = max(m, abs(reinterpret<f32>(<u32>load<u16>(src + (<usize>c << 1)) << 16)));
+      const inv: f32 = m > 0 ? 63 / m : 0;
+      for (let c = 0; c < 32; c++) {
+        const v = reinterpret<f32>(<u32>load<u16>(src + (<usize>c << 1)) << 16);
+        const q = <i32>nearest<f32>(v * inv) + 64; // ties to even
+        store<u8>(dst + <usize>((c & 1) * 16 + (c >> 1)), <u8>q);
       }
+      store<f32>(scales + (u << 2), 2 * m / 63);
     }
   }
 }
