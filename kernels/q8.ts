@@ -4,11 +4,12 @@
 //
 // Layout (`q8Pack`): rows padded with zeros to a multiple of 4; each group of four rows is
 // block-interleaved like the MXFP4 kernel layout: codes [groups][nb][4 rows][32] u8 and scales
-// [groups][nb][4 rows] f32, nb = cols / 32. A code is round(w / m * 63) + 64, in 1..127 (7 bits, so it
-// is the unsigned operand of `relaxed_dot_i8x16_i7x16_s`), m = max |w| over the 32-block; each block's
-// 32 codes are stored evens then odds, the column order in which quant.ts `quantize` stores the
-// activations. A scale is 2 m / 63: the 2 undoes the 1/2 that `quantize` folds into its activation
-// scales for the MXFP4 table.
+// [groups][nb][4 rows] bf16, nb = cols / 32: 34 bytes per 32 weights, as llama.cpp's q8_0 (whose scale
+// is f16). A scale s is 2 m / 63 rounded to bf16, m = max |w| over the 32-block (the 2 undoes the 1/2
+// that `quantize` folds into its activation scales for the MXFP4 table); a code is round(2 w / s) + 64,
+// in 1..127 (7 bits, so it is the unsigned operand of `relaxed_dot_i8x16_i7x16_s`): w ~ (code - 64) s / 2.
+// Each block's 32 codes are stored evens then odds, the column order in which quant.ts `quantize`
+// stores the activations.
 //
 // Matmul (`q8Matmul`, decode and prefill): four rows per pass, one integer dot product per 32-block and
 // row against the quantized activations (int8 in the relaxed build, int16 in the baseline), the four
@@ -41,7 +42,7 @@ export function q8Matmul(out: usize, xq: usize, xs: usize, sums: usize, codes: u
   const nb = cols >> 5;
   const qb: usize = ASC_FEATURE_RELAXED_SIMD ? 32 : 64; // bytes of one quantized activation block
   for (let r = 0; r < rows; r += 4) {
-    const cg = codes + <usize>(r >> 2) * nb * 128, sg = scales + <usize>(r >> 2) * nb * 16;
+    const cg = codes + <usize>(r >> 2) * nb * 128, sg = scales + <usize>(r >> 2) * nb * 8;
     for (let t = 0; t < n; t++) {
       const xt = xq + <usize>t * nb * qb, st = <usize>t * nb << 2;
       let acc = f32x4.splat(0);
@@ -49,7 +50,8 @@ export function q8Matmul(out: usize, xq: usize, xs: usize, sums: usize, codes: u
         const c = cg + (<usize>b << 7), q = xt + <usize>b * qb;
         const d = i32x4.sub(sum4(rowBlock(c, q), rowBlock(c + 32, q), rowBlock(c + 64, q), rowBlock(c + 96, q)),
           v128.load32_splat(sums + st + (<usize>b << 2)));
-        acc = madd(f32x4.convert_i32x4_s(d), f32x4.mul(v128.load(sg + (<usize>b << 4)), v128.load32_splat(xs + st + (<usize>b << 2))), acc);
+        const ws = i32x4.shl(i32x4.extend_low_i16x8_u(v128.load64_zero(sg + (<usize>b << 3))), 16); // four bf16 scales as f32
+        acc = madd(f32x4.convert_i32x4_s(d), f32x4.mul(ws, v128.load32_splat(xs + st + (<usize>b << 2))), acc);
       }
       const o = out + ((<usize>t * ostride + r) << 2);
       if (r + 4 <= rows) {
@@ -61,6 +63,12 @@ export function q8Matmul(out: usize, xq: usize, xs: usize, sums: usize, codes: u
       }
     }
   }
+}
+
+/** x rounded to the nearest bf16 (ties to even), as an f32 (x finite and >= 0). */
+function bf16Round(x: f32): f32 {
+  const b = reinterpret<u32>(x);
+  return reinterpret<f32>((b + 0x7fff + ((b >> 16) & 1)) & 0xffff0000);
 }
 
 /**
@@ -79,13 +87,14 @@ export function q8Pack(codes: usize, scales: usize, w: usize, cols: i32, r0: i32
       const src = w + ((<usize>(r - r0) * cols + (<usize>b << 5)) << 1);
       let m: f32 = 0;
       for (let c = 0; c < 32; c++) m = max(m, abs(reinterpret<f32>(<u32>load<u16>(src + (<usize>c << 1)) << 16)));
-      const inv: f32 = m > 0 ? 63 / m : 0;
+      const s = bf16Round(2 * m / 63);
+      const inv: f32 = s > 0 ? 2 / s : 0;
       for (let c = 0; c < 32; c++) {
         const v = reinterpret<f32>(<u32>load<u16>(src + (<usize>c << 1)) << 16);
-        const q = <i32>nearest<f32>(v * inv) + 64; // ties to even
+        const q = <i32>min(max(nearest<f32>(v * inv), -63), 63) + 64; // ties to even; s rounded down can give 63.x
         store<u8>(dst + <usize>((c & 1) * 16 + (c >> 1)), <u8>q);
       }
-      store<f32>(scales + (u << 2), 2 * m / 63);
+      store<u16>(scales + (u << 1), <u16>(reinterpret<u32>(s) >> 16));
     }
   }
 }

@@ -2,7 +2,7 @@
 // tested against. Sums run in float64 (JavaScript numbers) and are rounded once when stored.
 import { hasBf16, heapAllocator, type Bf16Matrix, type Mxfp4Experts } from "../checkpoint/weights.js";
 import { GptOssError } from "../util/errors.js";
-import { bf16ToF32, E8M0_VALUES, FP4_VALUES } from "../checkpoint/numerics.js";
+import { bf16ToF32, E8M0_VALUES, f32ToBf16, FP4_VALUES } from "../checkpoint/numerics.js";
 import { firstVisible, type Kernels } from "./kernels.js";
 
 /** Every bf16 bit pattern's value: decoding by table beats bit tricks in plain JavaScript. */
@@ -208,14 +208,23 @@ function quantizeBlock(v: ArrayLike<number>, at: number, out: Float64Array, leve
   for (let i = 0; i < 32; i++) out[at + i] = (roundEven(Math.fround(v[at + i] * inv)) * m) / levels;
 }
 
-/** The values of w's int8 form, [rows, cols]: each 32-block of a row in 63 steps of its largest
- * magnitude (7-bit codes, kernels/q8.ts `q8Pack`). cols % 32 == 0. */
+/** The values of w's int8 form, [rows, cols] (kernels/q8.ts `q8Pack`): each 32-block of a row as 7-bit
+ * codes round(w / s) in -63..63 times a step s = m / 63 (m: the block's largest magnitude) rounded to
+ * bf16 (the form stores 2 s). cols % 32 == 0. */
 export function int8Values(w: Bf16Matrix): Float64Array {
-  const v = new Float64Array(w.rows * w.cols), row = new Float32Array(w.cols);
+  const v = new Float64Array(w.rows * w.cols);
   for (let r = 0; r < w.rows; r++) {
-    for (let c = 0; c < w.cols; c++) row[c] = BF16[w.data[r * w.cols + c]];
-    const out = v.subarray(r * w.cols, (r + 1) * w.cols);
-    for (let o = 0; o < w.cols; o += 32) quantizeBlock(row, o, out, 63);
+    for (let o = 0; o < w.cols; o += 32) {
+      const at = r * w.cols + o;
+      let m = 0;
+      for (let i = 0; i < 32; i++) m = Math.max(m, Math.abs(BF16[w.data[at + i]]));
+      const s2 = BF16[f32ToBf16(Math.fround((2 * m) / 63))]; // 2 s, as stored
+      const inv = s2 > 0 ? Math.fround(2 / s2) : 0;
+      for (let i = 0; i < 32; i++) {
+        const q = Math.min(63, Math.max(-63, roundEven(Math.fround(BF16[w.data[at + i]] * inv))));
+        v[at + i] = (q * s2) / 2;
+      }
+    }
   }
   return v;
 }

@@ -550,9 +550,9 @@ export class WasmKernels implements Kernels {
 const ONE_RESULT = new Float32Array(1);
 
 /** Bytes of the int8 form of a [rows, cols] bf16 matrix (kernels/q8.ts): rows padded to a multiple of
- * 4, 32 one-byte codes and one f32 scale per 32-block. */
+ * 4, 32 one-byte codes and one bf16 scale per 32-block. */
 function q8Bytes(rows: number, cols: number): number {
-  return Math.ceil(rows / 4) * 4 * (cols / 32) * (32 + 4);
+  return Math.ceil(rows / 4) * 4 * (cols / 32) * (32 + 2);
 }
 
 /** Per-thread scratch of the int8 prefill tiles (kernels/mxfp4.ts `tileScratch`) for n tokens of `cols`. */

@@ -152,7 +152,7 @@ export function runSlice<J extends Job>(k: KernelExports, job: J, args: JobArgs<
       const { out, xq, xs, sums, codes, scales, rows, cols, n: tokens } = args as JobArgs<"q8matmul">;
       const [r0, r1] = band(rows, tid, n, 4), nb = cols / 32;
       if (r1 > r0) {
-        k.q8Matmul(out + 4 * r0, xq, xs, sums, codes + (r0 / 4) * nb * 128, scales + (r0 / 4) * nb * 16, r1 - r0, cols, tokens, rows);
+        k.q8Matmul(out + 4 * r0, xq, xs, sums, codes + (r0 / 4) * nb * 128, scales + (r0 / 4) * nb * 8, r1 - r0, cols, tokens, rows);
       }
       return;
     }
