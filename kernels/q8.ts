@@ -79,22 +79,44 @@ function bf16Round(x: f32): f32 {
  */
 export function q8Pack(codes: usize, scales: usize, w: usize, cols: i32, r0: i32, r1: i32): void {
   const nb = cols >> 5;
+  const absMask = i32x4.splat(0x7fffffff);
   for (let r = r0; r < r1; r++) {
     const g = r >> 2, i = r & 3;
     for (let b = 0; b < nb; b++) {
       const u = <usize>((g * nb + b) * 4 + i);
       const dst = codes + (u << 5);
       const src = w + ((<usize>(r - r0) * cols + (<usize>b << 5)) << 1);
-      let m: f32 = 0;
-      for (let c = 0; c < 32; c++) m = max(m, abs(reinterpret<f32>(<u32>load<u16>(src + (<usize>c << 1)) << 16)));
+      // the block's 32 bf16 as eight f32x4 (columns 0-3, 4-7, ...)
+      const h0 = v128.load(src), h1 = v128.load(src, 16), h2 = v128.load(src, 32), h3 = v128.load(src, 48);
+      const v0 = i32x4.shl(i32x4.extend_low_i16x8_u(h0), 16), v1 = i32x4.shl(i32x4.extend_high_i16x8_u(h0), 16);
+      const v2 = i32x4.shl(i32x4.extend_low_i16x8_u(h1), 16), v3 = i32x4.shl(i32x4.extend_high_i16x8_u(h1), 16);
+      const v4 = i32x4.shl(i32x4.extend_low_i16x8_u(h2), 16), v5 = i32x4.shl(i32x4.extend_high_i16x8_u(h2), 16);
+      const v6 = i32x4.shl(i32x4.extend_low_i16x8_u(h3), 16), v7 = i32x4.shl(i32x4.extend_high_i16x8_u(h3), 16);
+      // max |w|: the bit patterns of |w| order like the values (and an integer max is one instruction)
+      let a = i32x4.max_s(i32x4.max_s(v128.and(v0, absMask), v128.and(v1, absMask)), i32x4.max_s(v128.and(v2, absMask), v128.and(v3, absMask)));
+      a = i32x4.max_s(a, i32x4.max_s(i32x4.max_s(v128.and(v4, absMask), v128.and(v5, absMask)), i32x4.max_s(v128.and(v6, absMask), v128.and(v7, absMask))));
+      a = i32x4.max_s(a, i32x4.shuffle(a, a, 2, 3, 0, 1));
+      const m = reinterpret<f32>(max(i32x4.extract_lane(a, 0), i32x4.extract_lane(a, 1)));
       const s = bf16Round(2 * m / 63);
-      const inv: f32 = s > 0 ? 2 / s : 0;
-      for (let c = 0; c < 32; c++) {
-        const v = reinterpret<f32>(<u32>load<u16>(src + (<usize>c << 1)) << 16);
-        const q = <i32>min(max(nearest<f32>(v * inv), -63), 63) + 64; // ties to even; s rounded down can give 63.x
-        store<u8>(dst + <usize>((c & 1) * 16 + (c >> 1)), <u8>q);
-      }
+      const inv = f32x4.splat(s > 0 ? 2 / s : 0);
+      const q0 = code(v0, inv), q1 = code(v1, inv), q2 = code(v2, inv), q3 = code(v3, inv);
+      const q4 = code(v4, inv), q5 = code(v5, inv), q6 = code(v6, inv), q7 = code(v7, inv);
+      // evens then odds, as quant.ts `quantize` orders the activations
+      const E0 = i16x8.narrow_i32x4_s(i32x4.shuffle(q0, q1, 0, 2, 4, 6), i32x4.shuffle(q2, q3, 0, 2, 4, 6));
+      const E1 = i16x8.narrow_i32x4_s(i32x4.shuffle(q4, q5, 0, 2, 4, 6), i32x4.shuffle(q6, q7, 0, 2, 4, 6));
+      const O0 = i16x8.narrow_i32x4_s(i32x4.shuffle(q0, q1, 1, 3, 5, 7), i32x4.shuffle(q2, q3, 1, 3, 5, 7));
+      const O1 = i16x8.narrow_i32x4_s(i32x4.shuffle(q4, q5, 1, 3, 5, 7), i32x4.shuffle(q6, q7, 1, 3, 5, 7));
+      v128.store(dst, i8x16.narrow_i16x8_u(E0, E1));
+      v128.store(dst, i8x16.narrow_i16x8_u(O0, O1), 16);
       store<u16>(scales + (u << 1), <u16>(reinterpret<u32>(s) >> 16));
     }
   }
+}
+
+/** Codes of four weights: round(w * inv) (ties to even: adding 1.5 * 2^23 leaves the rounded integer in
+ * the low mantissa bits, as quant.ts does) clamped to -63..63 (a scale rounded down can give 63.x), plus 64. */
+// @ts-ignore: decorator
+@inline function code(v: v128, inv: v128): v128 {
+  const q = i32x4.sub(f32x4.add(f32x4.mul(v, inv), f32x4.splat(12582912)), i32x4.splat(0x4b400000));
+  return i32x4.add(i32x4.min_s(i32x4.max_s(q, i32x4.splat(-63)), i32x4.splat(63)), i32x4.splat(64));
 }
