@@ -8,6 +8,7 @@ import { describe, expect, it } from "vitest";
 import type { Bf16Matrix, Mxfp4Experts } from "../src/checkpoint/weights.js";
 import type { Kernels } from "../src/backends/kernels.js";
 import { int8Matmul, referenceKernels as ref } from "../src/backends/reference.js";
+import { planCheckpoint } from "../src/checkpoint/synth.js";
 import { LayerCache } from "../src/model/kv-cache.js";
 import { WasmKernels } from "../src/backends/wasm/backend.js";
 import { chooseSimd, type SimdLevel } from "../src/backends/wasm/heap.js";
@@ -259,6 +260,10 @@ describe.each(levels)("wasm kernels (%s)", (simd) => {
   it("int8 form: a matrix whose width is not a multiple of 32 stays bf16; 16-bit fast does not read int8", async () => {
     const k = await WasmKernels.create({ simd, precision: "fast", fastBits: 8 });
     expect(k.allocator.streamed!(5, 33, "test")).toBeUndefined();
+    // the memory check's figure at gpt-oss-20b: what the int8 forms save against bf16 (negative)
+    const c20b = planCheckpoint("20b").modelConfig, saved = (rows: number, cols: number) => 2 * rows * cols - (rows * cols * 34) / 32;
+    expect(k.preparedBytes(c20b)).toBe(-(saved(201088, 2880) + 24 * (saved(5120, 2880) + saved(2880, 4096))));
+    expect(k.preparedBytes(c20b)).toBe(-1_140_134_400);
     if (simd === "simd128") {
       const k16 = await WasmKernels.create({ simd, precision: "fast", fastBits: 16 });
       expect(k16.allocator.streamed).toBeUndefined();

@@ -85,7 +85,7 @@ describe.each(variants)("fast vs exact ($simd, $bits-bit activations)", ({ simd,
   it.runIf(bits === 8)("loaded in `fast` (int8 forms in place of bf16): the same logits as the view, and no exact view", async () => {
     const fk = await WasmKernels.create({ simd, precision: "fast", fastBits: 8 });
     const ckpt = Checkpoint.open(DEV + "checkpoint");
-    const own = await ckpt.loadAsync({ allocator: fk.allocator });
+    const own = ckpt.load({ allocator: fk.allocator }); // (loadModel's loadAsync: the 20b test below)
     ckpt.close();
     fk.prepare(own);
     for (const m of [...own.layers.flatMap((l) => [l.qkv, l.out]), own.unembedding]) expect(m.data.length).toBe(0);
