@@ -8,7 +8,7 @@
 //   embed              bf16Embed                                bf16.ts
 //   rmsnorm            rmsnorm                                  norm.ts
 //   matmul             bf16Matvec (decode), bf16Matmul          bf16.ts, gemm.ts
-//                      q8Matvec (decode from the int8 copy)     q8.ts
+//                      q8Matmul (the int8 form, in `fast`)      q8.ts
 //   rope               rope                                     rope.ts
 //   attention          attention (per query and KV head)        attention.ts
 //   topk               topk                                     topk.ts
@@ -16,7 +16,7 @@
 //                      dequantize or deinterleave               simd.ts
 //   expertDown         mxfp4Down, the same inputs               mxfp4.ts, gemm.ts, quant.ts
 //   prepare            interleave4 (the experts' layout),       mxfp4.ts, q8.ts
-//                      q8Pack (the int8 copy)
+//                      q8Pack (the int8 form; also at load)
 //   streamSum          streamSum (the read probe)               stream.ts
 export { initConstants, staticEnd } from "./consts";
 export { deinterleave } from "./simd";
@@ -28,5 +28,5 @@ export { rmsnorm } from "./norm";
 export { rope } from "./rope";
 export { topk } from "./topk";
 export { streamSum } from "./stream";
-export { q8Matvec, q8Pack } from "./q8";
+export { q8Matmul, q8Pack } from "./q8";
 export { lowRank } from "./lora";

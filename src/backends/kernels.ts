@@ -63,16 +63,17 @@ export interface Kernels {
   /**
    * Called once with the loaded weights, before the first call. A backend may rearrange the weights
    * its allocator placed (they are its own from then on: the wasm backend puts the experts in its
-   * kernel layout) and make forms of them it reads faster (the wasm backend in `fast`: an int8 copy of
-   * the unembedding). Optional.
+   * kernel layout) and make forms of them it reads faster (the wasm backend in `fast`: the int8 form of
+   * the streamed matrices, where its allocator did not already take them in that form). Optional.
    */
   prepare?(weights: ModelWeights): void;
 
-  /** Bytes `prepare` will keep beside the weights of a model of config `c`: asked before loading, so
-   * the memory estimate counts them. */
+  /** Bytes the backend's forms of the weights of a model of config `c` add to the weights as stored
+   * (negative where a form is held in place of the bf16: `WeightAllocator.streamed`): asked before
+   * loading, so the memory estimate counts them. */
   preparedBytes(c: ModelConfig): number;
 
-  /** Weight bytes a matmul of T tokens with w reads (w's own, or those of a form `prepare` made). */
+  /** Weight bytes a matmul of T tokens with w reads (w's own, or those of the form this backend reads). */
   matmulBytes(w: Bf16Matrix, T: number): number;
 
   /** Sums the f32 values of `view` (placed by `allocator`) with a streaming read on every thread: its

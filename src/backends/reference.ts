@@ -1,7 +1,8 @@
 // The reference kernels: plain TypeScript, written to be read, and the oracle every faster kernel is
 // tested against. Sums run in float64 (JavaScript numbers) and are rounded once when stored.
-import { heapAllocator, type Bf16Matrix, type Mxfp4Experts } from "../checkpoint/weights.js";
-import { bf16ToF32, E8M0_VALUES, FP4_VALUES } from "../checkpoint/numerics.js";
+import { hasBf16, heapAllocator, type Bf16Matrix, type Mxfp4Experts } from "../checkpoint/weights.js";
+import { GptOssError } from "../util/errors.js";
+import { bf16ToF32, E8M0_VALUES, f32ToBf16, FP4_VALUES } from "../checkpoint/numerics.js";
 import { firstVisible, type Kernels } from "./kernels.js";
 
 /** Every bf16 bit pattern's value: decoding by table beats bit tricks in plain JavaScript. */
@@ -41,6 +42,7 @@ export const referenceKernels: Kernels = {
 
   matmul(out, x, w, bias, T) {
     const { rows, cols, data } = w;
+    if (!hasBf16(w)) throw new GptOssError(`matmul: this [${rows}, ${cols}] matrix is held only in another backend's form (loaded in \`fast\`); the ts backend reads bf16`);
     for (let t = 0; t < T; t++) {
       const xo = t * cols;
       for (let r = 0; r < rows; r++) {
@@ -185,4 +187,65 @@ function mxfp4Dot(w: Mxfp4Experts, e: number, row: number, x: Float32Array): num
     s += gs * scale;
   }
   return s;
+}
+
+// ---- `fast` (8-bit activations): the int8 form of the streamed dense matrices ----
+// Not part of the contract (the wasm backend's own form, kernels/q8.ts), but its oracle: what
+// `matmul` computes in `fast` from a matrix's int8 form.
+
+/** Rounds to the nearest integer, ties to even (as f32x4.nearest and the kernels' rounding). */
+function roundEven(v: number): number {
+  const r = Math.round(v);
+  return r - v === 0.5 && r % 2 !== 0 ? r - 1 : r;
+}
+
+/** Each 32-block of `v` (from `at`) rounded to `levels` steps of its largest magnitude m: the values
+ * round(v * levels / m) * m / levels, with the f32 arithmetic of the kernels. */
+function quantizeBlock(v: ArrayLike<number>, at: number, out: Float64Array, levels: number): void {
+  let m = 0;
+  for (let i = 0; i < 32; i++) m = Math.max(m, Math.abs(v[at + i]));
+  const inv = m > 0 ? Math.fround(levels / m) : 0;
+  for (let i = 0; i < 32; i++) out[at + i] = (roundEven(Math.fround(v[at + i] * inv)) * m) / levels;
+}
+
+/** The values of w's int8 form, [rows, cols] (kernels/q8.ts `q8Pack`): each 32-block of a row as 7-bit
+ * codes round(w / s) in -63..63 times a step s = m / 63 (m: the block's largest magnitude) rounded to
+ * bf16 (the form stores 2 s). cols % 32 == 0. */
+export function int8Values(w: Bf16Matrix): Float64Array {
+  const v = new Float64Array(w.rows * w.cols);
+  for (let r = 0; r < w.rows; r++) {
+    for (let o = 0; o < w.cols; o += 32) {
+      const at = r * w.cols + o;
+      let m = 0;
+      for (let i = 0; i < 32; i++) m = Math.max(m, Math.abs(BF16[w.data[at + i]]));
+      const s2 = BF16[f32ToBf16(Math.fround((2 * m) / 63))]; // 2 s, as stored
+      const inv = s2 > 0 ? Math.fround(2 / s2) : 0;
+      for (let i = 0; i < 32; i++) {
+        const q = Math.min(63, Math.max(-63, roundEven(Math.fround(BF16[w.data[at + i]] * inv))));
+        v[at + i] = (q * s2) / 2;
+      }
+    }
+  }
+  return v;
+}
+
+/** Activations as `fast` quantizes them (quant.ts `quantize`): each 32-block in `qmax` steps of its
+ * largest magnitude (127: int8). x: [n, cols], cols % 32 == 0. */
+export function quantizedActivations(x: Float32Array, qmax: number): Float64Array {
+  const q = new Float64Array(x.length);
+  for (let o = 0; o < x.length; o += 32) quantizeBlock(x, o, q, qmax);
+  return q;
+}
+
+/** out[t, :] = W x[t, :] + bias in `fast` with 8-bit activations: W's int8 form (`int8Values`) times
+ * the quantized activations, summed in float64. x: [T, w.cols], out: [T, w.rows]. */
+export function int8Matmul(out: Float32Array, x: Float32Array, w: Bf16Matrix, bias: Float32Array | null, T: number): void {
+  const { rows, cols } = w, W = int8Values(w), q = quantizedActivations(x.subarray(0, T * cols), 127);
+  for (let t = 0; t < T; t++) {
+    for (let r = 0; r < rows; r++) {
+      let s = 0;
+      for (let c = 0; c < cols; c++) s += W[r * cols + c] * q[t * cols + c];
+      out[t * rows + r] = s + (bias ? bias[r] : 0);
+    }
+  }
 }

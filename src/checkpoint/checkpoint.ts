@@ -23,13 +23,34 @@ export interface LoadWeightsOptions {
 interface PendingRead {
   file: SafetensorsFile;
   offset: number;
-  target: Uint8Array;
+  byteLength: number;
+  /** where the bytes go; null for a matrix a backend keeps in its own form, whose bytes go to `take` */
+  target: Uint8Array | null;
+  /** takes the bytes from `at` on, read into a buffer of their own (whole rows of `unit` bytes) */
+  take?: (at: number, bytes: Uint8Array) => void;
+  unit?: number;
   name: string;
   then?: () => void;
 }
 
 /** Largest single read of loadAsync. */
 const READ_PIECE = 64 << 20;
+/** Largest read of a matrix handed to a backend's form: each is a buffer of its own until converted,
+ * so this bounds the load's bf16 bytes in flight (a few of these, not the matrix). */
+const FORM_PIECE = 8 << 20;
+
+/** The pieces [at, bytes] of a read: at most `piece` bytes each, whole rows for a read that is `take`n. */
+function piecesOf(r: PendingRead, piece: number): [number, number][] {
+  const size = r.take ? Math.max(1, Math.floor(Math.min(piece, FORM_PIECE) / r.unit!)) * r.unit! : piece;
+  const out: [number, number][] = [];
+  for (let at = 0; at < r.byteLength || at === 0; at += size) out.push([at, Math.min(size, r.byteLength - at)]);
+  return out;
+}
+
+/** Where a piece is read to: its place in the weights, or a fresh buffer for `take`. */
+function pieceTarget(r: PendingRead, at: number, bytes: number): Uint8Array {
+  return r.target ? r.target.subarray(at, at + bytes) : new Uint8Array(bytes);
+}
 
 export interface LocatedTensor {
   file: SafetensorsFile;
@@ -126,9 +147,13 @@ export class Checkpoint {
     const { weights, reads } = this.place(options.allocator ?? heapAllocator);
     const progress = this.progress(options.onProgress);
     for (const r of reads) {
-      r.file.readRange(r.offset, r.target, r.name);
+      for (const [at, bytes] of r.take ? piecesOf(r, FORM_PIECE) : [[0, r.byteLength] as [number, number]]) {
+        const target = pieceTarget(r, at, bytes);
+        r.file.readRange(r.offset + at, target, r.name);
+        r.take?.(at, target);
+      }
       r.then?.();
-      progress(r.name, r.target.byteLength);
+      progress(r.name, r.byteLength);
     }
     return weights;
   }
@@ -147,8 +172,8 @@ export class Checkpoint {
     const pieces: { read: PendingRead; at: number; bytes: number }[] = [];
     const left = new Map<PendingRead, number>(); // pieces of each read not yet in place
     for (const read of reads) {
-      for (let at = 0; at < read.target.byteLength || at === 0; at += piece) {
-        pieces.push({ read, at, bytes: Math.min(piece, read.target.byteLength - at) });
+      for (const [at, bytes] of piecesOf(read, piece)) {
+        pieces.push({ read, at, bytes });
         left.set(read, (left.get(read) ?? 0) + 1);
       }
     }
@@ -156,7 +181,9 @@ export class Checkpoint {
     const lane = async () => {
       while (next < pieces.length) {
         const { read, at, bytes } = pieces[next++];
-        await read.file.readRangeAsync(read.offset + at, read.target.subarray(at, at + bytes), read.name);
+        const target = pieceTarget(read, at, bytes);
+        await read.file.readRangeAsync(read.offset + at, target, read.name);
+        read.take?.(at, target);
         const n = left.get(read)! - 1;
         left.set(read, n);
         if (n === 0) read.then?.(); // the other lane may still have been reading an earlier piece
@@ -184,13 +211,25 @@ export class Checkpoint {
     const reads: PendingRead[] = [];
     const read = (name: string, target: Uint8Array, then?: () => void) => {
       const { file, info } = this.tensor(name);
-      reads.push({ file, offset: info.offset, target, name, then });
+      reads.push({ file, offset: info.offset, byteLength: target.byteLength, target, name, then });
     };
 
     // Concatenated along the first axis (HF q/k/v become one fused qkv, as in the reference).
-    const matrix = (parts: string[], cols: number): Bf16Matrix => {
+    // `streamed`: a matrix every token step reads whole, which the backend may keep in a form of its own.
+    const matrix = (parts: string[], cols: number, streamed = false): Bf16Matrix => {
       const infos = parts.map((p) => this.tensor(p));
       const rows = infos.reduce((s, t) => s + t.info.shape[0], 0);
+      const form = streamed ? alloc.streamed?.(rows, cols, parts[0]) : undefined;
+      if (form) {
+        let row0 = 0;
+        for (const { file, info } of infos) {
+          const first = row0, unit = cols * 2;
+          reads.push({ file, offset: info.offset, byteLength: info.byteLength, target: null, unit, name: info.name,
+            take: (at, b) => form.write(first + at / unit, b) });
+          row0 += info.shape[0];
+        }
+        return form.matrix;
+      }
       const bytes = alloc.allocate(rows * cols * 2, parts[0]);
       let at = 0;
       for (const { info } of infos) {
@@ -254,9 +293,9 @@ export class Checkpoint {
       group(`layer ${n}`, Object.values(l).flat());
       layers.push({
         attnNorm: vector([l.attnNorm]),
-        qkv: matrix(l.qkv, H),
+        qkv: matrix(l.qkv, H, true),
         qkvBias: vector(l.qkvBias),
-        out: matrix([l.out], c.numHeads * c.headDim),
+        out: matrix([l.out], c.numHeads * c.headDim, true),
         outBias: vector([l.outBias]),
         sinks: vector([l.sinks]),
         mlpNorm: vector([l.mlpNorm]),
@@ -270,7 +309,7 @@ export class Checkpoint {
     }
     group("unembedding", [names.norm, names.unembedding]);
     const norm = vector([names.norm]);
-    const unembedding = matrix([names.unembedding], H);
+    const unembedding = matrix([names.unembedding], H, true);
     return { weights: { embedding, layers, norm, unembedding }, reads };
   }
 

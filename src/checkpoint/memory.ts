@@ -5,8 +5,8 @@ import type { ModelConfig } from "./config.js";
 import type { ExpectedTensor } from "./layout.js";
 
 export interface MemoryEstimate {
-  /** weights as held in memory (matrices as stored, small vectors widened to f32), and what the kernel
-   * backend keeps beside them */
+  /** weights as held in memory (matrices as stored, small vectors widened to f32), with what the kernel
+   * backend's own forms add or save */
   weights: number;
   /** K and V caches (f32) at `contextLength` tokens */
   kvCache: number;
@@ -16,7 +16,8 @@ export interface MemoryEstimate {
   contextLength: number;
 }
 
-/** backendBytes: what the kernel backend will keep beside the weights (`Kernels.preparedBytes`). */
+/** backendBytes: what the kernel backend's forms of the weights add to them, or take from them where a
+ * form replaces the bf16 (`Kernels.preparedBytes`: negative in `fast`). */
 export function estimateMemory(c: ModelConfig, tensors: ExpectedTensor[], contextLength: number, batchTokens = 128,
   backendBytes = 0): MemoryEstimate {
   let weights = backendBytes;

@@ -7,7 +7,14 @@
 export interface Bf16Matrix {
   rows: number;
   cols: number;
+  /** the bf16 words, or none (length 0) when the backend that loaded it keeps it only in a form of its
+   * own (`WeightAllocator.streamed`): then only that backend's kernels can read it */
   data: Uint16Array;
+}
+
+/** Whether w still holds its bf16 words (see Bf16Matrix.data). */
+export function hasBf16(w: Bf16Matrix): boolean {
+  return w.data.length === w.rows * w.cols;
 }
 
 /**
@@ -79,6 +86,23 @@ export interface WeightAllocator {
    * from one memory). Optional: a single-heap allocator ignores it.
    */
   group?(byteLength: number, what: string): void;
+  /**
+   * Offers a dense matrix that every token step streams through a matmul (attention qkv and out, the
+   * unembedding). A backend that reads such matrices in a form of its own (the wasm backend in `fast`:
+   * int8) takes it: the loader then hands it the bf16 rows as they arrive, in pieces of whole rows in
+   * any order, and does not keep them. Returns undefined to have the matrix loaded as bf16. Optional.
+   */
+  streamed?(rows: number, cols: number, what: string): StreamedMatrix | undefined;
+}
+
+/** A matrix a backend keeps in its own form (`WeightAllocator.streamed`). */
+export interface StreamedMatrix {
+  /** what the model holds: rows and cols, no bf16 words */
+  matrix: Bf16Matrix;
+  /** Takes `count` bf16 rows from row `row0` on (bf16: [count, cols], little-endian words). */
+  write(row0: number, bf16: Uint8Array): void;
+  /** the bytes the form keeps */
+  bytes: number;
 }
 
 export const heapAllocator: WeightAllocator = {

@@ -2,7 +2,7 @@
 // greedy decode, peak resident memory, and the decode's effective bandwidth (weight bytes one decode
 // step reads x steps per second) beside a read-bandwidth probe run in the same process on the same
 // threads (the WebAssembly streaming sum over a buffer larger than the caches).
-import { expertBytes, type Bf16Matrix, type ModelWeights, type Mxfp4Experts, type WeightAllocator } from "../checkpoint/weights.js";
+import { expertBytes, hasBf16, type Bf16Matrix, type ModelWeights, type Mxfp4Experts, type WeightAllocator } from "../checkpoint/weights.js";
 import type { Precision } from "../backends/index.js";
 import type { Kernels } from "../backends/kernels.js";
 import { loadModel, type GptOssModel, type LoadOptions, type LoraSpec } from "../model/model.js";
@@ -201,8 +201,8 @@ function structuredDecode(model: GptOssModel, cache: ReturnType<GptOssModel["new
 
 /** Weight bytes one decode step reads: per layer the dense attention (qkv, out), the router and the k
  * chosen experts' blocks, scales and biases, the small vectors; then the unembedding and one embedding
- * row. The matrices count what the kernels say they read (the int8 copy of the unembedding in `fast`
- * on the relaxed build). */
+ * row. The matrices count what the kernels say they read (in `fast` on the relaxed build: the int8 form
+ * of qkv, out and the unembedding). */
 export function decodeBytesPerToken(w: ModelWeights, k: number, kernels: Kernels): number {
   const expert = (m: Mxfp4Experts) => expertBytes(m) + m.rows * 4;
   const matrix = (m: Bf16Matrix) => kernels.matmulBytes(m, 1);
@@ -235,11 +235,12 @@ const PROBE_MIN_BYTES = 256 << 20;
 /**
  * The best of `passes` streaming sums on the kernels' threads, over the unembedding (the largest
  * matrix: 1.16 GB at 20b; its bf16 pairs read as f32 are ordinary numbers, so the sum runs at full
- * speed) or, for a small model, over a 512 MiB buffer of its own.
+ * speed), or the embedding of the same size where the backend holds the unembedding only in a form of
+ * its own (`fast`), or, for a small model, over a 512 MiB buffer of its own.
  */
 function readProbe(streamSum: (view: ArrayBufferView) => number, allocator: WeightAllocator, w: ModelWeights, passes: number,
   onPhase: BenchOptions["onPhase"]): BenchResult["probe"] {
-  let view: ArrayBufferView = w.unembedding.data;
+  let view: ArrayBufferView = hasBf16(w.unembedding) ? w.unembedding.data : w.embedding.data;
   if (view.byteLength < PROBE_MIN_BYTES) {
     const b = allocator.allocate(2 * PROBE_MIN_BYTES, "read probe");
     new Float32Array(b.buffer, b.byteOffset, b.byteLength / 4).fill(1);

@@ -10,10 +10,14 @@
 // Precisions (README "Precision"): "exact" keeps activations in f32 (the MXFP4 decode kernels split
 // them exactly into two int16). "fast" quantizes the activations of the MXFP4 expert matmuls per
 // 32-block (int8 in the relaxed build, int16 in the baseline build) so one integer dot product does the
-// work. The bf16 matmuls stay f32 (their weights are not integers, and decode is bandwidth-bound), but
-// with 8-bit activations decode reads the unembedding from an int8 copy made at load (`prepare`).
+// work. With 8-bit activations `fast` also keeps the dense matrices every token step streams (attention
+// qkv and out, the unembedding) in an int8 form (kernels/q8.ts) and reads that in decode and prefill:
+// made at load from the bf16 rows as they arrive, in place of bf16 (`streamed`), or beside bf16 for
+// weights loaded otherwise (`prepare`). The embedding (gathered, a row per token) and the router stay bf16.
 import type { ModelConfig } from "../../checkpoint/config.js";
-import { expertBytes, type Bf16Matrix, type ModelWeights, type Mxfp4Experts, type WeightAllocator } from "../../checkpoint/weights.js";
+import { expertBytes, hasBf16, type Bf16Matrix, type ModelWeights, type Mxfp4Experts, type StreamedMatrix,
+  type WeightAllocator } from "../../checkpoint/weights.js";
+import { GptOssError } from "../../util/errors.js";
 import type { LowRank } from "../kernels.js";
 import { PANEL_BYTES, runSlice, type Job, type JobArgs } from "./jobs.js";
 import { firstVisible, type AttentionChunk, type AttentionHeads, type Kernels, type LayerKV, type Precision } from "../kernels.js";
@@ -56,24 +60,26 @@ interface Shared {
   memories: WasmMemories;
   threads: ThreadPool | null;
   parallelMinBytes: number;
-  /** int8 copies of bf16 matrices (kernels/q8.ts), by their data: what decode reads in `fast` */
-  q8: WeakMap<Uint16Array, Q8Copy>;
+  /** int8 forms of bf16 matrices (kernels/q8.ts), by the matrix's data: what `fast` reads */
+  q8: WeakMap<Uint16Array, Q8Form>;
+  /** whether some matrix is held only in its int8 form (loaded in `fast`): views that read bf16 are refused */
+  int8Only: boolean;
   /** expert blocks (with their scales) rearranged in place into the kernel layout (`prepareExperts`) */
   kernelLayout: WeakSet<Uint8Array>;
 }
 
-/** An int8 copy of a bf16 matrix in the kernel layout of kernels/q8.ts. */
-interface Q8Copy {
+/** The int8 form of a bf16 matrix in the kernel layout of kernels/q8.ts. */
+interface Q8Form {
   heap: WasmHeap;
   codes: number;
   scales: number;
   rows: number;
   cols: number;
-  /** bytes a matrix x vector reads */
+  /** bytes a matmul reads (codes and scales) */
   bytes: number;
 }
 
-/** Rows of a bf16 matrix packed per call when making an int8 copy (staged into the copy's memory). */
+/** Rows of a bf16 matrix packed per call when making an int8 form beside it (staged into the form's memory). */
 const PACK_ROWS = 4096;
 
 // Stops the worker threads of a backend nobody holds any more (a model dropped without dispose()).
@@ -118,7 +124,12 @@ export class WasmKernels implements Kernels {
 
   private constructor(private readonly shared: Shared, readonly precision: Precision, fastBits?: 8 | 16) {
     this.qmax = shared.memories.simd === "relaxed-simd" || fastBits === 8 ? 127 : 32767;
-    this.allocator = shared.memories;
+    const m = shared.memories;
+    this.allocator = !this.readsInt8 ? m : {
+      allocate: (bytes, what) => m.allocate(bytes, what),
+      group: (bytes) => m.group(bytes),
+      streamed: (rows, cols) => this.streamed(rows, cols),
+    };
   }
 
   static async create(options: WasmOptions = {}): Promise<WasmKernels> {
@@ -129,14 +140,20 @@ export class WasmKernels implements Kernels {
     if (!Number.isInteger(n) || n < 1) throw new RangeError(`threads must be a whole number >= 1, got ${String(options.threads)}`);
     const threads = n > 1 ? await ThreadPool.start(n, module, memories, options.spinMs ?? 2) : null;
     const shared: Shared = { memories, threads, parallelMinBytes: options.parallelMinBytes ?? 256 << 10, q8: new WeakMap(),
-      kernelLayout: new WeakSet() };
+      int8Only: false, kernelLayout: new WeakSet() };
     if (threads) finalizer.register(shared, threads, shared);
     return new WasmKernels(shared, options.precision ?? "exact", options.fastBits);
   }
 
-  /** The same kernels, memories (so the same weights) and threads at another precision. */
+  /** The same kernels, memories (so the same weights) and threads at another precision. Refused for a
+   * precision that reads bf16 once a model loaded in `fast` holds matrices only in int8. */
   withPrecision(precision: Precision, fastBits?: 8 | 16): WasmKernels {
-    return new WasmKernels(this.shared, precision, fastBits);
+    const view = new WasmKernels(this.shared, precision, fastBits);
+    if (this.shared.int8Only && !view.readsInt8) {
+      throw new GptOssError(`cannot view these kernels as ${precision}${precision === "fast" ? ` with ${view.fastBits}-bit activations` : ""}: `
+        + "the model they loaded (in `fast`, 8-bit) holds its attention and unembedding matrices only in int8, and that precision reads bf16; load the model in that precision instead");
+    }
+    return view;
   }
 
   /** Bits of the quantized activations in `fast`. */
@@ -231,17 +248,21 @@ export class WasmKernels implements Kernels {
 
   /**
    * The experts into the kernel layout (`prepareExperts`). In `fast` with 8-bit activations (the
-   * relaxed build's; `fastBits: 8`): an int8 copy of the unembedding (kernels/q8.ts, 1.125 bytes per
-   * weight beside bf16's 2), which decode then reads instead: about half the bytes of the largest
-   * matrix of a decode step. Its 7-bit codes would undo what 16-bit activations keep, so that
-   * precision goes without.
+   * relaxed build's; `fastBits: 8`): an int8 form (kernels/q8.ts) of each streamed matrix that does not
+   * have one yet (weights loaded by another allocator), made beside its bf16. Its 7-bit codes would undo
+   * what 16-bit activations keep, so that precision goes without.
    */
   prepare(weights: ModelWeights): void {
     for (const l of weights.layers) {
       this.prepareExperts(l.mlp1);
       this.prepareExperts(l.mlp2);
     }
-    if (this.readsInt8Copies) this.int8Copy(weights.unembedding);
+    if (!this.readsInt8) return;
+    for (const l of weights.layers) {
+      this.int8Copy(l.qkv);
+      this.int8Copy(l.out);
+    }
+    this.int8Copy(weights.unembedding);
   }
 
   /**
@@ -263,53 +284,85 @@ export class WasmKernels implements Kernels {
     done.add(w.blocks);
   }
 
+  /** In `fast` with 8-bit activations: what the int8 forms of the streamed matrices save against their
+   * bf16 (a negative number: the loader converts them in place, `streamed`). */
   preparedBytes(c: ModelConfig): number {
-    return this.readsInt8Copies && c.hiddenSize % 32 === 0 ? q8Bytes(c.vocabSize, c.hiddenSize) : 0;
+    if (!this.readsInt8) return 0;
+    const H = c.hiddenSize, qw = c.numHeads * c.headDim, qkv = qw + 2 * c.numKvHeads * c.headDim;
+    const saved = (rows: number, cols: number) => (cols % 32 === 0 ? q8Bytes(rows, cols) - 2 * rows * cols : 0);
+    return saved(c.vocabSize, H) + c.numLayers * (saved(qkv, H) + saved(H, qw));
   }
 
-  /** Whether decode reads the int8 copies (`fast` with 8-bit activations; see `prepare`). */
-  private get readsInt8Copies(): boolean {
+  /** Whether matmuls read the int8 forms (`fast` with 8-bit activations; see `prepare`). */
+  get readsInt8(): boolean {
     return this.precision === "fast" && this.fastBits === 8;
   }
 
-  /** The int8 copy of w that decode reads in `fast`, made once (none when cols % 32 != 0). */
-  int8Copy(w: Bf16Matrix): Q8Copy | undefined {
-    const have = this.shared.q8.get(w.data);
-    if (have || w.cols % 32 !== 0) return have;
-    const nb = w.cols / 32, groups = Math.ceil(w.rows / 4);
-    const codeBytes = groups * nb * 128, scaleBytes = q8Bytes(w.rows, w.cols) - codeBytes;
-    const mem = this.shared.memories;
-    mem.group(codeBytes + scaleBytes + 256);
-    const codes = mem.allocate(codeBytes, "int8 copy"), scales = mem.allocate(scaleBytes, "int8 copy scales");
-    const h = mem.heapOf(codes)!;
-    if (!h.owns(scales)) throw new Error("int8 copy: codes and scales landed in different memories");
-    // In chunks of rows, staged into the copy's memory when the bf16 rows live in another one.
-    for (let r0 = 0; r0 < w.rows; r0 += PACK_ROWS) {
-      const n = Math.min(PACK_ROWS, w.rows - r0), bytes = n * w.cols * 2;
-      const at = w.data.byteOffset + r0 * w.cols * 2;
-      let src = at;
-      if (!h.owns(w.data)) {
-        [src] = h.scratch.take(bytes);
-        h.u8.set(new Uint8Array(w.data.buffer, at, bytes), src);
-      }
-      this.exec(h, "q8pack", bytes, { codes: codes.byteOffset + (r0 / 4) * nb * 128, scales: scales.byteOffset + (r0 / 4) * nb * 16,
-        w: src, rows: n, cols: w.cols, groups: Math.ceil(n / 4) });
-    }
-    const copy: Q8Copy = { heap: h, codes: codes.byteOffset, scales: scales.byteOffset, rows: w.rows, cols: w.cols, bytes: codeBytes + scaleBytes };
-    this.shared.q8.set(w.data, copy);
-    return copy;
+  /** The allocator's `streamed` in `fast` (8-bit): an empty int8 form that the loader fills, in place of bf16. */
+  private streamed(rows: number, cols: number): StreamedMatrix | undefined {
+    const q = this.newForm(rows, cols);
+    if (!q) return undefined;
+    const matrix: Bf16Matrix = { rows, cols, data: new Uint16Array(0) };
+    this.shared.q8.set(matrix.data, q);
+    this.shared.int8Only = true;
+    return { matrix, bytes: q.bytes, write: (row0, bf16) => this.pack(q, row0, bf16) };
   }
 
-  /** w's bytes, or in decode its int8 copy's, when this precision reads one. */
+  /** A zero-filled int8 form of a [rows, cols] matrix (codes, then scales, in one allocation: one memory);
+   * none when cols % 32 != 0. */
+  private newForm(rows: number, cols: number): Q8Form | undefined {
+    if (cols % 32 !== 0) return undefined;
+    const codeBytes = Math.ceil(rows / 4) * (cols / 32) * 128, bytes = q8Bytes(rows, cols);
+    const p = this.shared.memories.allocate(bytes, "int8 form");
+    const heap = this.shared.memories.heapOf(p)!;
+    return { heap, codes: p.byteOffset, scales: p.byteOffset + codeBytes, rows, cols, bytes };
+  }
+
+  /** Packs bf16 rows row0 .. (bf16: [n, cols], staged into the form's memory when it is not there) into q. */
+  private pack(q: Q8Form, row0: number, bf16: Uint8Array): void {
+    const n = bf16.byteLength / (2 * q.cols);
+    if (!Number.isInteger(n) || row0 < 0 || row0 + n > q.rows) {
+      throw new Error(`int8 form: ${bf16.byteLength} bytes at row ${row0} are not whole rows of a [${q.rows}, ${q.cols}] bf16 matrix`);
+    }
+    if (n === 0) return;
+    const h = q.heap;
+    let src = bf16.byteOffset;
+    if (!h.owns(bf16)) {
+      [src] = h.scratch.take(bf16.byteLength);
+      h.u8.set(bf16, src);
+    }
+    this.exec(h, "q8pack", bf16.byteLength, { codes: q.codes, scales: q.scales, w: src, cols: q.cols, r0: row0, rows: n });
+  }
+
+  /** The int8 form `fast` reads of w, made beside its bf16 if it has none (none when cols % 32 != 0). */
+  int8Copy(w: Bf16Matrix): Q8Form | undefined {
+    const have = this.shared.q8.get(w.data);
+    if (have || !hasBf16(w)) return have;
+    const q = this.newForm(w.rows, w.cols);
+    if (!q) return undefined;
+    for (let r0 = 0; r0 < w.rows; r0 += PACK_ROWS) {
+      const n = Math.min(PACK_ROWS, w.rows - r0);
+      this.pack(q, r0, new Uint8Array(w.data.buffer, w.data.byteOffset + r0 * w.cols * 2, n * w.cols * 2));
+    }
+    this.shared.q8.set(w.data, q);
+    return q;
+  }
+
+  /** w's bytes, or its int8 form's when this precision reads one. */
   matmulBytes(w: Bf16Matrix, T: number): number {
-    const q = T === 1 && this.readsInt8Copies ? this.shared.q8.get(w.data) : undefined;
+    void T; // a matmul reads the weights once for any number of tokens
+    const q = this.readsInt8 ? this.shared.q8.get(w.data) : undefined;
     return q ? q.bytes : w.data.byteLength;
   }
 
   matmul(out: Float32Array, x: Float32Array, w: Bf16Matrix, bias: Float32Array | null, T: number): void {
-    if (T === 1 && this.readsInt8Copies) {
+    if (this.readsInt8) {
       const q = this.shared.q8.get(w.data);
-      if (q) return this.q8Matvec(out, x, q, bias);
+      if (q) return this.q8Matmul(out, x, q, bias, T);
+    }
+    if (!hasBf16(w)) {
+      throw new GptOssError(`matmul: this [${w.rows}, ${w.cols}] matrix is held only in int8 (its model was loaded in \`fast\`), `
+        + `which ${this.precision}${this.precision === "fast" ? ` with ${this.fastBits}-bit activations` : ""} does not read: load the model in this precision`);
     }
     const { rows, cols } = w;
     const h = this.heapFor(w.data);
@@ -332,18 +385,23 @@ export class WasmKernels implements Kernels {
     }
   }
 
-  /** out = W x + bias from W's int8 copy: x quantized per 32-block as the expert kernels do. */
-  private q8Matvec(out: Float32Array, x: Float32Array, q: Q8Copy, bias: Float32Array | null): void {
-    const h = q.heap, nb = q.cols / 32;
-    const [px, pq, pxs, pqs, psum, po] = h.scratch.take(q.cols * 4, q.cols * 2, nb * 4, nb * 4, nb * 4, q.rows * 4);
-    put(h, x, q.cols, px);
-    h.k.quantize(pq, pxs, pqs, px, 1, q.cols, this.qmax);
-    // The codes carry +64: remove 64 * sum(q) per block (quantize stores 12 * sum(q), the MXFP4 offset).
-    const i32 = h.i32, s = pqs >>> 2, d = psum >>> 2;
-    for (let b = 0; b < nb; b++) i32[d + b] = (i32[s + b] / 12) * 64;
-    this.exec(h, "q8matvec", q.bytes, { out: po, xq: pq, xs: pxs, sums: psum, codes: q.codes, scales: q.scales, rows: q.rows, cols: q.cols });
-    get(h, out, po, q.rows);
-    if (bias) for (let r = 0; r < q.rows; r++) out[r] += bias[r];
+  /** out = W x + bias for T tokens from W's int8 form: x quantized per 32-block as the expert kernels
+   * do, the tokens in chunks that bound the scratch. */
+  private q8Matmul(out: Float32Array, x: Float32Array, q: Q8Form, bias: Float32Array | null, T: number): void {
+    const h = q.heap, { rows, cols } = q, nb = cols / 32;
+    const Tc = Math.max(1, Math.min(T, Math.floor(MAX_OUT_BYTES / (rows * 4))));
+    const [px, pq, pxs, pqs, psum, po] = h.scratch.take(Tc * cols * 4, Tc * cols * 2, Tc * nb * 4, Tc * nb * 4, Tc * nb * 4, Tc * rows * 4);
+    for (let t0 = 0; t0 < T; t0 += Tc) {
+      const n = Math.min(Tc, T - t0);
+      put(h, x.subarray(t0 * cols), n * cols, px);
+      h.k.quantize(pq, pxs, pqs, px, n, cols, this.qmax);
+      // The codes carry +64: remove 64 * sum(q) per block (quantize stores 12 * sum(q), the MXFP4 offset).
+      const i32 = h.i32, s = pqs >>> 2, d = psum >>> 2;
+      for (let i = 0; i < n * nb; i++) i32[d + i] = (i32[s + i] / 12) * 64;
+      this.exec(h, "q8matmul", q.bytes, { out: po, xq: pq, xs: pxs, sums: psum, codes: q.codes, scales: q.scales, rows, cols, n });
+      get(h, out, po, n * rows, t0 * rows);
+    }
+    if (bias) for (let t = 0; t < T; t++) for (let r = 0; r < rows; r++) out[t * rows + r] += bias[r];
   }
 
   rope(x: Float32Array, cos: Float32Array, sin: Float32Array, T: number, heads: number, d: number): void {
@@ -491,10 +549,10 @@ export class WasmKernels implements Kernels {
 /** The result slot of a job run on the calling thread alone. */
 const ONE_RESULT = new Float32Array(1);
 
-/** Bytes of the int8 copy of a [rows, cols] bf16 matrix (kernels/q8.ts): rows padded to a multiple of
- * 4, 32 one-byte codes and one f32 scale per 32-block. */
+/** Bytes of the int8 form of a [rows, cols] bf16 matrix (kernels/q8.ts): rows padded to a multiple of
+ * 4, 32 one-byte codes and one bf16 scale per 32-block. */
 function q8Bytes(rows: number, cols: number): number {
-  return Math.ceil(rows / 4) * 4 * (cols / 32) * (32 + 4);
+  return Math.ceil(rows / 4) * 4 * (cols / 32) * (32 + 2);
 }
 
 /** Per-thread scratch of the int8 prefill tiles (kernels/mxfp4.ts `tileScratch`) for n tokens of `cols`. */

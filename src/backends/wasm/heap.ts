@@ -20,8 +20,9 @@ export interface KernelExports {
   mxfp4Down(y: number, a: number, as: number, qs: number, blocks: number, scales: number, bias: number,
     rows: number, cols: number, n: number, weight: number, fast: number, scratch: number, ystride: number): void;
   interleave4(p: number, experts: number, rows: number, nb: number, unit: number, tmp: number): void;
-  q8Matvec(out: number, xq: number, xs: number, sums: number, codes: number, scales: number, rows: number, cols: number): void;
-  q8Pack(codes: number, scales: number, w: number, rows: number, cols: number, g0: number, g1: number): void;
+  q8Matmul(out: number, xq: number, xs: number, sums: number, codes: number, scales: number, rows: number, cols: number,
+    n: number, ostride: number): void;
+  q8Pack(codes: number, scales: number, w: number, cols: number, r0: number, r1: number): void;
   quantize(q: number, xs: number, qs: number, src: number, n: number, cols: number, qmax: number): void;
   split(q: number, xs: number, src: number, n: number, cols: number): void;
   dequantize(dst: number, q: number, xs: number, n: number, cols: number): void;
@@ -187,6 +188,9 @@ export class WasmHeap {
       k.bf16Embed(p(2), p(3), p(4), 2, 64);
       k.streamSum(p(0), 4096);
       k.lowRank(p(2), p(0), p(1), p(3), p(4), 4, 64, 67, 2);
+      k.q8Pack(p(10), p(11), p(3), 64, 0, 8);
+      k.q8Matmul(p(2), p(6), p(7), p(8), p(10), p(11), 8, 64, 1, 8);
+      k.q8Matmul(p(2), p(6), p(7), p(8), p(10), p(11), 8, 64, 2, 8);
     }
     this.u8.fill(0, base, base + (1 << 18)); // allocations are zero-filled; this region is reused
     this.top = base;

@@ -26,10 +26,10 @@ export const JOB_ARGS = {
    * pos0 + T - 1 in order (the `cached` ones before pos0, then the chunk's); scores: cached + T floats
    * per thread */
   attention: ["out", "q", "keys", "values", "T", "cached", "window", "pos0", "first0", "sinks", "nq", "nkv", "d", "scores"],
-  /** int8 copy x quantized vector (kernels/q8.ts) */
-  q8matvec: ["out", "xq", "xs", "sums", "codes", "scales", "rows", "cols"],
-  /** bf16 rows into the int8 layout, in groups of four rows */
-  q8pack: ["codes", "scales", "w", "rows", "cols", "groups"],
+  /** int8 form x n quantized rows (kernels/q8.ts); out [n, rows] */
+  q8matmul: ["out", "xq", "xs", "sums", "codes", "scales", "rows", "cols", "n"],
+  /** bf16 rows r0 .. r0 + rows - 1 (at w) into the int8 layout */
+  q8pack: ["codes", "scales", "w", "cols", "r0", "rows"],
   /** MXFP4 blocks or scales of `experts` matrices into the kernel layout, in place; tmp: `tmpBytes` per thread */
   interleave: ["p", "experts", "rows", "nb", "unit", "tmp", "tmpBytes"],
   /** streaming read probe; each thread's sum in the result slots */
@@ -148,16 +148,18 @@ export function runSlice<J extends Job>(k: KernelExports, job: J, args: JobArgs<
       }
       return;
     }
-    case "q8matvec": {
-      const { out, xq, xs, sums, codes, scales, rows, cols } = args as JobArgs<"q8matvec">;
+    case "q8matmul": {
+      const { out, xq, xs, sums, codes, scales, rows, cols, n: tokens } = args as JobArgs<"q8matmul">;
       const [r0, r1] = band(rows, tid, n, 4), nb = cols / 32;
-      if (r1 > r0) k.q8Matvec(out + 4 * r0, xq, xs, sums, codes + (r0 / 4) * nb * 128, scales + (r0 / 4) * nb * 16, r1 - r0, cols);
+      if (r1 > r0) {
+        k.q8Matmul(out + 4 * r0, xq, xs, sums, codes + (r0 / 4) * nb * 128, scales + (r0 / 4) * nb * 8, r1 - r0, cols, tokens, rows);
+      }
       return;
     }
     case "q8pack": {
-      const { codes, scales, w, rows, cols, groups } = args as JobArgs<"q8pack">;
-      const [g0, g1] = band(groups, tid, n, 1);
-      if (g1 > g0) k.q8Pack(codes, scales, w, rows, cols, g0, g1);
+      const { codes, scales, w, cols, r0, rows } = args as JobArgs<"q8pack">;
+      const [i0, i1] = band(rows, tid, n, 1);
+      if (i1 > i0) k.q8Pack(codes, scales, w + 2 * cols * i0, cols, r0 + i0, r0 + i1);
       return;
     }
     case "interleave": {
