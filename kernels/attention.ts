@@ -1,17 +1,19 @@
-// Attention of one query position over n cached positions, with per-head sinks (gpt-oss).
+// Attention of one query position over n visible positions, with per-head sinks (gpt-oss).
 //
-// Layout: q, out [nq, d]; k, v [n, stride floats], the visible positions in order (the host copies
-// them out of the KV cache); KV head g of position j at k + (j * stride + g * d) floats. Query head h
-// reads KV head h / (nq / nkv). Scores are q.k / sqrt(d); the sink logit of head h joins only the
-// softmax denominator. scores: scratch of n f32. A call for some of the heads (a thread's share of a
-// chunk) passes pointers offset to its first head, its own head counts, and the full row `stride`
-// (>= nkv * d).
+// Layout: q, out [nq, d]. The n keys (and values) are read where they live, in position order: the
+// first `nr` from the KV cache's ring (rows start, start + 1, ... of `cap` rows at k, v, wrapping to
+// row 0), the rest from the chunk being run (rows 0, 1, ... at ck, cv). Every row is `stride` floats;
+// KV head g of a row at g * d floats into it. Query head h reads KV head h / (nq / nkv). Scores are
+// q.k / sqrt(d); the sink logit of head h joins only the softmax denominator. scores: scratch of n f32.
+// A call for some of the heads (a thread's share of a chunk) passes pointers offset to its first head,
+// its own head counts, and the full row `stride` (>= nkv * d).
 //
 // Vectorized over keys where it pays: four keys' dot products at once (their partial sums reduced
 // together, one shuffle network per four keys instead of a horizontal sum per key), the softmax's
 // exponentials four at a time (`exp4`), and the weighted sum of values with 32 output columns held in
 // eight registers across all keys (instead of loading and storing the output for every key).
-// d % 4 columns and n % 4 keys are done in scalar code.
+// d % 4 columns and n % 4 keys are done in scalar code. Keys are grouped by their index j whatever
+// span they come from, so a key's score and the order of every sum do not depend on where rows live.
 import { hsum, madd } from "./simd";
 
 /** The four lane sums of each of a..d, as [sum a, sum b, sum c, sum d]. */
@@ -43,18 +45,22 @@ import { hsum, madd } from "./simd";
   return i32x4.add(p, i32x4.shl(i32x4.sub(t, i32x4.splat(0x4b400000)), 23));
 }
 
-/** Row j of k (or v) for this head: kvo bytes into position j's row. */
+/** Key j's row (k or ring, ck for the chunk): ring rows start.. wrapping at cap for j < nr, then chunk rows. */
 // @ts-ignore: decorator
-@inline function at(base: usize, j: i32, row: usize, kvo: usize): usize {
-  return base + <usize>j * row + kvo;
+@inline function at(k: usize, ck: usize, j: i32, nr: i32, start: i32, cap: i32, row: usize): usize {
+  if (j >= nr) return ck + <usize>(j - nr) * row;
+  let r = start + j;
+  if (r >= cap) r -= cap;
+  return k + <usize>r * row;
 }
 
 export function attention(out: usize, q: usize, k: usize, v: usize, n: i32, sinks: usize,
-  nq: i32, nkv: i32, d: i32, scores: usize, stride: i32): void {
+  nq: i32, nkv: i32, d: i32, scores: usize, stride: i32, nr: i32, start: i32, cap: i32, ck: usize, cv: usize): void {
   const group = nq / nkv;
   const row = <usize>stride << 2;
   const d4 = d & ~3, n4 = n & ~3;
   const scale = <f32>1 / Mathf.sqrt(<f32>d);
+  const n0 = nr > 0 ? min(nr, cap - start) : 0, v0 = v + <usize>start * row; // the ring's first span
   for (let h = 0; h < nq; h++) {
     const qh = q + (<usize>(h * d) << 2);
     const kvo = <usize>((h / group) * d) << 2;
@@ -64,7 +70,8 @@ export function attention(out: usize, q: usize, k: usize, v: usize, n: i32, sink
     let mxv = f32x4.splat(sink);
     let j = 0;
     for (; j < n4; j += 4) {
-      const k0 = at(k, j, row, kvo), k1 = k0 + row, k2 = k1 + row, k3 = k2 + row;
+      const k0 = at(k, ck, j, nr, start, cap, row) + kvo, k1 = at(k, ck, j + 1, nr, start, cap, row) + kvo;
+      const k2 = at(k, ck, j + 2, nr, start, cap, row) + kvo, k3 = at(k, ck, j + 3, nr, start, cap, row) + kvo;
       let a0 = f32x4.splat(0), a1 = f32x4.splat(0), a2 = f32x4.splat(0), a3 = f32x4.splat(0);
       for (let i = 0; i < d4; i += 4) {
         const o = <usize>i << 2, qv = v128.load(qh + o);
@@ -84,7 +91,7 @@ export function attention(out: usize, q: usize, k: usize, v: usize, n: i32, sink
     }
     let mx = max(max(f32x4.extract_lane(mxv, 0), f32x4.extract_lane(mxv, 1)), max(f32x4.extract_lane(mxv, 2), f32x4.extract_lane(mxv, 3)));
     for (; j < n; j++) {
-      const kj = at(k, j, row, kvo);
+      const kj = at(k, ck, j, nr, start, cap, row) + kvo;
       let a = f32x4.splat(0);
       for (let i = 0; i < d4; i += 4) a = madd(v128.load(qh + (<usize>i << 2)), v128.load(kj + (<usize>i << 2)), a);
       let s = hsum(a);
@@ -109,24 +116,29 @@ export function attention(out: usize, q: usize, k: usize, v: usize, n: i32, sink
       denom += e;
     }
 
-    // out = sum_j scores[j] v_j / denom: 32 columns at a time in registers, then 4, then one
+    // out = sum_j scores[j] v_j / denom: 32 columns at a time in registers, then 4, then one; the
+    // values in their three spans (ring from `start`, ring from row 0, chunk), in key order
     const oh = out + (<usize>(h * d) << 2);
     const inv = f32x4.splat(<f32>1 / denom);
     let c = 0;
     for (; c + 32 <= d4; c += 32) {
-      const vc = v + kvo + (<usize>c << 2);
       let o0 = f32x4.splat(0), o1 = f32x4.splat(0), o2 = f32x4.splat(0), o3 = f32x4.splat(0);
       let o4 = f32x4.splat(0), o5 = f32x4.splat(0), o6 = f32x4.splat(0), o7 = f32x4.splat(0);
-      for (j = 0; j < n; j++) {
-        const p = v128.load32_splat(scores + (<usize>j << 2)), vj = vc + <usize>j * row;
-        o0 = madd(p, v128.load(vj), o0);
-        o1 = madd(p, v128.load(vj, 16), o1);
-        o2 = madd(p, v128.load(vj, 32), o2);
-        o3 = madd(p, v128.load(vj, 48), o3);
-        o4 = madd(p, v128.load(vj, 64), o4);
-        o5 = madd(p, v128.load(vj, 80), o5);
-        o6 = madd(p, v128.load(vj, 96), o6);
-        o7 = madd(p, v128.load(vj, 112), o7);
+      j = 0;
+      for (let s = 0; s < 3; s++) {
+        const end = s == 0 ? n0 : s == 1 ? nr : n;
+        let vj = (s == 0 ? v0 : s == 1 ? v : cv) + kvo + (<usize>c << 2);
+        for (; j < end; j++, vj += row) {
+          const p = v128.load32_splat(scores + (<usize>j << 2));
+          o0 = madd(p, v128.load(vj), o0);
+          o1 = madd(p, v128.load(vj, 16), o1);
+          o2 = madd(p, v128.load(vj, 32), o2);
+          o3 = madd(p, v128.load(vj, 48), o3);
+          o4 = madd(p, v128.load(vj, 64), o4);
+          o5 = madd(p, v128.load(vj, 80), o5);
+          o6 = madd(p, v128.load(vj, 96), o6);
+          o7 = madd(p, v128.load(vj, 112), o7);
+        }
       }
       const oc = oh + (<usize>c << 2);
       v128.store(oc, f32x4.mul(o0, inv));
@@ -139,15 +151,23 @@ export function attention(out: usize, q: usize, k: usize, v: usize, n: i32, sink
       v128.store(oc, f32x4.mul(o7, inv), 112);
     }
     for (; c < d4; c += 4) {
-      const vc = v + kvo + (<usize>c << 2);
       let o = f32x4.splat(0);
-      for (j = 0; j < n; j++) o = madd(v128.load32_splat(scores + (<usize>j << 2)), v128.load(vc + <usize>j * row), o);
+      j = 0;
+      for (let s = 0; s < 3; s++) {
+        const end = s == 0 ? n0 : s == 1 ? nr : n;
+        let vj = (s == 0 ? v0 : s == 1 ? v : cv) + kvo + (<usize>c << 2);
+        for (; j < end; j++, vj += row) o = madd(v128.load32_splat(scores + (<usize>j << 2)), v128.load(vj), o);
+      }
       v128.store(oh + (<usize>c << 2), f32x4.mul(o, inv));
     }
     for (; c < d; c++) {
-      const vc = v + kvo + (<usize>c << 2);
       let o: f32 = 0;
-      for (j = 0; j < n; j++) o += load<f32>(scores + (<usize>j << 2)) * load<f32>(vc + <usize>j * row);
+      j = 0;
+      for (let s = 0; s < 3; s++) {
+        const end = s == 0 ? n0 : s == 1 ? nr : n;
+        let vj = (s == 0 ? v0 : s == 1 ? v : cv) + kvo + (<usize>c << 2);
+        for (; j < end; j++, vj += row) o += load<f32>(scores + (<usize>j << 2)) * load<f32>(vj);
+      }
       store<f32>(oh + (<usize>c << 2), o * f32x4.extract_lane(inv, 0));
     }
   }

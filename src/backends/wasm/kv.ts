@@ -1,0 +1,165 @@
+// The KV cache in the kernel memory: each layer's keys and values live in one of the backend's
+// WebAssembly memories, where the attention kernel reads them in place (kernels/attention.ts reads a
+// ring's two spans and the chunk's rows), so a step stores its own rows once and copies no past ones.
+// The rows are kept as model/kv-cache.ts `LayerCache` keeps them (position p in row p % capacity,
+// growing by doubling up to the limit), only the storage differs.
+//
+// The memories only ever grow (heap.ts allocates and never frees), so the regions a cache lets go of
+// (the smaller one after a grow, a released or collected cache's) go to a free list that later
+// caches take from before asking a memory for more.
+import type { LayerKV, LayerKVShape } from "../kernels.js";
+import { KVCacheFullError } from "../../util/errors.js";
+import type { WasmHeap } from "./heap.js";
+import type { WasmMemories } from "./memories.js";
+
+/** A region of a memory: a layer's keys ([capacity, rowWidth] f32) then its values. */
+interface Region {
+  heap: WasmHeap;
+  ptr: number;
+  bytes: number;
+}
+
+/** The regions of every KV cache of one set of memories. */
+export class KVRegions {
+  private readonly free: Region[] = [];
+  /** Gives a collected cache's region back (a cache dropped without `release`). */
+  private readonly finalizer = new FinalizationRegistry<{ region: Region | null }>((held) => this.give(held));
+
+  constructor(private readonly memories: WasmMemories) {}
+
+  /** A region of at least `bytes` (zero-filled only when new): the smallest free one that is not more
+   * than twice as large, else a new one. */
+  take(bytes: number, what: string): Region {
+    let best = -1;
+    for (let i = 0; i < this.free.length; i++) {
+      const r = this.free[i];
+      if (r.bytes >= bytes && r.bytes <= 2 * bytes && (best < 0 || r.bytes < this.free[best].bytes)) best = i;
+    }
+    if (best >= 0) return this.free.splice(best, 1)[0];
+    try {
+      const view = this.memories.allocateData(bytes, what);
+      return { heap: this.memories.heapOf(view)!, ptr: view.byteOffset, bytes };
+    } catch (e) {
+      throw new KVCacheFullError(`${what}: cannot take ${bytes} more bytes of kernel memory for the KV cache (${(e as Error).message})`);
+    }
+  }
+
+  /** Puts a holder's region back on the free list (once). */
+  give(held: { region: Region | null }): void {
+    if (held.region) this.free.push(held.region);
+    held.region = null;
+  }
+
+  /** Frees `held`'s region when `owner` is collected, unless it was given back before. */
+  watch(owner: object, held: { region: Region | null }): void {
+    this.finalizer.register(owner, held, owner);
+  }
+
+  unwatch(owner: object): void {
+    this.finalizer.unregister(owner);
+  }
+
+  /** Bytes on the free list. */
+  get freeBytes(): number {
+    return this.free.reduce((s, r) => s + r.bytes, 0);
+  }
+}
+
+/** One layer's cache in a kernel memory; the wasm backend's attention reads it at `keys` and `values`. */
+export class WasmLayerKV implements LayerKV {
+  readonly rowWidth: number;
+  readonly window: number;
+  readonly limit: number;
+  private readonly initialCapacity: number;
+  private readonly name: string;
+  /** rows held (0 after `release`) */
+  private rows = 0;
+  /** the region, in a box the finalizer holds (it must not hold this object) */
+  private readonly held: { region: Region | null } = { region: null };
+
+  constructor(readonly regions: KVRegions, shape: LayerKVShape) {
+    ({ rowWidth: this.rowWidth, window: this.window, limit: this.limit, initialCapacity: this.initialCapacity, name: this.name } = shape);
+    this.initialCapacity = Math.max(1, Math.min(this.initialCapacity, this.limit));
+    this.resize(this.initialCapacity);
+    regions.watch(this, this.held);
+  }
+
+  get sliding(): boolean {
+    return this.window > 0;
+  }
+
+  /** Rows held now (a ring's are reused once it reaches its limit). */
+  get capacity(): number {
+    return this.rows;
+  }
+
+  get bytes(): number {
+    return 2 * this.rows * this.rowWidth * 4;
+  }
+
+  /** The memory holding the rows. */
+  get heap(): WasmHeap {
+    return this.region().heap;
+  }
+
+  /** Pointer of row 0 of the keys, and of the values ([capacity, rowWidth] f32 each). */
+  get keys(): number {
+    return this.region().ptr;
+  }
+
+  get values(): number {
+    return this.region().ptr + this.rows * this.rowWidth * 4;
+  }
+
+  read(from: number, to: number, k: Float32Array, v: Float32Array): void {
+    // At most two runs of the ring.
+    const w = this.rowWidth, cap = this.rows, f32 = this.heap.f32, k0 = this.keys >>> 2, v0 = this.values >>> 2;
+    for (let p = from, at = 0; p < to;) {
+      const r = p % cap, len = Math.min(to - p, cap - r);
+      k.set(f32.subarray(k0 + r * w, k0 + (r + len) * w), at * w);
+      v.set(f32.subarray(v0 + r * w, v0 + (r + len) * w), at * w);
+      p += len;
+      at += len;
+    }
+  }
+
+  store(pos: number, T: number, k: Float32Array, v: Float32Array): void {
+    if (pos + T > this.rows && this.rows < this.limit) {
+      let cap = Math.max(this.rows, this.initialCapacity);
+      while (cap < pos + T) cap *= 2;
+      this.resize(Math.min(cap, this.limit));
+    }
+    const w = this.rowWidth, cap = this.rows, f32 = this.heap.f32, k0 = this.keys >>> 2, v0 = this.values >>> 2;
+    for (let t = Math.max(0, T - cap); t < T; t++) { // a chunk longer than a ring leaves only its last rows
+      const at = ((pos + t) % cap) * w;
+      f32.set(k.subarray(t * w, (t + 1) * w), k0 + at);
+      f32.set(v.subarray(t * w, (t + 1) * w), v0 + at);
+    }
+  }
+
+  release(): void {
+    this.regions.give(this.held);
+    this.rows = 0;
+  }
+
+  /** Moves the rows into a region of `cap` rows. Until a ring reaches its limit nothing has wrapped
+   * (position p is in row p), so the first rows of the old keys and values are the new ones'. */
+  private resize(cap: number): void {
+    const old = this.held.region, oldRows = this.rows, w = this.rowWidth;
+    const region = this.regions.take(2 * cap * w * 4, `KV cache of ${this.name} at ${cap} positions`);
+    if (old) {
+      const from = old.heap.f32, to = region.heap.f32, n = oldRows * w;
+      to.set(from.subarray(old.ptr >>> 2, (old.ptr >>> 2) + n), region.ptr >>> 2);
+      to.set(from.subarray((old.ptr >>> 2) + n, (old.ptr >>> 2) + 2 * n), (region.ptr >>> 2) + cap * w);
+    }
+    this.regions.give(this.held);
+    this.held.region = region;
+    this.rows = cap;
+  }
+
+  private region(): Region {
+    const r = this.held.region;
+    if (!r) throw new Error(`KV cache of ${this.name}: read after release`);
+    return r;
+  }
+}
