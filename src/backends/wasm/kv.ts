@@ -6,7 +6,7 @@
 //
 // The memories only ever grow (heap.ts allocates and never frees), so the regions a cache lets go of
 // (the smaller one after a grow, a released or collected cache's) go to a free list that later
-// caches take from before asking a memory for more.
+// regions are cut from before a memory is asked for more.
 import type { LayerKV, LayerKVShape } from "../kernels.js";
 import { KVCacheFullError } from "../../util/errors.js";
 import type { WasmHeap } from "./heap.js";
@@ -19,23 +19,37 @@ interface Region {
   bytes: number;
 }
 
-/** The regions of every KV cache of one set of memories. */
+/** Bytes below which the rest of a free region is not split off (it stays with the region taken). */
+const MIN_SPLIT = 64 << 10;
+
+/**
+ * The regions of every KV cache of one set of memories, and the free ones: kept in address order and
+ * merged with their free neighbours, so that the regions a growing cache leaves behind (each half the
+ * size of the next) add up to room for later ones.
+ */
 export class KVRegions {
+  /** free regions, by memory, then address; neighbours already merged */
   private readonly free: Region[] = [];
   /** Gives a collected cache's region back (a cache dropped without `release`). */
   private readonly finalizer = new FinalizationRegistry<{ region: Region | null }>((held) => this.give(held));
 
   constructor(private readonly memories: WasmMemories) {}
 
-  /** A region of at least `bytes` (zero-filled only when new): the smallest free one that is not more
-   * than twice as large, else a new one. */
+  /** A region of at least `bytes` (zero-filled only when new): cut from the smallest free one that is
+   * large enough, else new. */
   take(bytes: number, what: string): Region {
+    bytes = Math.ceil(bytes / 64) * 64;
     let best = -1;
     for (let i = 0; i < this.free.length; i++) {
       const r = this.free[i];
-      if (r.bytes >= bytes && r.bytes <= 2 * bytes && (best < 0 || r.bytes < this.free[best].bytes)) best = i;
+      if (r.bytes >= bytes && (best < 0 || r.bytes < this.free[best].bytes)) best = i;
     }
-    if (best >= 0) return this.free.splice(best, 1)[0];
+    if (best >= 0) {
+      const r = this.free[best];
+      if (r.bytes - bytes < MIN_SPLIT) return this.free.splice(best, 1)[0];
+      this.free[best] = { heap: r.heap, ptr: r.ptr + bytes, bytes: r.bytes - bytes };
+      return { heap: r.heap, ptr: r.ptr, bytes };
+    }
     try {
       const view = this.memories.allocateData(bytes, what);
       return { heap: this.memories.heapOf(view)!, ptr: view.byteOffset, bytes };
@@ -44,19 +58,22 @@ export class KVRegions {
     }
   }
 
-  /** Puts a holder's region back on the free list (once). */
+  /** Puts a holder's region back on the free list (once), merged with free neighbours. */
   give(held: { region: Region | null }): void {
-    if (held.region) this.free.push(held.region);
+    const r = held.region;
     held.region = null;
+    if (!r) return;
+    const f = this.free, before = (a: Region, b: Region) => a.heap.index < b.heap.index || (a.heap === b.heap && a.ptr < b.ptr);
+    let i = 0;
+    while (i < f.length && before(f[i], r)) i++;
+    f.splice(i, 0, { ...r });
+    if (i + 1 < f.length && f[i + 1].heap === r.heap && f[i].ptr + f[i].bytes === f[i + 1].ptr) f[i].bytes += f.splice(i + 1, 1)[0].bytes;
+    if (i > 0 && f[i - 1].heap === r.heap && f[i - 1].ptr + f[i - 1].bytes === f[i].ptr) f[i - 1].bytes += f.splice(i, 1)[0].bytes;
   }
 
   /** Frees `held`'s region when `owner` is collected, unless it was given back before. */
   watch(owner: object, held: { region: Region | null }): void {
-    this.finalizer.register(owner, held, owner);
-  }
-
-  unwatch(owner: object): void {
-    this.finalizer.unregister(owner);
+    this.finalizer.register(owner, held);
   }
 
   /** Bytes on the free list. */
