@@ -15,7 +15,7 @@
 import type { ModelConfig } from "../../checkpoint/config.js";
 import { expertBytes, type Bf16Matrix, type ModelWeights, type Mxfp4Experts, type WeightAllocator } from "../../checkpoint/weights.js";
 import type { LowRank } from "../kernels.js";
-import { PANEL_BYTES, runSlice, type Job, type JobArgs } from "./jobs.js";
+import { attentionScratch, PANEL_BYTES, runSlice, type Job, type JobArgs } from "./jobs.js";
 import { firstVisible, type AttentionChunk, type AttentionHeads, type Kernels, type LayerKV, type LayerKVShape, type Precision } from "../kernels.js";
 import { KVRegions, WasmLayerKV } from "./kv.js";
 import { DEFAULT_WEIGHT_BYTES_PER_MEMORY, WasmMemories } from "./memories.js";
@@ -374,7 +374,7 @@ export class WasmKernels implements Kernels {
     const row = nkv * d, first0 = firstVisible(pos0, cache.window);
     const cached = pos0 - first0, n = cached + T, kvBytes = 2 * n * row * 4;
     const [pq, pk, pv, ps, po, psc, pr] = h.scratch.take(T * nq * d * 4, T * row * 4, T * row * 4,
-      need(h, sinks, nq * 4), T * nq * d * 4, n * 4 * this.threadsFor(kvBytes), own ? 0 : 2 * cached * row * 4);
+      need(h, sinks, nq * 4), T * nq * d * 4, attentionScratch(nq / nkv, n) * this.threadsFor(kvBytes), own ? 0 : 2 * cached * row * 4);
     put(h, q, T * nq * d, pq);
     put(h, k, T * row, pk);
     put(h, v, T * row, pv);

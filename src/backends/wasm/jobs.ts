@@ -24,8 +24,8 @@ export const JOB_ARGS = {
   down: ["y", "x", "xs", "qs", "blocks", "scales", "bias", "rows", "cols", "n", "weight", "fast", "scratch", "stride"],
   /** causal attention of T queries at positions pos0 ..: each reads the positions before pos0 it sees
    * from the ring (`cap` rows at ringK, ringV; position p in row (p - base) % cap) and the rest from the
-   * chunk's rows (keys, values: [T, nkv * d]); scores: cached + T floats per thread (cached: the most
-   * ring rows a query reads) */
+   * chunk's rows (keys, values: [T, nkv * d]); scores: attentionScratch(nq / nkv, cached + T) bytes per
+   * thread (cached: the most ring rows a query reads) */
   attention: ["out", "q", "ringK", "ringV", "base", "cap", "keys", "values", "T", "cached", "window", "pos0", "sinks", "nq", "nkv", "d", "scores"],
   /** int8 copy x quantized vector (kernels/q8.ts) */
   q8matvec: ["out", "xq", "xs", "sums", "codes", "scales", "rows", "cols"],
@@ -92,6 +92,12 @@ export const CONTROL_BYTES = 4 * (RESULTS + MAX_THREADS);
 /** Bytes of the prefill kernel's panel (gemm.ts): one per thread. */
 export const PANEL_BYTES = 4096;
 
+/** Scratch bytes of one attention kernel call (kernels/attention.ts) for `group` query heads over n keys:
+ * their scores, a block's 64 row pointers, their 1 / denominators. */
+export function attentionScratch(group: number, n: number): number {
+  return 4 * (group * n + 64 + group);
+}
+
 /** Rows [start, end) of thread `tid` of n: equal bands, starts at multiples of `align`. */
 export function band(rows: number, tid: number, n: number, align: number): [number, number] {
   const size = Math.ceil(rows / n / align) * align;
@@ -145,7 +151,7 @@ export function runSlice<J extends Job>(k: KernelExports, job: J, args: JobArgs<
         const first = firstVisible(p, window), fromChunk = Math.max(first, pos0) - pos0; // first chunk row it sees
         const nr = pos0 - Math.min(first, pos0), start = nr > 0 ? (first - base) % cap : 0; // ring rows, from `start`
         const h0 = g * group, o = 4 * (t * qw + h0 * d), kv = 4 * g * d, c = 4 * fromChunk * kvw + kv;
-        k.attention(out + o, q + o, ringK + kv, ringV + kv, p - first + 1, sinks + 4 * h0, group, 1, d, scores + 4 * tid * (cached + T), kvw,
+        k.attention(out + o, q + o, ringK + kv, ringV + kv, p - first + 1, sinks + 4 * h0, group, 1, d, scores + tid * attentionScratch(group, cached + T), kvw,
           nr, start, cap, keys + c, values + c);
       }
       return;
