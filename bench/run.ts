@@ -185,7 +185,7 @@ async function main(): Promise<void> {
     const tasks = [];
     for (const ctx of [128, 4096]) {
       // decode at position ctx - 1 of a full layer: ctx - 1 cached positions and its own, read in place
-      const cache = exact.createLayerKV({ rowWidth: KVW, window: 0, initialCapacity: ctx, limit: ctx, name: "bench" });
+      const cache = exact.createLayerKV({ rowWidth: KVW, headDim: D, window: 0, initialCapacity: ctx, limit: ctx, name: "bench" });
       cache.store(0, ctx - 1, vec(ctx * KVW), vec(ctx * KVW));
       const chunk = { q: vec(QW), k: vec(KVW), v: vec(KVW), pos0: ctx - 1, T: 1 }, sinks = vec(NQ), out = new Float32Array(QW);
       const heads = { nq: NQ, nkv: NKV, headDim: D };

@@ -2,8 +2,10 @@
 //
 // Layout: q, out [nq, d]. The n keys (and values) are read where they live, in position order: the
 // first `nr` from the KV cache's ring (rows start, start + 1, ... of `cap` rows at k, v, wrapping to
-// row 0), the rest from the chunk being run (rows 0, 1, ... at ck, cv). Every row is `stride` floats;
-// KV head g of a row at g * d floats into it. Query head h reads KV head h / (nq / nkv). Scores are
+// row 0; ring rows `rstride` floats apart, KV head g at g * rhead floats), the rest from the chunk being
+// run (rows 0, 1, ... at ck, cv; `stride` floats apart, KV head g at g * d floats). The wasm backend's
+// cache is head-major (rstride = d, rhead = cap * d), so one head's rows are contiguous; rows copied
+// from elsewhere are position-major like the chunk's. Query head h reads KV head h / (nq / nkv). Scores are
 // q.k / sqrt(d); the sink logit of head h joins only the softmax denominator. scores: scratch of
 // (nq / nkv) * n f32, then BLOCK pointers and nq / nkv f32 (`attentionScratch` in
 // src/backends/wasm/jobs.ts). A call
@@ -52,36 +54,37 @@ import { hsum, madd } from "./simd";
 /** Keys (or values) per block: 64 rows of one KV head of gpt-oss are 16 KiB. */
 const BLOCK = 64;
 
-/** Key j's row (k or ring, ck for the chunk): ring rows start.. wrapping at cap for j < nr, then chunk rows. */
+/** Key j's row: ring rows start.. (at k, rrow bytes apart) wrapping at cap for j < nr, then chunk rows (at ck). */
 // @ts-ignore: decorator
-@inline function at(k: usize, ck: usize, j: i32, nr: i32, start: i32, cap: i32, row: usize): usize {
+@inline function at(k: usize, ck: usize, j: i32, nr: i32, start: i32, cap: i32, rrow: usize, row: usize): usize {
   if (j >= nr) return ck + <usize>(j - nr) * row;
   let r = start + j;
   if (r >= cap) r -= cap;
-  return k + <usize>r * row;
+  return k + <usize>r * rrow;
 }
 
-/** The rows of keys j0 .. j1 - 1 (plus kvo bytes) into the pointer table at `ptrs`. */
+/** The rows of keys j0 .. j1 - 1 into the pointer table at `ptrs`. */
 // @ts-ignore: decorator
-@inline function rowsOf(ptrs: usize, k: usize, ck: usize, j0: i32, j1: i32, nr: i32, start: i32, cap: i32, row: usize, kvo: usize): void {
-  for (let j = j0; j < j1; j++) store<usize>(ptrs + (<usize>(j - j0) << 2), at(k, ck, j, nr, start, cap, row) + kvo);
+@inline function rowsOf(ptrs: usize, k: usize, ck: usize, j0: i32, j1: i32, nr: i32, start: i32, cap: i32, rrow: usize, row: usize): void {
+  for (let j = j0; j < j1; j++) store<usize>(ptrs + (<usize>(j - j0) << 2), at(k, ck, j, nr, start, cap, rrow, row));
 }
 
 export function attention(out: usize, q: usize, k: usize, v: usize, n: i32, sinks: usize,
-  nq: i32, nkv: i32, d: i32, scores: usize, stride: i32, nr: i32, start: i32, cap: i32, ck: usize, cv: usize): void {
+  nq: i32, nkv: i32, d: i32, scores: usize, stride: i32, nr: i32, start: i32, cap: i32, ck: usize, cv: usize,
+  rstride: i32, rhead: i32): void {
   const group = nq / nkv;
-  const row = <usize>stride << 2;
+  const row = <usize>stride << 2, rrow = <usize>rstride << 2;
   const d4 = d & ~3, n4 = n & ~3;
   const scale = <f32>1 / Mathf.sqrt(<f32>d);
   const ptrs = scores + (<usize>(group * n) << 2); // the block's row pointers
   const invs = ptrs + (<usize>BLOCK << 2); // per head of the group, 1 / denom
   for (let g = 0; g < nkv; g++) {
-    const kvo = <usize>(g * d) << 2, h0 = g * group;
+    const kvo = <usize>(g * d) << 2, rvo = <usize>(g * rhead) << 2, h0 = g * group;
 
     // scores of head h0 + e at scores + e * n: q . k_j * scale, four keys at a time
     for (let j0 = 0; j0 < n; j0 += BLOCK) {
       const j1 = min(n, j0 + BLOCK), jn = j0 + ((j1 - j0) & ~3); // j0 is a multiple of 4, so jn = n4 in the last block
-      rowsOf(ptrs, k, ck, j0, j1, nr, start, cap, row, kvo);
+      rowsOf(ptrs, k + rvo, ck + kvo, j0, j1, nr, start, cap, rrow, row);
       for (let e = 0; e < group; e++) {
         const qh = q + (<usize>((h0 + e) * d) << 2), sc = scores + (<usize>(e * n) << 2);
         let j = j0;
@@ -145,7 +148,7 @@ export function attention(out: usize, q: usize, k: usize, v: usize, n: i32, sink
     // registers, then 4, then one); then out *= 1 / denom
     for (let j0 = 0; j0 < n; j0 += BLOCK) {
       const j1 = min(n, j0 + BLOCK);
-      rowsOf(ptrs, v, cv, j0, j1, nr, start, cap, row, kvo);
+      rowsOf(ptrs, v + rvo, cv + kvo, j0, j1, nr, start, cap, rrow, row);
       for (let e = 0; e < group; e++) {
         const oh = out + (<usize>((h0 + e) * d) << 2), sc = scores + (<usize>(e * n) << 2);
         let c = 0;

@@ -236,7 +236,7 @@ describe.each(levels)("wasm kernels (%s)", (simd) => {
     ];
     for (const [nq, nkv, d, window, initialCapacity, limit, chunks] of cases) {
       const kvw = nkv * d, heads = { nq, nkv, headDim: d }, sinks = f32s(nq);
-      const shape = { rowWidth: kvw, window, initialCapacity, limit, name: "layer 0" };
+      const shape = { rowWidth: kvw, headDim: d, window, initialCapacity, limit, name: "layer 0" };
       const want = new LayerCache(kvw, window, initialCapacity, limit), js = new LayerCache(kvw, window, initialCapacity, limit);
       const own = [k1.createLayerKV(shape), k3.createLayerKV(shape)];
       let pos0 = 0;
@@ -257,7 +257,7 @@ describe.each(levels)("wasm kernels (%s)", (simd) => {
       }
     }
     // released: the memory goes back to the free list, and the layer starts again from nothing
-    const layer = k1.createLayerKV({ rowWidth: 4, window: 0, initialCapacity: 8, limit: 64, name: "layer 9" });
+    const layer = k1.createLayerKV({ rowWidth: 4, headDim: 2, window: 0, initialCapacity: 8, limit: 64, name: "layer 9" });
     layer.store(0, 20, f32s(80), f32s(80));
     layer.release();
     expect(layer.bytes).toBe(0);

@@ -14,7 +14,7 @@ describe("KV cache in the kernel memory", () => {
   it("a released cache's memory serves the next cache; growth leftovers are reused", async () => {
     const k = await WasmKernels.create();
     const w = 512, layers = 24, grow = () => {
-      const ls = Array.from({ length: layers }, (_, l) => k.createLayerKV({ rowWidth: w, window: 0, initialCapacity: 16, limit: 4096, name: `layer ${l}` }));
+      const ls = Array.from({ length: layers }, (_, l) => k.createLayerKV({ rowWidth: w, headDim: 64, window: 0, initialCapacity: 16, limit: 4096, name: `layer ${l}` }));
       for (let pos = 0; pos < 1024; pos += 64) for (const l of ls) l.store(pos, 64, rows(64, w), rows(64, w));
       return ls;
     };

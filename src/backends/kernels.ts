@@ -41,6 +41,8 @@ export interface LayerKV {
 export interface LayerKVShape {
   /** nkv * d: one position's keys (or values) */
   rowWidth: number;
+  /** d: one KV head's keys (a backend may keep each head's rows together) */
+  headDim: number;
   /** positions a query looks back over, itself included (0: all of them) */
   window: number;
   /** rows it starts with */

@@ -108,7 +108,7 @@ export class KVCache {
     this.layers = config.layerTypes.map((type, l) => {
       const window = type === "sliding_attention" ? config.slidingWindow : 0;
       const limit = window ? Math.min(window, contextLength) : contextLength;
-      return kernels?.createLayerKV?.({ rowWidth, window, initialCapacity, limit, name: `layer ${l}` })
+      return kernels?.createLayerKV?.({ rowWidth, headDim: config.headDim, window, initialCapacity, limit, name: `layer ${l}` })
         ?? new LayerCache(rowWidth, window, initialCapacity, limit);
     });
   }

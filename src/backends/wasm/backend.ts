@@ -378,9 +378,9 @@ export class WasmKernels implements Kernels {
     put(h, q, T * nq * d, pq);
     put(h, k, T * row, pk);
     put(h, v, T * row, pv);
-    let ring = { ringK: pr, ringV: pr + cached * row * 4, base: first0, cap: Math.max(1, cached) };
+    let ring = { ringK: pr, ringV: pr + cached * row * 4, base: first0, cap: Math.max(1, cached), ringStride: row, ringHead: d };
     if (own && own.capacity > 0) {
-      ring = { ringK: own.keys, ringV: own.values, base: 0, cap: own.capacity };
+      ring = { ringK: own.keys, ringV: own.values, base: 0, cap: own.capacity, ringStride: d, ringHead: own.capacity * d }; // head-major
     } else if (cached > 0) {
       const f32 = h.f32, k0 = ring.ringK >>> 2, v0 = ring.ringV >>> 2;
       cache.read(first0, pos0, f32.subarray(k0, k0 + cached * row), f32.subarray(v0, v0 + cached * row));

@@ -23,10 +23,10 @@ export const JOB_ARGS = {
   /** MXFP4 down for n tokens, weighted by `weight` [n]; scratch: `stride` bytes per thread */
   down: ["y", "x", "xs", "qs", "blocks", "scales", "bias", "rows", "cols", "n", "weight", "fast", "scratch", "stride"],
   /** causal attention of T queries at positions pos0 ..: each reads the positions before pos0 it sees
-   * from the ring (`cap` rows at ringK, ringV; position p in row (p - base) % cap) and the rest from the
-   * chunk's rows (keys, values: [T, nkv * d]); scores: attentionScratch(nq / nkv, cached + T) bytes per
+   * from the ring (`cap` rows at ringK, ringV; position p in row (p - base) % cap; rows ringStride floats
+   * apart, KV heads ringHead floats apart) and the rest from the chunk's rows (keys, values: [T, nkv * d]); scores: attentionScratch(nq / nkv, cached + T) bytes per
    * thread (cached: the most ring rows a query reads) */
-  attention: ["out", "q", "ringK", "ringV", "base", "cap", "keys", "values", "T", "cached", "window", "pos0", "sinks", "nq", "nkv", "d", "scores"],
+  attention: ["out", "q", "ringK", "ringV", "base", "cap", "ringStride", "ringHead", "keys", "values", "T", "cached", "window", "pos0", "sinks", "nq", "nkv", "d", "scores"],
   /** int8 copy x quantized vector (kernels/q8.ts) */
   q8matvec: ["out", "xq", "xs", "sums", "codes", "scales", "rows", "cols"],
   /** bf16 rows into the int8 layout, in groups of four rows */
@@ -144,15 +144,15 @@ export function runSlice<J extends Job>(k: KernelExports, job: J, args: JobArgs<
     case "attention": {
       // Work items (query t, KV head g), dealt round-robin: later queries see more keys, so contiguous
       // bands would be uneven. Each item is computed whole by one thread, so any split gives the same bits.
-      const { out, q, ringK, ringV, base, cap, keys, values, T, cached, window, pos0, sinks, nq, nkv, d, scores } = args as JobArgs<"attention">;
+      const { out, q, ringK, ringV, base, cap, ringStride, ringHead, keys, values, T, cached, window, pos0, sinks, nq, nkv, d, scores } = args as JobArgs<"attention">;
       const group = nq / nkv, qw = nq * d, kvw = nkv * d;
       for (let i = tid; i < T * nkv; i += n) {
         const t = Math.floor(i / nkv), g = i - t * nkv, p = pos0 + t;
         const first = firstVisible(p, window), fromChunk = Math.max(first, pos0) - pos0; // first chunk row it sees
         const nr = pos0 - Math.min(first, pos0), start = nr > 0 ? (first - base) % cap : 0; // ring rows, from `start`
-        const h0 = g * group, o = 4 * (t * qw + h0 * d), kv = 4 * g * d, c = 4 * fromChunk * kvw + kv;
-        k.attention(out + o, q + o, ringK + kv, ringV + kv, p - first + 1, sinks + 4 * h0, group, 1, d, scores + tid * attentionScratch(group, cached + T), kvw,
-          nr, start, cap, keys + c, values + c);
+        const h0 = g * group, o = 4 * (t * qw + h0 * d), rh = 4 * g * ringHead, c = 4 * (fromChunk * kvw + g * d);
+        k.attention(out + o, q + o, ringK + rh, ringV + rh, p - first + 1, sinks + 4 * h0, group, 1, d, scores + tid * attentionScratch(group, cached + T), kvw,
+          nr, start, cap, keys + c, values + c, ringStride, ringHead);
       }
       return;
     }

@@ -2,7 +2,8 @@
 // WebAssembly memories, where the attention kernel reads them in place (kernels/attention.ts reads a
 // ring's two spans and the chunk's rows), so a step stores its own rows once and copies no past ones.
 // The rows are kept as model/kv-cache.ts `LayerCache` keeps them (position p in row p % capacity,
-// growing by doubling up to the limit), only the storage differs.
+// growing by doubling up to the limit), but head-major: [nkv, capacity, d], so the rows of one KV head,
+// which one attention work item reads, are contiguous.
 //
 // The memories only ever grow (heap.ts allocates and never frees), so the regions a cache lets go of
 // (the smaller one after a grow, a released or collected cache's) go to a free list that later
@@ -12,7 +13,7 @@ import { KVCacheFullError } from "../../util/errors.js";
 import type { WasmHeap } from "./heap.js";
 import type { WasmMemories } from "./memories.js";
 
-/** A region of a memory: a layer's keys ([capacity, rowWidth] f32) then its values. */
+/** A region of a memory: a layer's keys ([nkv, capacity, d] f32) then its values. */
 interface Region {
   heap: WasmHeap;
   ptr: number;
@@ -85,6 +86,7 @@ export class KVRegions {
 /** One layer's cache in a kernel memory; the wasm backend's attention reads it at `keys` and `values`. */
 export class WasmLayerKV implements LayerKV {
   readonly rowWidth: number;
+  readonly headDim: number;
   readonly window: number;
   readonly limit: number;
   private readonly initialCapacity: number;
@@ -95,7 +97,8 @@ export class WasmLayerKV implements LayerKV {
   private readonly held: { region: Region | null } = { region: null };
 
   constructor(readonly regions: KVRegions, shape: LayerKVShape) {
-    ({ rowWidth: this.rowWidth, window: this.window, limit: this.limit, initialCapacity: this.initialCapacity, name: this.name } = shape);
+    ({ rowWidth: this.rowWidth, headDim: this.headDim, window: this.window, limit: this.limit, initialCapacity: this.initialCapacity, name: this.name } = shape);
+    if (!(this.headDim > 0 && this.rowWidth % this.headDim === 0)) throw new RangeError(`${this.name}: a row of ${this.rowWidth} is not whole heads of ${this.headDim}`);
     this.initialCapacity = Math.max(1, Math.min(this.initialCapacity, this.limit));
     this.resize(this.initialCapacity);
     regions.watch(this, this.held);
@@ -119,7 +122,7 @@ export class WasmLayerKV implements LayerKV {
     return this.region().heap;
   }
 
-  /** Pointer of row 0 of the keys, and of the values ([capacity, rowWidth] f32 each). */
+  /** Pointer of the keys and of the values ([nkv, capacity, d] f32 each). */
   get keys(): number {
     return this.region().ptr;
   }
@@ -129,14 +132,14 @@ export class WasmLayerKV implements LayerKV {
   }
 
   read(from: number, to: number, k: Float32Array, v: Float32Array): void {
-    // At most two runs of the ring.
-    const w = this.rowWidth, cap = this.rows, f32 = this.heap.f32, k0 = this.keys >>> 2, v0 = this.values >>> 2;
-    for (let p = from, at = 0; p < to;) {
-      const r = p % cap, len = Math.min(to - p, cap - r);
-      k.set(f32.subarray(k0 + r * w, k0 + (r + len) * w), at * w);
-      v.set(f32.subarray(v0 + r * w, v0 + (r + len) * w), at * w);
-      p += len;
-      at += len;
+    const w = this.rowWidth, d = this.headDim, cap = this.rows, f32 = this.heap.f32, k0 = this.keys >>> 2, v0 = this.values >>> 2;
+    for (let p = from; p < to; p++) {
+      const r = p % cap, at = (p - from) * w;
+      for (let g = 0; g * d < w; g++) {
+        const o = (g * cap + r) * d;
+        k.set(f32.subarray(k0 + o, k0 + o + d), at + g * d);
+        v.set(f32.subarray(v0 + o, v0 + o + d), at + g * d);
+      }
     }
   }
 
@@ -146,11 +149,14 @@ export class WasmLayerKV implements LayerKV {
       while (cap < pos + T) cap *= 2;
       this.resize(Math.min(cap, this.limit));
     }
-    const w = this.rowWidth, cap = this.rows, f32 = this.heap.f32, k0 = this.keys >>> 2, v0 = this.values >>> 2;
+    const w = this.rowWidth, d = this.headDim, cap = this.rows, f32 = this.heap.f32, k0 = this.keys >>> 2, v0 = this.values >>> 2;
     for (let t = Math.max(0, T - cap); t < T; t++) { // a chunk longer than a ring leaves only its last rows
-      const at = ((pos + t) % cap) * w;
-      f32.set(k.subarray(t * w, (t + 1) * w), k0 + at);
-      f32.set(v.subarray(t * w, (t + 1) * w), v0 + at);
+      const r = (pos + t) % cap;
+      for (let g = 0; g * d < w; g++) {
+        const o = (g * cap + r) * d, at = t * w + g * d;
+        f32.set(k.subarray(at, at + d), k0 + o);
+        f32.set(v.subarray(at, at + d), v0 + o);
+      }
     }
   }
 
@@ -160,14 +166,16 @@ export class WasmLayerKV implements LayerKV {
   }
 
   /** Moves the rows into a region of `cap` rows. Until a ring reaches its limit nothing has wrapped
-   * (position p is in row p), so the first rows of the old keys and values are the new ones'. */
+   * (position p is in row p), so each head's old rows are the first of its new ones. */
   private resize(cap: number): void {
-    const old = this.held.region, oldRows = this.rows, w = this.rowWidth;
+    const old = this.held.region, oldRows = this.rows, w = this.rowWidth, d = this.headDim;
     const region = this.regions.take(2 * cap * w * 4, `KV cache of ${this.name} at ${cap} positions`);
     if (old) {
-      const from = old.heap.f32, to = region.heap.f32, n = oldRows * w;
-      to.set(from.subarray(old.ptr >>> 2, (old.ptr >>> 2) + n), region.ptr >>> 2);
-      to.set(from.subarray((old.ptr >>> 2) + n, (old.ptr >>> 2) + 2 * n), (region.ptr >>> 2) + cap * w);
+      const from = old.heap.f32, to = region.heap.f32, n = oldRows * d;
+      for (let g = 0; g < (2 * w) / d; g++) { // the keys' heads, then the values'
+        const src = (old.ptr >>> 2) + g * n;
+        to.set(from.subarray(src, src + n), (region.ptr >>> 2) + g * cap * d);
+      }
     }
     this.regions.give(this.held);
     this.held.region = region;
