@@ -4,7 +4,8 @@
 import { describe, expect, it } from "vitest";
 import { WasmKernels } from "../src/backends/wasm/backend.js";
 import { KVCacheFullError } from "../src/util/errors.js";
-import { KVCache } from "../src/model/kv-cache.js";
+import { KVCache, LayerCache } from "../src/model/kv-cache.js";
+import { referenceKernels as ref } from "../src/backends/reference.js";
 import { loadModel } from "../src/model/model.js";
 import { DEV_CKPT } from "./helpers.js";
 
@@ -41,6 +42,27 @@ describe("KV cache in the kernel memory", () => {
     model.transformer.forward(Array.from({ length: 300 }, (_, i) => i % 50), again, { logits: "none" });
     expect(k.memories.bytes).toBe(used);
     model.dispose();
+  });
+
+  it("caches larger than a memory spread over new memories, which the worker threads take up", async () => {
+    const k = await WasmKernels.create({ weightBytesPerMemory: 1 << 20, threads: 2, parallelMinBytes: 0 });
+    const nq = 16, nkv = 8, d = 64, w = nkv * d, n = 128, heads = { nq, nkv, headDim: d };
+    const rand = (m: number) => Float32Array.from({ length: m }, (_, i) => Math.sin(i * 12.9898 + m) * 0.5);
+    const memories = k.memories.heaps.length;
+    const layers = Array.from({ length: 4 }, (_, l) => k.createLayerKV({ rowWidth: w, headDim: d, window: 0, initialCapacity: n, limit: n, name: `layer ${l}` }));
+    expect(new Set(layers.map((l) => l.heap)).size).toBeGreaterThan(1); // 512 KiB each, 1 MiB a memory
+    expect(k.memories.heaps.length).toBeGreaterThan(memories);
+    for (const [l, layer] of layers.entries()) {
+      const past = rand(l + (n - 1) * w), want = new LayerCache(w, 0, n, n);
+      layer.store(0, n - 1, past, past);
+      want.store(0, n - 1, past, past);
+      const chunk = { q: rand(nq * d), k: rand(w), v: rand(w), pos0: n - 1, T: 1 }, sinks = rand(nq);
+      const a = new Float32Array(nq * d), e = new Float32Array(nq * d);
+      k.attention(a, chunk, layer, sinks, heads);
+      ref.attention(e, chunk, want, sinks, heads);
+      for (let i = 0; i < e.length; i++) expect(Math.abs(a[i] - e[i])).toBeLessThan(1e-5);
+    }
+    k.dispose();
   });
 
   it("a cache that cannot grow refuses, naming the layer and the size", async () => {
