@@ -105,7 +105,7 @@ export class Session implements TokenSource {
     if (this.cached.length - keep > 1) {
       const snap = this.snapshot;
       if (snap && keep >= snap.at - 1) {
-        this.cache.restore(snap, keep);
+        this.cache.restore(snap);
         keep = Math.min(keep, snap.at);
       } else {
         keep = 0;

@@ -150,13 +150,12 @@ export class KVCache {
     return { at, layers };
   }
 
-  /** Puts the rings back as `snap` saw them; the cache then holds `keep` <= snap.at positions. */
-  restore(snap: KVSnapshot, keep: number): void {
+  /** Puts the rings back as `snap` saw them; the caller then sets `length` (at most snap.at). */
+  restore(snap: KVSnapshot): void {
     this.layers.forEach((l, i) => {
       const { from, k, v } = snap.layers[i];
       if (snap.at > from) l.store(from, snap.at - from, k, v);
     });
-    this.length = Math.min(keep, snap.at);
   }
 
   /** Bytes held now. */
