@@ -3,6 +3,7 @@
 // cannot grow says which layer and how much. (Its numerics: test/kernels.test.ts.)
 import { describe, expect, it } from "vitest";
 import { WasmKernels } from "../src/backends/wasm/backend.js";
+import { KVRegions, WasmLayerKV } from "../src/backends/wasm/kv.js";
 import { KVCacheFullError } from "../src/util/errors.js";
 import { KVCache, LayerCache } from "../src/model/kv-cache.js";
 import { referenceKernels as ref } from "../src/backends/reference.js";
@@ -73,5 +74,9 @@ describe("KV cache in the kernel memory", () => {
     layer.store(0, 64, rows(64, 512), rows(64, 512));
     expect(() => layer.store(64, 200, rows(200, 512), rows(200, 512))).toThrow(KVCacheFullError);
     expect(() => layer.store(64, 200, rows(200, 512), rows(200, 512))).toThrow(/KV cache of layer 0 at 512 positions: .*more than one WebAssembly memory holds/);
+    // the machine's memory: a grow it could not back is refused before the memory grows
+    const tight = new WasmLayerKV(new KVRegions(k.memories, () => 300_000), { rowWidth: 512, headDim: 64, window: 0, initialCapacity: 64, limit: 4096, name: "layer 5" });
+    expect(() => tight.store(0, 100, rows(100, 512), rows(100, 512))).toThrow(/KV cache of layer 5 at 128 positions: the KV cache needs 524288 more bytes but the machine has 300000 available/);
+    expect(tight.capacity).toBe(64); // unchanged: it still holds what it held
   });
 });

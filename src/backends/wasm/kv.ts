@@ -10,6 +10,7 @@
 // regions are cut from before a memory is asked for more.
 import type { LayerKV, LayerKVShape } from "../kernels.js";
 import { KVCacheFullError } from "../../util/errors.js";
+import { availableMemory } from "../../checkpoint/memory.js";
 import type { WasmHeap } from "./heap.js";
 import type { WasmMemories } from "./memories.js";
 
@@ -34,7 +35,10 @@ export class KVRegions {
   /** Gives a collected cache's region back (a cache dropped without `release`). */
   private readonly finalizer = new FinalizationRegistry<{ region: Region | null }>((held) => this.give(held));
 
-  constructor(private readonly memories: WasmMemories) {}
+  constructor(private readonly memories: WasmMemories,
+    /** bytes the machine can still give (a memory's pages are only backed when touched, so an
+     * allocation the machine cannot back would fail later, at a worse time) */
+    private readonly available: () => number = availableMemory) {}
 
   /** A region of at least `bytes` (zero-filled only when new): cut from the smallest free one that is
    * large enough, else new. */
@@ -51,6 +55,8 @@ export class KVRegions {
       this.free[best] = { heap: r.heap, ptr: r.ptr + bytes, bytes: r.bytes - bytes };
       return { heap: r.heap, ptr: r.ptr, bytes };
     }
+    const free = this.available();
+    if (bytes > free) throw new KVCacheFullError(`${what}: the KV cache needs ${bytes} more bytes but the machine has ${free} available`);
     try {
       const view = this.memories.allocateData(bytes, what);
       return { heap: this.memories.heapOf(view)!, ptr: view.byteOffset, bytes };
