@@ -16,7 +16,6 @@ import { referenceKernels } from "../src/backends/reference.js";
 import { WasmKernels } from "../src/backends/wasm/backend.js";
 import type { SimdLevel } from "../src/backends/wasm/heap.js";
 import { Transformer } from "../src/model/forward.js";
-import { LayerCache } from "../src/model/kv-cache.js";
 
 const argv = process.argv.slice(2);
 const flag = (name: string) => argv.includes(`--${name}`);
@@ -201,8 +200,8 @@ async function main(): Promise<void> {
   {
     const tasks = [];
     for (const ctx of [128, 4096]) {
-      // decode at position ctx - 1 of a full layer: ctx - 1 cached positions and its own
-      const cache = new LayerCache(KVW, 0, ctx, ctx);
+      // decode at position ctx - 1 of a full layer: ctx - 1 cached positions and its own, read in place
+      const cache = exact.createLayerKV({ rowWidth: KVW, headDim: D, window: 0, initialCapacity: ctx, limit: ctx, name: "bench" });
       cache.store(0, ctx - 1, vec(ctx * KVW), vec(ctx * KVW));
       const chunk = { q: vec(QW), k: vec(KVW), v: vec(KVW), pos0: ctx - 1, T: 1 }, sinks = vec(NQ), out = new Float32Array(QW);
       const heads = { nq: NQ, nkv: NKV, headDim: D };

@@ -33,7 +33,7 @@ export { downloadRepo, DownloadError, type DownloadOptions } from "./hub/downloa
 export { synthesize, PRESETS, type PresetName, type SynthesizeOptions } from "./checkpoint/synth.js";
 
 // ---- Errors: every refusal is a GptOssError naming what is wrong and where ---------------------------
-export { GptOssError, NonFiniteLogitsError, ContextFullError } from "./util/errors.js";
+export { GptOssError, NonFiniteLogitsError, ContextFullError, KVCacheFullError } from "./util/errors.js";
 export { OutOfMemoryError } from "./model/model.js";
 export { TextPromptError } from "./generation/complete.js";
 export { CheckpointError } from "./checkpoint/checkpoint.js";

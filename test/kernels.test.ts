@@ -11,6 +11,7 @@ import { int8Matmul, referenceKernels as ref } from "../src/backends/reference.j
 import { planCheckpoint } from "../src/checkpoint/synth.js";
 import { LayerCache } from "../src/model/kv-cache.js";
 import { WasmKernels } from "../src/backends/wasm/backend.js";
+import type { WasmLayerKV } from "../src/backends/wasm/kv.js";
 import { chooseSimd, type SimdLevel } from "../src/backends/wasm/heap.js";
 import { bf16ToF32, f32ToBf16 } from "../src/checkpoint/numerics.js";
 import type { LowRank } from "../src/lora/weights.js";
@@ -63,11 +64,18 @@ function copyOf(c: LayerCache): LayerCache {
 }
 
 /** The keys and values a query at position end - 1 sees, in position order. */
-function rows(c: LayerCache, window: number, end: number): number[] {
+function rows(c: LayerCache | WasmLayerKV, window: number, end: number): number[] {
   const first = window ? Math.max(0, end - window) : 0, n = (end - first) * c.rowWidth;
   const k = new Float32Array(n), v = new Float32Array(n);
   c.read(first, end, k, v);
   return [...k, ...v];
+}
+
+/** The first index where a and b differ (-1: none; lengths must match). Faster than toEqual on long arrays. */
+function firstDifference(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  if (a.length !== b.length) return Math.min(a.length, b.length);
+  for (let i = 0; i < a.length; i++) if (!Object.is(a[i], b[i])) return i;
+  return -1;
 }
 
 /** What `fast` does to activations: per 32-block round(x * qmax / max|x|) (ties to even), dequantized. */
@@ -212,6 +220,53 @@ describe.each(levels)("wasm kernels (%s)", (simd) => {
       }
       expectClose(e, step, 1e-6);
     }
+    k3.dispose();
+  });
+
+  it("attention on a cache in the kernel memory: read in place through ring wraps, growth and chunks across the ring's end", async () => {
+    const k1 = await make("exact"), k3 = await WasmKernels.create({ simd, threads: 3, parallelMinBytes: 0 });
+    const cases: [number, number, number, number, number, number, number[]][] = [
+      // nq, nkv, d, window (0: full), initial rows, limit, the chunks run one after another
+      [1, 1, 1, 0, 1, 40, [1, 1, 1, 5, 1, 7, 1]],            // a full layer growing 1 -> 2 -> 4 -> 8 -> 16
+      [4, 2, 5, 5, 2, 5, [1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1]], // decode: the ring grows 2 -> 4 -> 5, then wraps
+      [6, 3, 8, 5, 8, 5, [3, 4, 2, 1, 6, 1, 1]],             // chunks that cross the ring's end; one longer than the ring
+      [8, 2, 16, 8, 3, 8, [2, 7, 5, 9, 1, 3]],
+      [6, 1, 19, 0, 4, 64, [13, 1, 17, 1, 1, 20]],           // odd head width, growth inside a chunk
+      [64, 8, 64, 128, 16, 128, [100, 1, 60, 1, 1, 200, 1]], // gpt-oss heads: a prefill chunk past the window
+      [8, 2, 16, 200, 4, 30, [9, 1, 25, 1, 1]],              // a window longer than the context: the ring stops at the limit
+    ];
+    for (const [nq, nkv, d, window, initialCapacity, limit, chunks] of cases) {
+      const kvw = nkv * d, heads = { nq, nkv, headDim: d }, sinks = f32s(nq);
+      const shape = { rowWidth: kvw, headDim: d, window, initialCapacity, limit, name: "layer 0" };
+      const want = new LayerCache(kvw, window, initialCapacity, limit), js = new LayerCache(kvw, window, initialCapacity, limit);
+      const own = [k1.createLayerKV(shape), k3.createLayerKV(shape)];
+      let pos0 = 0;
+      for (const T of chunks) {
+        const chunk = { q: f32s(T * nq * d), k: f32s(T * kvw), v: f32s(T * kvw), pos0, T };
+        const e = new Float32Array(T * nq * d), staged = new Float32Array(T * nq * d);
+        ref.attention(e, chunk, want, sinks, heads);
+        k1.attention(staged, chunk, js, sinks, heads); // the same kernel on rows copied from JavaScript arrays
+        pos0 += T;
+        for (const [i, k] of [k1, k3].entries()) {
+          const a = new Float32Array(T * nq * d);
+          k.attention(a, { ...chunk, pos0: pos0 - T }, own[i], sinks, heads);
+          expectClose(a, e, TOL);
+          expect(firstDifference(a, staged)).toBe(-1); // where the rows live does not change a bit
+          expect(firstDifference(rows(own[i], window, pos0), rows(want, window, pos0))).toBe(-1);
+          expect(own[i].capacity).toBe(want.capacity);
+        }
+      }
+    }
+    // released: the memory goes back to the free list, and the layer starts again from nothing
+    const layer = k1.createLayerKV({ rowWidth: 4, headDim: 2, window: 0, initialCapacity: 8, limit: 64, name: "layer 9" });
+    layer.store(0, 20, f32s(80), f32s(80));
+    layer.release();
+    expect(layer.bytes).toBe(0);
+    expect(() => layer.read(0, 1, new Float32Array(4), new Float32Array(4))).toThrow(/layer 9: read after release/);
+    const again = f32s(8);
+    layer.store(0, 2, again, again);
+    expect(layer.capacity).toBe(8);
+    expect(rows(layer, 0, 2)).toEqual([...again, ...again]);
     k3.dispose();
   });
 

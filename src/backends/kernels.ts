@@ -15,16 +15,42 @@ export function firstVisible(pos: number, window: number): number {
 /**
  * One layer's keys and values of past positions, as the attention entry sees them: it reads back the
  * rows a chunk's queries see and stores the chunk's own. How the rows are kept (model/kv-cache.ts: a
- * ring of `window` rows on sliding layers) is the cache's business.
+ * ring of `window` rows on sliding layers) and where (a backend may keep them in its own memory, see
+ * `Kernels.createLayerKV`) is the cache's business.
  */
 export interface LayerKV {
   /** how many positions a query looks back over, itself included (0: all of them) */
   readonly window: number;
+  /** a ring (window > 0): positions older than the window are overwritten */
+  readonly sliding: boolean;
+  /** rows held now (a ring's are reused once it reaches its limit) */
+  readonly capacity: number;
+  /** bytes held now */
+  readonly bytes: number;
   /** Copies the key and value rows ([nkv * d] each) of positions from .. to - 1, in order, to the
    * start of k and v. */
   read(from: number, to: number, k: Float32Array, v: Float32Array): void;
   /** Stores the key and value rows of positions pos .. pos + T - 1 (k, v: [T, nkv * d]). */
   store(pos: number, T: number, k: Float32Array, v: Float32Array): void;
+  /** Gives the rows' memory back; the layer then holds nothing, and a later `store` starts it again.
+   * Optional: a cache of JavaScript arrays leaves that to the garbage collector. */
+  release?(): void;
+}
+
+/** The shape of one layer's cache (see model/kv-cache.ts for how it grows). */
+export interface LayerKVShape {
+  /** nkv * d: one position's keys (or values) */
+  rowWidth: number;
+  /** d: one KV head's keys (a backend may keep each head's rows together) */
+  headDim: number;
+  /** positions a query looks back over, itself included (0: all of them) */
+  window: number;
+  /** rows it starts with */
+  initialCapacity: number;
+  /** the most rows it grows to: a ring wraps around once it holds that many */
+  limit: number;
+  /** names the layer in errors ("layer 3") */
+  name: string;
 }
 
 /** The queries of one attention call and the keys and values they add, at positions pos0 .. pos0 + T - 1. */
@@ -67,6 +93,13 @@ export interface Kernels {
    * the streamed matrices, where its allocator did not already take them in that form). Optional.
    */
   prepare?(weights: ModelWeights): void;
+
+  /**
+   * A layer's KV cache kept where this backend's attention reads it in place (the wasm backend: in
+   * its kernel memory, so a step copies no past rows). Optional: without it the cache is JavaScript
+   * arrays (model/kv-cache.ts `LayerCache`), which `attention` must accept from any backend anyway.
+   */
+  createLayerKV?(shape: LayerKVShape): LayerKV;
 
   /** Bytes the backend's forms of the weights of a model of config `c` add to the weights as stored
    * (negative where a form is held in place of the bf16: `WeightAllocator.streamed`): asked before

@@ -98,6 +98,7 @@ export async function complete(model: SessionModel | Session, prompt: string | A
     }
   } finally {
     await generation.return(undefined as never);
+    if (session !== model) session.cache.release(); // this call's own cache (its rows may be in the kernel memory)
   }
   if (withText && !stops.stopped) {
     emit(stops.push(decoder.flush()));

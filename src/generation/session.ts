@@ -9,7 +9,7 @@
 // reply's reasoning is dropped from history, or a tool call's header is rendered in the renderer's order.
 import type { ModelConfig } from "../checkpoint/config.js";
 import type { Transformer } from "../model/forward.js";
-import type { KVCache } from "../model/kv-cache.js";
+import type { KVCache, KVSnapshot } from "../model/kv-cache.js";
 import { generation, streamTokens, type GeneratedToken, type GenerateOptions, type GenerationResult } from "./loop.js";
 
 /** Where chat tokens come from: a session, or anything that continues a prompt the same way (tests). */
@@ -38,7 +38,7 @@ export class Session implements TokenSource {
   /** the tokens whose keys and values the cache holds, in position order */
   private cached: number[] = [];
   /** the sliding layers' rings when the cache held `at` positions (the end of the last prompt) */
-  private snapshot: { at: number; rings: { k: Float32Array; v: Float32Array }[] } | undefined;
+  private snapshot: KVSnapshot | undefined;
   private busy = false;
   /** prompt tokens the last generation found in the cache */
   reusedTokens = 0;
@@ -65,14 +65,19 @@ export class Session implements TokenSource {
   async *generate(prompt: readonly number[], options: GenerateOptions = {}): AsyncGenerator<GeneratedToken, GenerationResult> {
     if (this.busy) {
       this.reusedTokens = 0;
-      return yield* new Session(this.model).generate(prompt, options);
+      const other = new Session(this.model);
+      try {
+        return yield* other.generate(prompt, options);
+      } finally {
+        other.cache.release();
+      }
     }
     this.busy = true;
     try {
       const reused = this.rewind(prompt);
       const steps = generation(this.cache, (tokens, logits) => this.forward(tokens, logits), prompt, { ...options, reused });
       return yield* streamTokens(steps, (e) => {
-        if (e.type === "prefill" && e.done === e.total) this.snap(prompt.length);
+        if (e.type === "prefill" && e.done === e.total) this.snap();
       });
     } catch (e) {
       this.forget();
@@ -100,7 +105,7 @@ export class Session implements TokenSource {
     if (this.cached.length - keep > 1) {
       const snap = this.snapshot;
       if (snap && keep >= snap.at - 1) {
-        this.cache.layers.filter((l) => l.sliding).forEach((l, i) => (l.k.set(snap.rings[i].k), l.v.set(snap.rings[i].v)));
+        this.cache.restore(snap);
         keep = Math.min(keep, snap.at);
       } else {
         keep = 0;
@@ -113,10 +118,9 @@ export class Session implements TokenSource {
     return keep;
   }
 
-  /** Copies the sliding rings as they are with `at` positions in the cache (the end of the prompt). */
-  private snap(at: number): void {
-    const rings = this.cache.layers.filter((l) => l.sliding).map((l) => ({ k: l.k.slice(), v: l.v.slice() }));
-    this.snapshot = { at, rings };
+  /** Copies the sliding rings as they are now (the end of the prompt). */
+  private snap(): void {
+    this.snapshot = this.cache.snapshot();
   }
 
   private forward(tokens: readonly number[], logits: "last" | "none"): Float32Array {

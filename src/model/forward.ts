@@ -49,7 +49,7 @@ export class Transformer {
 
   /** An empty KV cache for this model, holding at most `contextLength` positions (default: the model's limit). */
   newCache(contextLength?: number): KVCache {
-    return new KVCache(this.config, undefined, contextLength);
+    return new KVCache(this.config, undefined, contextLength, this.kernels);
   }
 
   /**

@@ -4,8 +4,12 @@
 // up to the context length (the model's max_position_embeddings, or less when the caller asks for less),
 // a ring up to its window (or the context length, when the window is longer). Until a ring reaches that
 // limit nothing has wrapped (position p is in row p), so growing it is a plain copy.
+//
+// Where the rows live is the backend's choice (`Kernels.createLayerKV`: the wasm backend keeps them in
+// its kernel memory, where attention reads them in place); `LayerCache` keeps them in JavaScript arrays.
+// The model and the tools around it (sessions, traces) see only `LayerKV`.
 import type { ModelConfig } from "../checkpoint/config.js";
-import { firstVisible, type LayerKV } from "../backends/kernels.js";
+import { firstVisible, type Kernels, type LayerKV } from "../backends/kernels.js";
 
 /** One layer's rows: what the attention kernel reads and stores through (`LayerKV`). */
 export class LayerCache implements LayerKV {
@@ -37,6 +41,10 @@ export class LayerCache implements LayerKV {
   /** Rows held now (a ring's are reused once it reaches its limit). */
   get capacity(): number {
     return this.k.length / this.rowWidth;
+  }
+
+  get bytes(): number {
+    return this.k.byteLength + this.v.byteLength;
   }
 
   read(from: number, to: number, k: Float32Array, v: Float32Array): void {
@@ -74,23 +82,34 @@ export class LayerCache implements LayerKV {
   }
 }
 
+/** The rows a sliding layer's queries may still look back on, as they were at `at` positions. */
+export interface KVSnapshot {
+  at: number;
+  /** per layer, keys and values of positions from .. at - 1 (none for full layers) */
+  layers: { from: number; k: Float32Array; v: Float32Array }[];
+}
+
 export class KVCache {
-  readonly layers: LayerCache[];
+  readonly layers: LayerKV[];
   /** positions stored so far (the next token's position) */
   length = 0;
 
   /** the most positions this cache holds; the forward pass refuses to run past it */
   readonly contextLength: number;
 
-  constructor(readonly config: ModelConfig, initialCapacity = 256, contextLength = config.maxPositionEmbeddings) {
+  constructor(readonly config: ModelConfig, initialCapacity = 256, contextLength = config.maxPositionEmbeddings,
+    /** where the rows live: the backend's own layers when it makes them, else JavaScript arrays */
+    kernels?: Pick<Kernels, "createLayerKV">) {
     if (!(Number.isInteger(contextLength) && contextLength >= 1 && contextLength <= config.maxPositionEmbeddings)) {
       throw new RangeError(`context length must be an integer from 1 to the model's limit of ${config.maxPositionEmbeddings} (max_position_embeddings), got ${contextLength}`);
     }
     this.contextLength = contextLength;
     const rowWidth = config.numKvHeads * config.headDim;
-    this.layers = config.layerTypes.map((type) => {
+    this.layers = config.layerTypes.map((type, l) => {
       const window = type === "sliding_attention" ? config.slidingWindow : 0;
-      return new LayerCache(rowWidth, window, initialCapacity, window ? Math.min(window, contextLength) : contextLength);
+      const limit = window ? Math.min(window, contextLength) : contextLength;
+      return kernels?.createLayerKV?.({ rowWidth, headDim: config.headDim, window, initialCapacity, limit, name: `layer ${l}` })
+        ?? new LayerCache(rowWidth, window, initialCapacity, limit);
     });
   }
 
@@ -109,8 +128,38 @@ export class KVCache {
     this.length = 0;
   }
 
+  /** Forgets everything and gives the rows' memory back (a backend's memory is not collected with the
+   * cache); the cache still works, growing again from its first rows. */
+  release(): void {
+    this.length = 0;
+    for (const l of this.layers) l.release?.();
+  }
+
+  /**
+   * A copy of what the sliding layers' rings hold now (`length` positions), which later positions
+   * overwrite: `restore` puts it back. Full layers keep every position, so need none.
+   */
+  snapshot(): KVSnapshot {
+    const at = this.length;
+    const layers = this.layers.map((l) => {
+      const from = l.window ? firstVisible(at, l.window + 1) : at; // the window of the next query, less itself
+      const w = this.config.numKvHeads * this.config.headDim, k = new Float32Array((at - from) * w), v = new Float32Array((at - from) * w);
+      l.read(from, at, k, v);
+      return { from, k, v };
+    });
+    return { at, layers };
+  }
+
+  /** Puts the rings back as `snap` saw them; the caller then sets `length` (at most snap.at). */
+  restore(snap: KVSnapshot): void {
+    this.layers.forEach((l, i) => {
+      const { from, k, v } = snap.layers[i];
+      if (snap.at > from) l.store(from, snap.at - from, k, v);
+    });
+  }
+
   /** Bytes held now. */
   get bytes(): number {
-    return this.layers.reduce((s, l) => s + (l.k.byteLength + l.v.byteLength), 0);
+    return this.layers.reduce((s, l) => s + l.bytes, 0);
   }
 }

@@ -167,7 +167,12 @@ export class GptOssModel {
 
   /** Logits of every position of `tokens` run from an empty context: [T, V]. */
   forward(tokens: ArrayLike<number>, options: Omit<ForwardOptions, "logits"> = {}): Float32Array {
-    return this.transformer.forward(tokens, this.newCache(), { ...options, logits: "all" });
+    const cache = this.newCache();
+    try {
+      return this.transformer.forward(tokens, cache, { ...options, logits: "all" });
+    } finally {
+      cache.release();
+    }
   }
 
   /**
@@ -178,9 +183,13 @@ export class GptOssModel {
    */
   generate(prompt: string | ArrayLike<number>, options: GenerateOptions = {}): AsyncGenerator<GeneratedToken, GenerationResult> {
     const session = new Session(this);
-    if (typeof prompt !== "string") return session.generate(Array.from(prompt), options);
+    const ids = typeof prompt === "string" ? null : Array.from(prompt);
     return (async function* () {
-      return yield* session.generate(encodePrompt(session.model, prompt), options);
+      try {
+        return yield* session.generate(ids ?? encodePrompt(session.model, prompt as string), options);
+      } finally {
+        session.cache.release(); // the cache's rows may be in the kernel memory, which is not collected
+      }
     })();
   }
 

@@ -147,10 +147,12 @@ export class Tracer {
           if (want.attention.has(layer)) {
             // This call's keys are in `data`; earlier ones are still in the cache, which the forward pass
             // updates only after this observation (a sliding ring holds exactly the window still visible).
-            const lc = cache.layers[layer], kvw = width, keys = pos0 + T;
+            const kvw = width, keys = pos0 + T, from = cache.firstVisible(layer, pos0);
+            const past = new Float32Array((pos0 - from) * kvw); // the cached keys the chunk's queries see
+            cache.layers[layer].read(from, pos0, past, new Float32Array(past.length));
             const keyRow = (p: number) => p >= pos0
               ? (data as Float32Array).subarray((p - pos0) * kvw, (p - pos0 + 1) * kvw)
-              : lc.k.subarray((p % lc.capacity) * kvw, (p % lc.capacity + 1) * kvw);
+              : past.subarray((p - from) * kvw, (p - from + 1) * kvw);
             r!.keys = keys;
             r!.probs = new Float32Array(T * c.numHeads * keys);
             r!.sink = new Float32Array(T * c.numHeads);
@@ -242,8 +244,13 @@ function concat<A extends Float32Array | Int32Array>(parts: (A | undefined)[]): 
 /** One traced forward pass from an empty context: the trace and the logits of every position ([T, V]). */
 export function traceForward(model: GptOssModel | Transformer, tokens: ArrayLike<number>, request: TraceRequest = {}): { trace: Trace; logits: Float32Array } {
   const tracer = new Tracer(model, request);
-  const logits = tracer.forward(tokens, tracer.transformer.newCache(), "all");
-  return { trace: tracer.result(), logits };
+  const cache = tracer.transformer.newCache();
+  try {
+    const logits = tracer.forward(tokens, cache, "all");
+    return { trace: tracer.result(), logits };
+  } finally {
+    cache.release();
+  }
 }
 
 /**
@@ -255,6 +262,10 @@ export function traceGenerate(model: GptOssModel | Transformer, prompt: ArrayLik
   options: Omit<GenerateOptions, "signal"> = {}): { trace: Trace; generated: number[] } {
   const tracer = new Tracer(model, request);
   const cache = model.newCache();
-  const { tokens } = runToEnd(generation(cache, (ids, logits) => tracer.forward(ids, cache, logits), Array.from(prompt), options));
-  return { trace: tracer.result(), generated: tokens };
+  try {
+    const { tokens } = runToEnd(generation(cache, (ids, logits) => tracer.forward(ids, cache, logits), Array.from(prompt), options));
+    return { trace: tracer.result(), generated: tokens };
+  } finally {
+    cache.release();
+  }
 }

@@ -27,3 +27,6 @@ export class NonFiniteLogitsError extends GptOssError {
     super(message);
   }
 }
+
+/** The KV cache cannot grow to hold more positions: the kernel memory (or the machine) is full. */
+export class KVCacheFullError extends GptOssError {}

@@ -19,8 +19,9 @@ import { expertBytes, hasBf16, type Bf16Matrix, type ModelWeights, type Mxfp4Exp
   type WeightAllocator } from "../../checkpoint/weights.js";
 import { GptOssError } from "../../util/errors.js";
 import type { LowRank } from "../kernels.js";
-import { PANEL_BYTES, runSlice, type Job, type JobArgs } from "./jobs.js";
-import { firstVisible, type AttentionChunk, type AttentionHeads, type Kernels, type LayerKV, type Precision } from "../kernels.js";
+import { attentionScratch, PANEL_BYTES, runSlice, type Job, type JobArgs } from "./jobs.js";
+import { firstVisible, type AttentionChunk, type AttentionHeads, type Kernels, type LayerKV, type LayerKVShape, type Precision } from "../kernels.js";
+import { KVRegions, WasmLayerKV } from "./kv.js";
 import { DEFAULT_WEIGHT_BYTES_PER_MEMORY, WasmMemories } from "./memories.js";
 import { defaultThreads, ThreadPool } from "./threads.js";
 import { chooseSimd, compileKernels, type SimdLevel, type WasmHeap } from "./heap.js";
@@ -66,6 +67,8 @@ interface Shared {
   int8Only: boolean;
   /** expert blocks (with their scales) rearranged in place into the kernel layout (`prepareExperts`) */
   kernelLayout: WeakSet<Uint8Array>;
+  /** the memory of the KV caches made by `createLayerKV` */
+  kv: KVRegions;
 }
 
 /** The int8 form of a bf16 matrix in the kernel layout of kernels/q8.ts. */
@@ -140,7 +143,7 @@ export class WasmKernels implements Kernels {
     if (!Number.isInteger(n) || n < 1) throw new RangeError(`threads must be a whole number >= 1, got ${String(options.threads)}`);
     const threads = n > 1 ? await ThreadPool.start(n, module, memories, options.spinMs ?? 2) : null;
     const shared: Shared = { memories, threads, parallelMinBytes: options.parallelMinBytes ?? 256 << 10, q8: new WeakMap(),
-      int8Only: false, kernelLayout: new WeakSet() };
+      int8Only: false, kernelLayout: new WeakSet(), kv: new KVRegions(memories) };
     if (threads) finalizer.register(shared, threads, shared);
     return new WasmKernels(shared, options.precision ?? "exact", options.fastBits);
   }
@@ -415,21 +418,33 @@ export class WasmKernels implements Kernels {
     get(h, x, px, n);
   }
 
+  /** A layer's KV cache in the kernel memory, where `attention` reads it in place (kv.ts). */
+  createLayerKV(shape: LayerKVShape): WasmLayerKV {
+    return new WasmLayerKV(this.shared.kv, shape);
+  }
+
   attention(out: Float32Array, chunk: AttentionChunk, cache: LayerKV, sinks: Float32Array, heads: AttentionHeads): void {
     const { q, k, v, pos0, T } = chunk, { nq, nkv, headDim: d } = heads;
-    const h = this.heapFor(sinks);
+    // A cache of these memories is read where it is; any other (JavaScript arrays) has the rows the
+    // chunk sees copied into scratch first, as a ring that does not wrap.
+    const own = cache instanceof WasmLayerKV && cache.regions === this.shared.kv ? cache : null;
+    const h = own && own.capacity > 0 ? own.heap : this.heapFor(sinks);
     const row = nkv * d, first0 = firstVisible(pos0, cache.window);
     const cached = pos0 - first0, n = cached + T, kvBytes = 2 * n * row * 4;
-    const [pq, pk, pv, ps, po, psc] = h.scratch.take(T * nq * d * 4, n * row * 4, n * row * 4,
-      need(h, sinks, nq * 4), T * nq * d * 4, n * 4 * this.threadsFor(kvBytes));
+    const [pq, pk, pv, ps, po, psc, pr] = h.scratch.take(T * nq * d * 4, T * row * 4, T * row * 4,
+      need(h, sinks, nq * 4), T * nq * d * 4, attentionScratch(nq / nkv, n) * this.threadsFor(kvBytes), own ? 0 : 2 * cached * row * 4);
     put(h, q, T * nq * d, pq);
-    // The rows every query of the chunk may see, once, in position order: the cache's, then the chunk's own.
-    const f32 = h.f32, k0 = pk >>> 2, v0 = pv >>> 2;
-    cache.read(first0, pos0, f32.subarray(k0, k0 + cached * row), f32.subarray(v0, v0 + cached * row));
-    f32.set(k.subarray(0, T * row), k0 + cached * row);
-    f32.set(v.subarray(0, T * row), v0 + cached * row);
+    put(h, k, T * row, pk);
+    put(h, v, T * row, pv);
+    let ring = { ringK: pr, ringV: pr + cached * row * 4, base: first0, cap: Math.max(1, cached), ringStride: row, ringHead: d };
+    if (own && own.capacity > 0) {
+      ring = { ringK: own.keys, ringV: own.values, base: 0, cap: own.capacity, ringStride: d, ringHead: own.capacity * d }; // head-major
+    } else if (cached > 0) {
+      const f32 = h.f32, k0 = ring.ringK >>> 2, v0 = ring.ringV >>> 2;
+      cache.read(first0, pos0, f32.subarray(k0, k0 + cached * row), f32.subarray(v0, v0 + cached * row));
+    }
     const s = place(h, sinks, ps, nq * 4);
-    this.exec(h, "attention", kvBytes, { out: po, q: pq, keys: pk, values: pv, T, cached, window: cache.window, pos0, first0,
+    this.exec(h, "attention", kvBytes, { out: po, q: pq, ...ring, keys: pk, values: pv, T, cached, window: cache.window, pos0,
       sinks: s, nq, nkv, d, scores: psc });
     get(h, out, po, T * nq * d);
     cache.store(pos0, T, k, v);

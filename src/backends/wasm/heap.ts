@@ -26,7 +26,8 @@ export interface KernelExports {
   quantize(q: number, xs: number, qs: number, src: number, n: number, cols: number, qmax: number): void;
   split(q: number, xs: number, src: number, n: number, cols: number): void;
   dequantize(dst: number, q: number, xs: number, n: number, cols: number): void;
-  attention(out: number, q: number, k: number, v: number, n: number, sinks: number, nq: number, nkv: number, d: number, scores: number, stride: number): void;
+  attention(out: number, q: number, k: number, v: number, n: number, sinks: number, nq: number, nkv: number, d: number, scores: number, stride: number,
+    nr: number, start: number, cap: number, ck: number, cv: number, rstride: number, rhead: number): void;
   rmsnorm(out: number, x: number, scale: number, eps: number, T: number, n: number): void;
   rope(x: number, cos: number, sin: number, T: number, heads: number, d: number): void;
   topk(index: number, weight: number, logits: number, T: number, E: number, k: number): void;
@@ -181,7 +182,7 @@ export class WasmHeap {
       k.mxfp4Down(p(9), p(1), p(7), p(8), p(10), p(11), p(12), 8, 64, 2, p(14), 0, p(13), 8);
       k.mxfp4Up(p(9), p(6), p(7), p(8), p(10), p(11), p(12), 8, 64, 2, 7, 1.702, 1, p(13), 8, 0); // relaxed build: int8 tiles
       k.mxfp4Down(p(9), p(6), p(7), p(8), p(10), p(11), p(12), 8, 64, 2, p(14), 1, p(13), 8);
-      k.attention(p(2), p(0), p(1), p(3), 8, p(4), 4, 2, 16, p(5), 32);
+      k.attention(p(2), p(0), p(1), p(3), 8, p(4), 4, 2, 16, p(5), 32, 4, 3, 4, p(6), p(7), 16, 64); // 4 ring rows (wrapping), 4 chunk rows
       k.rmsnorm(p(2), p(0), p(1), 1e-5, 2, 64);
       k.rope(p(2), p(0), p(1), 2, 2, 16);
       k.topk(p(2), p(3), p(0), 2, 8, 4);

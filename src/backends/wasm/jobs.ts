@@ -22,10 +22,12 @@ export const JOB_ARGS = {
   up: ["act", "x", "xs", "qs", "blocks", "scales", "bias", "I", "cols", "n", "limit", "alpha", "fast", "scratch", "stride", "add"],
   /** MXFP4 down for n tokens, weighted by `weight` [n]; scratch: `stride` bytes per thread */
   down: ["y", "x", "xs", "qs", "blocks", "scales", "bias", "rows", "cols", "n", "weight", "fast", "scratch", "stride"],
-  /** causal attention of T queries at positions pos0 ..; keys, values: the rows of positions first0 ..
-   * pos0 + T - 1 in order (the `cached` ones before pos0, then the chunk's); scores: cached + T floats
-   * per thread */
-  attention: ["out", "q", "keys", "values", "T", "cached", "window", "pos0", "first0", "sinks", "nq", "nkv", "d", "scores"],
+  /** causal attention of T queries at positions pos0 ..: each reads the positions before pos0 it sees
+   * from the ring (`cap` rows at ringK, ringV; position p in row (p - base) % cap; rows ringStride floats
+   * apart, KV heads ringHead floats apart) and the rest from the chunk's rows (keys, values: [T, nkv * d]);
+   * scores: attentionScratch(nq / nkv, cached + T) bytes per
+   * thread (cached: the most ring rows a query reads) */
+  attention: ["out", "q", "ringK", "ringV", "base", "cap", "ringStride", "ringHead", "keys", "values", "T", "cached", "window", "pos0", "sinks", "nq", "nkv", "d", "scores"],
   /** int8 form x n quantized rows (kernels/q8.ts); out [n, rows] */
   q8matmul: ["out", "xq", "xs", "sums", "codes", "scales", "rows", "cols", "n"],
   /** bf16 rows r0 .. r0 + rows - 1 (at w) into the int8 layout */
@@ -91,6 +93,12 @@ export const CONTROL_BYTES = 4 * (RESULTS + MAX_THREADS);
 /** Bytes of the prefill kernel's panel (gemm.ts): one per thread. */
 export const PANEL_BYTES = 4096;
 
+/** Scratch bytes of one attention kernel call (kernels/attention.ts) for `group` query heads over n keys:
+ * their scores, a block's 64 row pointers, their 1 / denominators. */
+export function attentionScratch(group: number, n: number): number {
+  return 4 * (group * n + 64 + group);
+}
+
 /** Rows [start, end) of thread `tid` of n: equal bands, starts at multiples of `align`. */
 export function band(rows: number, tid: number, n: number, align: number): [number, number] {
   const size = Math.ceil(rows / n / align) * align;
@@ -137,14 +145,15 @@ export function runSlice<J extends Job>(k: KernelExports, job: J, args: JobArgs<
     case "attention": {
       // Work items (query t, KV head g), dealt round-robin: later queries see more keys, so contiguous
       // bands would be uneven. Each item is computed whole by one thread, so any split gives the same bits.
-      const { out, q, keys, values, T, cached, window, pos0, first0, sinks, nq, nkv, d, scores } = args as JobArgs<"attention">;
+      const { out, q, ringK, ringV, base, cap, ringStride, ringHead, keys, values, T, cached, window, pos0, sinks, nq, nkv, d, scores } = args as JobArgs<"attention">;
       const group = nq / nkv, qw = nq * d, kvw = nkv * d;
       for (let i = tid; i < T * nkv; i += n) {
         const t = Math.floor(i / nkv), g = i - t * nkv, p = pos0 + t;
-        const lo = firstVisible(p, window) - first0; // rows lo .. cached + t
-        const h0 = g * group;
-        k.attention(out + 4 * (t * qw + h0 * d), q + 4 * (t * qw + h0 * d), keys + 4 * (lo * kvw + g * d), values + 4 * (lo * kvw + g * d),
-          cached + t - lo + 1, sinks + 4 * h0, group, 1, d, scores + 4 * tid * (cached + T), kvw);
+        const first = firstVisible(p, window), fromChunk = Math.max(first, pos0) - pos0; // first chunk row it sees
+        const nr = pos0 - Math.min(first, pos0), start = nr > 0 ? (first - base) % cap : 0; // ring rows, from `start`
+        const h0 = g * group, o = 4 * (t * qw + h0 * d), rh = 4 * g * ringHead, c = 4 * (fromChunk * kvw + g * d);
+        k.attention(out + o, q + o, ringK + rh, ringV + rh, p - first + 1, sinks + 4 * h0, group, 1, d, scores + tid * attentionScratch(group, cached + T), kvw,
+          nr, start, cap, keys + c, values + c, ringStride, ringHead);
       }
       return;
     }

@@ -71,6 +71,19 @@ export class WasmMemories implements WeightAllocator {
     return new Uint8Array(heap.buffer, p, byteLength);
   }
 
+  /**
+   * `byteLength` bytes that are not weights and live on after load (a KV cache): in the first memory
+   * with room below the weight limit (so each keeps its scratch reserve), else in a new one.
+   */
+  allocateData(byteLength: number, what: string): Uint8Array {
+    if (byteLength + ALIGN > this.weightBytesPerMemory) {
+      throw new RangeError(`${what}: ${byteLength} bytes is more than one WebAssembly memory holds (${this.weightBytesPerMemory} bytes)`);
+    }
+    const heap = this.heaps.find((h) => h.used + byteLength + ALIGN <= this.weightBytesPerMemory) ?? this.open();
+    const p = heap.alloc(byteLength, ALIGN);
+    return new Uint8Array(heap.buffer, p, byteLength);
+  }
+
   /** Weight and scratch bytes of every memory. */
   get bytes(): number {
     return this.heaps.reduce((s, h) => s + h.used, 0);
