@@ -44,11 +44,14 @@ def main():
     model = MiniGptOss(cfg, used, VOCAB_SIZE)
     model.load_state_dict(state)
     with torch.no_grad():
+        lm_head = model.unembedding_matrix().clone()  # export writes this one matrix as lm_head
         for name, p in model.named_parameters():
             if name.endswith("mlp1") or name.endswith("mlp2"):
                 p.copy_(mxfp4_fake(p))
             else:
                 p.copy_(torch.from_numpy((bf16(p).astype(np.uint32) << 16).view(np.float32)).view(p.shape))
+        model.unembedding.copy_(torch.from_numpy((bf16(lm_head).astype(np.uint32) << 16).view(np.float32)).view(lm_head.shape))
+        model.copy.zero_()
     compact = np.full(VOCAB_SIZE, len(used), dtype=np.int64)
     compact[used] = np.arange(len(used))
     tokens, _, offsets = load(args.data)

@@ -80,7 +80,7 @@ def export_pack(model, used, cfg, vocab_size, path):
         add(f"{e}down_proj_bias", bf16(m.mlp2_bias), "BF16")
     add("model.norm.weight", bf16(model.norm), "BF16")
     add("model.embed_tokens.weight", bf16(model.embedding), "BF16")
-    add("lm_head.weight", bf16(model.unembedding), "BF16")
+    add("lm_head.weight", bf16(model.unembedding_matrix()), "BF16")
     add("pack.used_ids", np.asarray(used, dtype=np.int32), "I32")
 
     header, offset = {"__metadata__": {"format": "gpt-oss-mini pack", "config": json.dumps(hf_config(cfg, vocab_size))}}, 0

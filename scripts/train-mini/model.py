@@ -63,6 +63,9 @@ class MiniGptOss(torch.nn.Module):
         n = lambda *s, sd=std: P(torch.randn(*s) * sd)
         self.embedding = n(U + 1, H, sd=1.0)  # row U: the shared row
         self.unembedding = n(U + 1, H)
+        # The unembedding is `unembedding + embedding @ copy` (export writes it as one matrix): one shared
+        # map lets a copying circuit work for every token, including rare ones the softmax barely trained.
+        self.copy = P(torch.zeros(H, H))
         self.norm = P(torch.ones(H))
         self.layers = torch.nn.ModuleList()
         for _ in range(L):
@@ -149,7 +152,11 @@ class MiniGptOss(torch.nn.Module):
             x = x + out.view(B, T, -1)
         return self.rmsnorm(x, self.norm)
 
+    def unembedding_matrix(self):
+        """[U + 1, H]: what the engine's lm_head holds."""
+        return self.unembedding + self.embedding @ self.copy
+
     def logits(self, h):
         """[..., U + 1]: the used rows, then the shared row's logit plus log(how many tokens share it)."""
-        z = h @ self.unembedding.T
+        z = h @ self.unembedding_matrix().T
         return torch.cat([z[..., :-1], z[..., -1:] + math.log(self.shared_count)], -1)

@@ -12,6 +12,7 @@ import torch
 
 from model import MiniGptOss
 from export import export_pack
+from import_pack import state_from_pack
 
 VOCAB_SIZE = 201088
 
@@ -70,6 +71,7 @@ def main():
     ap.add_argument("--threads", type=int, default=1, help="1: on a shared machine, OpenMP threads waiting on each other cost more than they give")
     ap.add_argument("--qat-from", type=float, default=0.75, help="fraction of the steps after which experts train through MXFP4 rounding")
     ap.add_argument("--resume", default=None)
+    ap.add_argument("--init-pack", default=None, help="start from a pack's weights (when its checkpoint is gone)")
     ap.add_argument("--minutes", type=float, default=0, help="stop (and export) after this many minutes")
     ap.add_argument("--hidden", type=int, default=CONFIG["hidden_size"])
     args = ap.parse_args()
@@ -88,6 +90,8 @@ def main():
     model = MiniGptOss(CONFIG, used, VOCAB_SIZE)
     if args.resume:
         model.load_state_dict(torch.load(args.resume))
+    elif args.init_pack:
+        model.load_state_dict(state_from_pack(args.init_pack, used, CONFIG["num_hidden_layers"]))
     params = sum(p.numel() for p in model.parameters())
     print(f"{params} parameters", flush=True)
     decay = [p for n, p in model.named_parameters() if p.dim() >= 2]
