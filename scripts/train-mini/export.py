@@ -105,7 +105,7 @@ if __name__ == "__main__":
 
     sys.path.insert(0, os.path.dirname(__file__))
     from model import MiniGptOss
-    from train import CONFIG, VOCAB_SIZE, load
+    from train import CONFIG, VOCAB_SIZE, vocabulary
 
     ap = argparse.ArgumentParser()
     ap.add_argument("--run", required=True)
@@ -116,8 +116,8 @@ if __name__ == "__main__":
     state = torch.load(os.path.join(a.run, "model.pt"))
     cfg = dict(CONFIG)
     cfg["hidden_size"] = cfg["intermediate_size"] = state["norm"].shape[0]
-    used = np.unique(load(a.data)[0])
-    model = MiniGptOss(cfg, used, VOCAB_SIZE)
+    used, spaced = vocabulary(a.data)
+    model = MiniGptOss(cfg, used, VOCAB_SIZE, spaced)
     model.load_state_dict(state)
     export_pack(model, used, cfg, VOCAB_SIZE, a.out)
     print(f"wrote {a.out}")

@@ -51,7 +51,7 @@ def state_from_pack(path, used, num_layers):
     pick = np.array([row.get(int(i), shared) for i in used] + [shared])
     missing = int((pick[:-1] == shared).sum())
     if missing:
-        print(f"{path}: {missing} of {len(used)} tokens are new, they start as the shared row", flush=True)
+        print(f"{path}: {missing} of {len(used)} tokens are new: a random embedding, the shared row's unembedding", flush=True)
     embedding = t["model.embed_tokens.weight"][pick]
     new = pick[:-1] == shared
     if missing:
@@ -61,6 +61,7 @@ def state_from_pack(path, used, num_layers):
         "embedding": embedding,
         "unembedding": t["lm_head.weight"][pick],
         "copy": np.zeros((embedding.shape[1], embedding.shape[1])),
+        "pair": np.zeros((embedding.shape[1], embedding.shape[1])),
         "norm": t["model.norm.weight"],
     }
     for n in range(num_layers):

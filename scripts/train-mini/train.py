@@ -42,6 +42,20 @@ def load(data):
     return tokens, loss, offsets
 
 
+def vocabulary(data):
+    """The token ids the model keeps rows for (ascending), and for each row (the shared row last) the row
+    of its spaced form or U + 1: the data's tokens plus vocab.mjs's extra.u32 and pairs.u32 when present."""
+    used = np.unique(np.fromfile(os.path.join(data, "tokens.u32"), dtype=np.uint32))
+    extra, pairs = os.path.join(data, "extra.u32"), os.path.join(data, "pairs.u32")
+    if os.path.exists(extra):
+        used = np.union1d(used, np.fromfile(extra, dtype=np.uint32))
+    spaced = np.full(len(used) + 1, len(used) + 1)
+    if os.path.exists(pairs):
+        p = np.fromfile(pairs, dtype=np.uint32).reshape(-1, 2)
+        spaced[np.searchsorted(used, p[:, 0])] = np.searchsorted(used, p[:, 1])
+    return used, spaced
+
+
 def batches(offsets, tokens_per_batch, rng):
     """Sequences of similar length together (little padding), batches in random order."""
     lengths = np.diff(offsets)
@@ -82,12 +96,12 @@ def main():
     os.makedirs(args.out, exist_ok=True)
 
     tokens, loss, offsets = load(args.data)
-    used = np.unique(tokens)
+    used, spaced = vocabulary(args.data)
     compact = np.full(VOCAB_SIZE, len(used), dtype=np.int64)
     compact[used] = np.arange(len(used))
     print(f"{len(offsets) - 1} sequences, {len(tokens)} tokens, {len(used)} distinct token ids", flush=True)
 
-    model = MiniGptOss(CONFIG, used, VOCAB_SIZE)
+    model = MiniGptOss(CONFIG, used, VOCAB_SIZE, spaced)
     if args.resume:
         model.load_state_dict(torch.load(args.resume))
     elif args.init_pack:
