@@ -111,6 +111,11 @@ def main():
     decay = [p for n, p in model.named_parameters() if p.dim() >= 2]
     other = [p for n, p in model.named_parameters() if p.dim() < 2]
     opt = torch.optim.AdamW([{"params": decay, "weight_decay": 0.01}, {"params": other, "weight_decay": 0.0}], lr=args.lr, betas=(0.9, 0.98))
+    # Adam's moments travel with the checkpoint: restarted from zero, its first steps move every weight
+    # by about the learning rate whatever its gradient, which costs a trained model much of what it knew.
+    opt_path = os.path.join(os.path.dirname(args.resume), "optimizer.pt") if args.resume else None
+    if opt_path and os.path.exists(opt_path):
+        opt.load_state_dict(torch.load(opt_path))
 
     plan = []
     started = time.time()
@@ -151,10 +156,12 @@ def main():
             print(f"step {step} loss {ema:.4f} lr {lr:.2e} qat {int(model.quantize_experts)} {el:.0f}s", flush=True)
         if step % 200 == 0:
             torch.save(model.state_dict(), os.path.join(args.out, "model.pt"))
+            torch.save(opt.state_dict(), os.path.join(args.out, "optimizer.pt"))
         if args.minutes and time.time() - started > args.minutes * 60:
             print("time limit reached", flush=True)
             break
     torch.save(model.state_dict(), os.path.join(args.out, "model.pt"))
+    torch.save(opt.state_dict(), os.path.join(args.out, "optimizer.pt"))
     np.save(os.path.join(args.out, "used.npy"), used)
     export_pack(model, used, CONFIG, VOCAB_SIZE, os.path.join(args.out, "gpt-oss-mini.pack"))
     print(f"wrote {args.out}/gpt-oss-mini.pack", flush=True)
