@@ -116,6 +116,8 @@ if __name__ == "__main__":
     state = torch.load(os.path.join(a.run, "model.pt"))
     cfg = dict(CONFIG)
     cfg["hidden_size"] = cfg["intermediate_size"] = state["norm"].shape[0]
+    for k in ("copy", "pair"):  # checkpoints from before those maps: zero, the same unembedding
+        state.setdefault(k, torch.zeros(cfg["hidden_size"], cfg["hidden_size"]))
     used, spaced = vocabulary(a.data)
     model = MiniGptOss(cfg, used, VOCAB_SIZE, spaced)
     model.load_state_dict(state)
