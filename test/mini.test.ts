@@ -1,6 +1,6 @@
 // gpt-oss-mini, the trained model `npm start` runs: the pack unpacks into the Hugging Face layout, and the
 // model answers fixed questions at temperature 0 in well-formed Harmony, one per task family, a tool round
-// trip included, through `chat` and through the server with OpenAI's npm client.
+// trip with the exact arguments included, through `chat` and through the server with OpenAI's npm client.
 import { existsSync, readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -49,9 +49,10 @@ describe("gpt-oss-mini", () => {
     expect(model.config.vocabSize).toBe(201088);
   });
 
-  // What the shipped model does reliably is the protocol: reasoning in `analysis`, then a `final` answer that
-  // ends with <|return|>, or a call to the declared tool with JSON arguments (README, The small model, says
-  // how often the content is right). Greedy decoding makes each reply fixed.
+  // The shipped model keeps the protocol (reasoning in `analysis`, then a `final` answer that ends with
+  // <|return|>, or a call to the declared tool with JSON arguments), names capitals and makes the weather
+  // round trip; its sums are wrong (README, The small model, gives the held-out accuracy). Greedy decoding
+  // makes each reply fixed.
   it("reasons in the analysis channel, then answers in final and returns", async () => {
     const r = await ask([textMessage("user", "What is 347 + 85?")], { reasoningEffort: "medium" });
     expect(r.reasoning).toContain("column");
@@ -73,17 +74,19 @@ describe("gpt-oss-mini", () => {
     expect(high.done.reasoningTokens).toBeGreaterThan(low.done.reasoningTokens);
   });
 
-  it("calls get_weather with JSON arguments, then answers from the tool's result", async () => {
-    const conversation = [textMessage("user", "What's the weather in Oslo?")];
-    const first = await ask(conversation, { tools: [WEATHER] });
-    const [call] = pendingToolCalls(first.done);
-    expect(call).toMatchObject({ recipient: "functions.get_weather", complete: true });
-    expect(typeof (call.arguments as { city?: unknown }).city).toBe("string");
-    const next = appendReply(conversation, first.done).messages;
-    next.push(toolResultMessage(call, '{"temperature_c": 17, "conditions": "light rain"}'));
-    const second = await ask(next, { tools: [WEATHER] });
-    expect(second.done.stopReason).toBe("return");
-    expect(second.answer).toContain("°C");
+  it("calls get_weather with the city asked about, then states the tool's temperature and conditions", async () => {
+    for (const [city, temperature, conditions] of [["Oslo", 17, "light rain"], ["Port Louis", -3, "snow"]] as const) {
+      const conversation = [textMessage("user", `What's the weather in ${city}?`)];
+      const first = await ask(conversation, { tools: [WEATHER] });
+      const [call] = pendingToolCalls(first.done);
+      expect(call).toMatchObject({ recipient: "functions.get_weather", complete: true, arguments: { city } });
+      const next = appendReply(conversation, first.done).messages;
+      next.push(toolResultMessage(call, JSON.stringify({ temperature_c: temperature, conditions })));
+      const second = await ask(next, { tools: [WEATHER] });
+      expect(second.done.stopReason).toBe("return");
+      expect(second.answer).toContain(`${temperature}°C`);
+      expect(second.answer).toContain(conditions);
+    }
   });
 
   it("answers a tool round trip through the server and OpenAI's client", async () => {
@@ -95,11 +98,12 @@ describe("gpt-oss-mini", () => {
       const call = first.choices[0].message.tool_calls?.[0];
       expect(first.choices[0].finish_reason).toBe("tool_calls");
       expect(call?.type === "function" && call.function.name).toBe("get_weather");
-      expect(Object.keys(JSON.parse(call?.type === "function" ? call.function.arguments : "{}"))).toEqual(["city"]);
+      expect(JSON.parse(call?.type === "function" ? call.function.arguments : "{}")).toEqual({ city: "Oslo" });
       messages.push(first.choices[0].message, { role: "tool", tool_call_id: call!.id, content: '{"temperature_c": -4, "conditions": "snow"}' });
       const second = await s.client.chat.completions.create({ model: "gpt-oss-mini", messages, tools, temperature: 0 });
       expect(second.choices[0].finish_reason).toBe("stop");
-      expect(second.choices[0].message.content).toContain("°C");
+      expect(second.choices[0].message.content).toContain("-4°C");
+      expect(second.choices[0].message.content).toContain("snow");
     } finally {
       await s.close();
     }

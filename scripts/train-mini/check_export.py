@@ -13,7 +13,7 @@ import torch
 
 sys.path.insert(0, os.path.dirname(__file__))
 from model import MiniGptOss, mxfp4_fake  # noqa: E402
-from train import CONFIG, VOCAB_SIZE, load  # noqa: E402
+from train import CONFIG, VOCAB_SIZE, load, vocabulary  # noqa: E402
 from export import bf16  # noqa: E402
 
 
@@ -35,20 +35,24 @@ def main():
     ap.add_argument("--tokens", type=int, default=80)
     args = ap.parse_args()
     torch.set_num_threads(1)
-    used = np.load(os.path.join(args.run, "used.npy"))
+    used, spaced = vocabulary(args.data)
     state = torch.load(os.path.join(args.run, "model.pt"))
     cfg = dict(CONFIG)
     cfg["hidden_size"] = cfg["intermediate_size"] = state["norm"].shape[0]
     cfg["num_attention_heads"] = state["layers.0.sinks"].shape[0]
     cfg["num_key_value_heads"] = (state["layers.0.qkv"].shape[0] // cfg["head_dim"] - cfg["num_attention_heads"]) // 2
-    model = MiniGptOss(cfg, used, VOCAB_SIZE)
+    model = MiniGptOss(cfg, used, VOCAB_SIZE, spaced)
     model.load_state_dict(state)
     with torch.no_grad():
+        lm_head = model.unembedding_matrix().clone()  # export writes this one matrix as lm_head
         for name, p in model.named_parameters():
             if name.endswith("mlp1") or name.endswith("mlp2"):
                 p.copy_(mxfp4_fake(p))
             else:
                 p.copy_(torch.from_numpy((bf16(p).astype(np.uint32) << 16).view(np.float32)).view(p.shape))
+        model.unembedding.copy_(torch.from_numpy((bf16(lm_head).astype(np.uint32) << 16).view(np.float32)).view(lm_head.shape))
+        model.copy.zero_()
+        model.pair.zero_()
     compact = np.full(VOCAB_SIZE, len(used), dtype=np.int64)
     compact[used] = np.arange(len(used))
     tokens, _, offsets = load(args.data)

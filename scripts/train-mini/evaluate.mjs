@@ -1,5 +1,5 @@
 // Held-out accuracy of gpt-oss-mini, per task family, run by the engine itself at temperature 0:
-//   node scripts/train-mini/evaluate.mjs [--model DIR] [--per-family 50] [--precision exact,fast] [--seed 2]
+//   node scripts/train-mini/evaluate.mjs [--model DIR] [--per-family 50] [--precision exact,fast] [--seed 2] [--threads N]
 // Questions come from the held-out seed (the training's generator skips every one of its arithmetic
 // questions and cities). A weather question counts when the call and its arguments are exact, and the
 // answer to the tool's result states that temperature and those conditions.
@@ -18,6 +18,7 @@ const seed = Number(arg("seed", String(HELDOUT_SEED)));
 const precisions = arg("precision", "exact,fast").split(",");
 const dir = arg("model", undefined) ?? (await ensureMiniModel());
 const verbose = process.argv.includes("--verbose");
+const threads = arg("threads", undefined);
 
 const FAMILIES = ["arithmetic", "capital", "weather"];
 const questions = [];
@@ -63,7 +64,7 @@ async function ask(model, ex) {
 
 const results = {};
 for (const precision of precisions) {
-  const model = await loadModel(dir, { precision });
+  const model = await loadModel(dir, { precision, ...(threads ? { threads: Number(threads) } : {}) });
   const started = Date.now();
   const tally = Object.fromEntries(FAMILIES.map((f) => [f, { ok: 0, n: 0 }]));
   const effort = { low: [], medium: [], high: [] };

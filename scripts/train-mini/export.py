@@ -80,7 +80,7 @@ def export_pack(model, used, cfg, vocab_size, path):
         add(f"{e}down_proj_bias", bf16(m.mlp2_bias), "BF16")
     add("model.norm.weight", bf16(model.norm), "BF16")
     add("model.embed_tokens.weight", bf16(model.embedding), "BF16")
-    add("lm_head.weight", bf16(model.unembedding), "BF16")
+    add("lm_head.weight", bf16(model.unembedding_matrix()), "BF16")
     add("pack.used_ids", np.asarray(used, dtype=np.int32), "I32")
 
     header, offset = {"__metadata__": {"format": "gpt-oss-mini pack", "config": json.dumps(hf_config(cfg, vocab_size))}}, 0
@@ -105,7 +105,7 @@ if __name__ == "__main__":
 
     sys.path.insert(0, os.path.dirname(__file__))
     from model import MiniGptOss
-    from train import CONFIG, VOCAB_SIZE, load
+    from train import CONFIG, VOCAB_SIZE, vocabulary
 
     ap = argparse.ArgumentParser()
     ap.add_argument("--run", required=True)
@@ -116,8 +116,10 @@ if __name__ == "__main__":
     state = torch.load(os.path.join(a.run, "model.pt"))
     cfg = dict(CONFIG)
     cfg["hidden_size"] = cfg["intermediate_size"] = state["norm"].shape[0]
-    used = np.unique(load(a.data)[0])
-    model = MiniGptOss(cfg, used, VOCAB_SIZE)
+    for k in ("copy", "pair"):  # checkpoints from before those maps: zero, the same unembedding
+        state.setdefault(k, torch.zeros(cfg["hidden_size"], cfg["hidden_size"]))
+    used, spaced = vocabulary(a.data)
+    model = MiniGptOss(cfg, used, VOCAB_SIZE, spaced)
     model.load_state_dict(state)
     export_pack(model, used, cfg, VOCAB_SIZE, a.out)
     print(f"wrote {a.out}")

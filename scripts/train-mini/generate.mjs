@@ -15,6 +15,8 @@ const seed = Number(arg("seed", "1"));
 const count = Number(arg("examples", "60000"));
 const out = arg("out", "tmp/mini-data");
 const heldoutCount = Number(arg("heldout", "3000"));
+// --keep capital=0.3: keep that share of a family's examples (a later stage can favor what is not learned yet).
+const keep = Object.fromEntries((arg("keep", "") || "").split(",").filter(Boolean).map((kv) => kv.split("=")).map(([k, v]) => [k, Number(v)]));
 if (seed === HELDOUT_SEED) throw new Error(`seed ${HELDOUT_SEED} is the held-out seed`);
 
 const heldout = new Set();
@@ -28,6 +30,7 @@ let skipped = 0;
 const started = Date.now();
 for (let i = 0; i < count; i++) {
   const ex = makeExample(seed, i, "train");
+  if (keep[ex.family] !== undefined && ((i * 2654435761) >>> 0) / 2 ** 32 >= keep[ex.family]) continue;
   const key = questionKey(ex);
   if (key && heldout.has(key)) {
     skipped++;

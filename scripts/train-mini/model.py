@@ -52,7 +52,7 @@ def ste(w, q):
 
 
 class MiniGptOss(torch.nn.Module):
-    def __init__(self, cfg, used_ids, vocab_size):
+    def __init__(self, cfg, used_ids, vocab_size, spaced_rows=None):
         super().__init__()
         self.cfg = cfg
         H, d, nq, nkv, E, I, L = (cfg[k] for k in ("hidden_size", "head_dim", "num_attention_heads", "num_key_value_heads", "num_local_experts", "intermediate_size", "num_hidden_layers"))
@@ -63,6 +63,16 @@ class MiniGptOss(torch.nn.Module):
         n = lambda *s, sd=std: P(torch.randn(*s) * sd)
         self.embedding = n(U + 1, H, sd=1.0)  # row U: the shared row
         self.unembedding = n(U + 1, H)
+        # The unembedding is `unembedding + embedding @ copy` (export writes it as one matrix): one shared
+        # map lets a copying circuit work for every token, including rare ones the softmax barely trained.
+        # A second map, from the spaced form of a word to its bare form (" Oslo" -> "Oslo"): a name the
+        # question has after a space is written after a quote in the tool's JSON arguments.
+        # spaced_rows[r]: the row of row r's spaced form, or U + 1 (a zero row) when it has none.
+        self.copy = P(torch.zeros(H, H))
+        self.pair = P(torch.zeros(H, H))
+        if spaced_rows is None:
+            spaced_rows = np.full(U + 1, U + 1)
+        self.register_buffer("spaced_rows", torch.as_tensor(spaced_rows, dtype=torch.long), persistent=False)
         self.norm = P(torch.ones(H))
         self.layers = torch.nn.ModuleList()
         for _ in range(L):
@@ -149,7 +159,12 @@ class MiniGptOss(torch.nn.Module):
             x = x + out.view(B, T, -1)
         return self.rmsnorm(x, self.norm)
 
+    def unembedding_matrix(self):
+        """[U + 1, H]: what the engine's lm_head holds."""
+        padded = torch.cat([self.embedding, self.embedding.new_zeros(1, self.embedding.shape[1])])
+        return self.unembedding + self.embedding @ self.copy + padded[self.spaced_rows] @ self.pair
+
     def logits(self, h):
         """[..., U + 1]: the used rows, then the shared row's logit plus log(how many tokens share it)."""
-        z = h @ self.unembedding.T
+        z = h @ self.unembedding_matrix().T
         return torch.cat([z[..., :-1], z[..., -1:] + math.log(self.shared_count)], -1)

@@ -161,7 +161,7 @@ function syllableWord(rng) {
 
 /** Capitalized one-token words of the vocabulary whose bare form is also one token (" Oslo" and "Oslo"). */
 let vocabWords = null;
-function wordPieces() {
+export function wordPieces() {
   if (vocabWords) return vocabWords;
   const byText = new Map();
   for (let id = 0; id < 199998; id++) byText.set(tok.decode([id]), id);

@@ -12,6 +12,7 @@ import torch
 
 from model import MiniGptOss
 from export import export_pack
+from import_pack import state_from_pack
 
 VOCAB_SIZE = 201088
 
@@ -39,6 +40,20 @@ def load(data):
     loss = np.fromfile(os.path.join(data, "loss.u8"), dtype=np.uint8)
     offsets = np.fromfile(os.path.join(data, "offsets.u32"), dtype=np.uint32)
     return tokens, loss, offsets
+
+
+def vocabulary(data):
+    """The token ids the model keeps rows for (ascending), and for each row (the shared row last) the row
+    of its spaced form or U + 1: the data's tokens plus vocab.mjs's extra.u32 and pairs.u32 when present."""
+    used = np.unique(np.fromfile(os.path.join(data, "tokens.u32"), dtype=np.uint32))
+    extra, pairs = os.path.join(data, "extra.u32"), os.path.join(data, "pairs.u32")
+    if os.path.exists(extra):
+        used = np.union1d(used, np.fromfile(extra, dtype=np.uint32))
+    spaced = np.full(len(used) + 1, len(used) + 1)
+    if os.path.exists(pairs):
+        p = np.fromfile(pairs, dtype=np.uint32).reshape(-1, 2)
+        spaced[np.searchsorted(used, p[:, 0])] = np.searchsorted(used, p[:, 1])
+    return used, spaced
 
 
 def batches(offsets, tokens_per_batch, rng):
@@ -70,6 +85,7 @@ def main():
     ap.add_argument("--threads", type=int, default=1, help="1: on a shared machine, OpenMP threads waiting on each other cost more than they give")
     ap.add_argument("--qat-from", type=float, default=0.75, help="fraction of the steps after which experts train through MXFP4 rounding")
     ap.add_argument("--resume", default=None)
+    ap.add_argument("--init-pack", default=None, help="start from a pack's weights (when its checkpoint is gone)")
     ap.add_argument("--minutes", type=float, default=0, help="stop (and export) after this many minutes")
     ap.add_argument("--hidden", type=int, default=CONFIG["hidden_size"])
     args = ap.parse_args()
@@ -80,19 +96,26 @@ def main():
     os.makedirs(args.out, exist_ok=True)
 
     tokens, loss, offsets = load(args.data)
-    used = np.unique(tokens)
+    used, spaced = vocabulary(args.data)
     compact = np.full(VOCAB_SIZE, len(used), dtype=np.int64)
     compact[used] = np.arange(len(used))
     print(f"{len(offsets) - 1} sequences, {len(tokens)} tokens, {len(used)} distinct token ids", flush=True)
 
-    model = MiniGptOss(CONFIG, used, VOCAB_SIZE)
+    model = MiniGptOss(CONFIG, used, VOCAB_SIZE, spaced)
     if args.resume:
         model.load_state_dict(torch.load(args.resume))
+    elif args.init_pack:
+        model.load_state_dict(state_from_pack(args.init_pack, used, CONFIG["num_hidden_layers"]))
     params = sum(p.numel() for p in model.parameters())
     print(f"{params} parameters", flush=True)
     decay = [p for n, p in model.named_parameters() if p.dim() >= 2]
     other = [p for n, p in model.named_parameters() if p.dim() < 2]
     opt = torch.optim.AdamW([{"params": decay, "weight_decay": 0.01}, {"params": other, "weight_decay": 0.0}], lr=args.lr, betas=(0.9, 0.98))
+    # Adam's moments travel with the checkpoint: restarted from zero, its first steps move every weight
+    # by about the learning rate whatever its gradient, which costs a trained model much of what it knew.
+    opt_path = os.path.join(os.path.dirname(args.resume), "optimizer.pt") if args.resume else None
+    if opt_path and os.path.exists(opt_path):
+        opt.load_state_dict(torch.load(opt_path))
 
     plan = []
     started = time.time()
@@ -133,10 +156,12 @@ def main():
             print(f"step {step} loss {ema:.4f} lr {lr:.2e} qat {int(model.quantize_experts)} {el:.0f}s", flush=True)
         if step % 200 == 0:
             torch.save(model.state_dict(), os.path.join(args.out, "model.pt"))
+            torch.save(opt.state_dict(), os.path.join(args.out, "optimizer.pt"))
         if args.minutes and time.time() - started > args.minutes * 60:
             print("time limit reached", flush=True)
             break
     torch.save(model.state_dict(), os.path.join(args.out, "model.pt"))
+    torch.save(opt.state_dict(), os.path.join(args.out, "optimizer.pt"))
     np.save(os.path.join(args.out, "used.npy"), used)
     export_pack(model, used, CONFIG, VOCAB_SIZE, os.path.join(args.out, "gpt-oss-mini.pack"))
     print(f"wrote {args.out}/gpt-oss-mini.pack", flush=True)
