@@ -16,6 +16,7 @@
 // rows' block sums reduced together, the +64 offset removed with the block's 64 * sum(q) (`sums`, from
 // the host).
 import { madd, sum4 } from "./simd";
+import { store8 } from "./quant";
 
 /** Integer partial sums (i32x4) of one row's block (32 codes at c) with the quantized activations at q. */
 // @ts-ignore: decorator
@@ -101,13 +102,7 @@ export function q8Pack(codes: usize, scales: usize, w: usize, cols: i32, r0: i32
       const inv = f32x4.splat(s > 0 ? 2 / s : 0);
       const q0 = code(v0, inv), q1 = code(v1, inv), q2 = code(v2, inv), q3 = code(v3, inv);
       const q4 = code(v4, inv), q5 = code(v5, inv), q6 = code(v6, inv), q7 = code(v7, inv);
-      // evens then odds, as quant.ts `quantize` orders the activations
-      const E0 = i16x8.narrow_i32x4_s(i32x4.shuffle(q0, q1, 0, 2, 4, 6), i32x4.shuffle(q2, q3, 0, 2, 4, 6));
-      const E1 = i16x8.narrow_i32x4_s(i32x4.shuffle(q4, q5, 0, 2, 4, 6), i32x4.shuffle(q6, q7, 0, 2, 4, 6));
-      const O0 = i16x8.narrow_i32x4_s(i32x4.shuffle(q0, q1, 1, 3, 5, 7), i32x4.shuffle(q2, q3, 1, 3, 5, 7));
-      const O1 = i16x8.narrow_i32x4_s(i32x4.shuffle(q4, q5, 1, 3, 5, 7), i32x4.shuffle(q6, q7, 1, 3, 5, 7));
-      v128.store(dst, i8x16.narrow_i16x8_u(E0, E1));
-      v128.store(dst, i8x16.narrow_i16x8_u(O0, O1), 16);
+      store8(dst, q0, q1, q2, q3, q4, q5, q6, q7, true); // evens then odds, as `quantize` orders the activations
       store<u16>(scales + (u << 1), <u16>(reinterpret<u32>(s) >> 16));
     }
   }

@@ -48,6 +48,18 @@
   v128.store(d, i16x8.narrow_i32x4_s(i32x4.shuffle(q4, q5, 1, 3, 5, 7), i32x4.shuffle(q6, q7, 1, 3, 5, 7)), 48);
 }
 
+/** Stores eight i32x4 (32 values in column order) as bytes, evens then odds: 32 bytes at d; `unsigned`:
+ * values 0..255 (q8.ts's offset weight codes), else -128..127. */
+// @ts-ignore: decorator
+@inline export function store8(d: usize, q0: v128, q1: v128, q2: v128, q3: v128, q4: v128, q5: v128, q6: v128, q7: v128, unsigned: bool): void {
+  const E0 = i16x8.narrow_i32x4_s(i32x4.shuffle(q0, q1, 0, 2, 4, 6), i32x4.shuffle(q2, q3, 0, 2, 4, 6));
+  const E1 = i16x8.narrow_i32x4_s(i32x4.shuffle(q4, q5, 0, 2, 4, 6), i32x4.shuffle(q6, q7, 0, 2, 4, 6));
+  const O0 = i16x8.narrow_i32x4_s(i32x4.shuffle(q0, q1, 1, 3, 5, 7), i32x4.shuffle(q2, q3, 1, 3, 5, 7));
+  const O1 = i16x8.narrow_i32x4_s(i32x4.shuffle(q4, q5, 1, 3, 5, 7), i32x4.shuffle(q6, q7, 1, 3, 5, 7));
+  v128.store(d, unsigned ? i8x16.narrow_i16x8_u(E0, E1) : i8x16.narrow_i16x8_s(E0, E1));
+  v128.store(d, unsigned ? i8x16.narrow_i16x8_u(O0, O1) : i8x16.narrow_i16x8_s(O0, O1), 16);
+}
+
 /** qmax: 127 (int8 values) or up to 32767 (baseline build only). */
 export function quantize(q: usize, xs: usize, qs: usize, src: usize, n: i32, cols: i32, qmax: f32): void {
   const nb = cols >> 5;
@@ -62,13 +74,7 @@ export function quantize(q: usize, xs: usize, qs: usize, src: usize, n: i32, col
       const q4 = roundI(f32x4.mul(v128.load(p, 64), inv)), q5 = roundI(f32x4.mul(v128.load(p, 80), inv));
       const q6 = roundI(f32x4.mul(v128.load(p, 96), inv)), q7 = roundI(f32x4.mul(v128.load(p, 112), inv));
       if (ASC_FEATURE_RELAXED_SIMD) {
-        const d = q + (<usize>i << 5);
-        const E0 = i16x8.narrow_i32x4_s(i32x4.shuffle(q0, q1, 0, 2, 4, 6), i32x4.shuffle(q2, q3, 0, 2, 4, 6));
-        const E1 = i16x8.narrow_i32x4_s(i32x4.shuffle(q4, q5, 0, 2, 4, 6), i32x4.shuffle(q6, q7, 0, 2, 4, 6));
-        const O0 = i16x8.narrow_i32x4_s(i32x4.shuffle(q0, q1, 1, 3, 5, 7), i32x4.shuffle(q2, q3, 1, 3, 5, 7));
-        const O1 = i16x8.narrow_i32x4_s(i32x4.shuffle(q4, q5, 1, 3, 5, 7), i32x4.shuffle(q6, q7, 1, 3, 5, 7));
-        v128.store(d, i8x16.narrow_i16x8_s(E0, E1));
-        v128.store(d, i8x16.narrow_i16x8_s(O0, O1), 16);
+        store8(q + (<usize>i << 5), q0, q1, q2, q3, q4, q5, q6, q7, false);
       } else {
         store16(q + (<usize>i << 6), q0, q1, q2, q3, q4, q5, q6, q7);
       }

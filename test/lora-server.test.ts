@@ -1,6 +1,6 @@
 // The server with LoRA adapters: each served under its own model id beside the base model, a request
 // picking one by `model`, all on one loaded set of weights.
-import { spawn } from "node:child_process";
+import { serveCli } from "./server-helpers.js";
 import { rmSync } from "node:fs";
 import type { AddressInfo } from "node:net";
 import { join } from "node:path";
@@ -112,23 +112,19 @@ describe("serving adapters by model id", () => {
     });
 
     it("gpt-oss-ts serve --lora lists the base model and the adapter", async () => {
-      const child = spawn(process.execPath, ["dist/src/cli/main.js", "serve", "--model", ckpt, "--lora", adapterDir, "--port", "0", "--max-tokens", "2"], { stdio: ["ignore", "ignore", "pipe"] });
-      let stderr = "";
-      child.stderr.setEncoding("utf8").on("data", (d: string) => (stderr += d));
-      const exited = new Promise<number | null>((ok) => child.on("exit", ok));
+      const { url, stderr, stop } = await serveCli(["--model", ckpt, "--lora", adapterDir, "--max-tokens", "2"]);
+      let code: number | null;
       try {
-        for (let i = 0; i < 600 && !/http:\/\/127\.0\.0\.1:\d+\/v1/.test(stderr) && child.exitCode === null; i++) await new Promise((r) => setTimeout(r, 50));
-        const url = /(http:\/\/127\.0\.0\.1:\d+)\/v1/.exec(stderr)?.[1];
-        expect(url, stderr).toBeDefined();
-        expect(stderr).toMatch(/serve: tiny-real-vocab and LoRA adapters tiny-adapter on/);
+        expect(url, stderr()).toBeDefined();
+        expect(stderr()).toMatch(/serve: tiny-real-vocab and LoRA adapters tiny-adapter on/);
         const list = await (await fetch(`${url}/v1/models`)).json();
         expect(list.data.map((m: { id: string }) => m.id)).toEqual(["tiny-real-vocab", "tiny-adapter"]);
         expect((await ask(url!, { model: "tiny-adapter" })).status).toBe(200);
       } finally {
-        child.kill("SIGTERM");
+        code = await stop();
       }
-      expect(await exited).toBe(0);
-      expect(stderr).toMatch(/POST \/v1\/chat\/completions 200 [\d.]+ s: model tiny-adapter: \d+ prompt tokens/);
+      expect(code).toBe(0);
+      expect(stderr()).toMatch(/POST \/v1\/chat\/completions 200 [\d.]+ s: model tiny-adapter: \d+ prompt tokens/);
     });
   });
 });

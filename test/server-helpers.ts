@@ -1,5 +1,6 @@
 // What the server tests share: a scripted token source (Harmony written by hand and tokenised, so every
 // reply is known), a server on a free port of 127.0.0.1, and OpenAI's npm client pointed at it.
+import { spawn } from "node:child_process";
 import type { AddressInfo } from "node:net";
 import type { Server } from "node:http";
 import OpenAI from "openai";
@@ -75,3 +76,15 @@ export const weatherTool = {
 };
 
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** `gpt-oss-ts serve ARGS --port 0` as a child process, once it has printed its URL (stderr so far in
+ * `stderr()`); `stop()` sends SIGTERM and resolves to the exit code. `url` is undefined when it exited first. */
+export async function serveCli(args: string[]): Promise<{ url: string | undefined; stderr: () => string; stop: () => Promise<number | null> }> {
+  const child = spawn(process.execPath, ["dist/src/cli/main.js", "serve", ...args, "--port", "0"], { stdio: ["ignore", "ignore", "pipe"] });
+  let stderr = "";
+  child.stderr.setEncoding("utf8").on("data", (d: string) => (stderr += d));
+  const exited = new Promise<number | null>((ok) => child.on("exit", ok));
+  const URL_RE = /(http:\/\/127\.0\.0\.1:\d+)\/v1/;
+  for (let i = 0; i < 600 && !URL_RE.test(stderr) && child.exitCode === null; i++) await sleep(50);
+  return { url: URL_RE.exec(stderr)?.[1], stderr: () => stderr, stop: () => (child.kill("SIGTERM"), exited) };
+}

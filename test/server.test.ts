@@ -1,6 +1,6 @@
 // The OpenAI-style server over 127.0.0.1, driven by scripted token sources (Harmony written by hand and
 // tokenised), so every reply is known; plus one smoke test with a real random-weight model.
-import { spawn } from "node:child_process";
+import { serveCli } from "./server-helpers.js";
 import { rmSync } from "node:fs";
 import type { AddressInfo } from "node:net";
 import type { Server } from "node:http";
@@ -361,22 +361,18 @@ describe("OpenAI-style server with a real random-weight model", () => {
   });
 
   it("gpt-oss-ts serve listens, answers, logs a line per request and stops on SIGTERM", async () => {
-    const child = spawn(process.execPath, ["dist/src/cli/main.js", "serve", "--model", ckpt, "--port", "0", "--max-tokens", "3"], { stdio: ["ignore", "ignore", "pipe"] });
-    let stderr = "";
-    child.stderr.setEncoding("utf8").on("data", (d: string) => (stderr += d));
-    const exited = new Promise<number | null>((ok) => child.on("exit", ok));
+    const { url, stderr, stop } = await serveCli(["--model", ckpt, "--max-tokens", "3"]);
+    let code: number | null;
     try {
-      for (let i = 0; i < 600 && !/http:\/\/127\.0\.0\.1:\d+\/v1/.test(stderr) && child.exitCode === null; i++) await new Promise((r) => setTimeout(r, 50));
-      const url = /(http:\/\/127\.0\.0\.1:\d+)\/v1/.exec(stderr)?.[1];
-      expect(url, stderr).toBeDefined();
+      expect(url, stderr()).toBeDefined();
       const data = await events(await post(url!, { messages: [user("Hi")], stream: true, seed: 2 }));
       expect(data[data.length - 1]).toBe("[DONE]");
       const finish = data[data.length - 2] as { choices: { finish_reason: string }[] };
       expect(finish.choices[0].finish_reason).toBe("length"); // --max-tokens 3 is the default cap
     } finally {
-      child.kill("SIGTERM");
+      code = await stop();
     }
-    expect(await exited).toBe(0);
-    expect(stderr).toMatch(/POST \/v1\/chat\/completions 200 [\d.]+ s: \d+ prompt tokens \(0 cached\), 3 generated, finish length/);
+    expect(code).toBe(0);
+    expect(stderr()).toMatch(/POST \/v1\/chat\/completions 200 [\d.]+ s: \d+ prompt tokens \(0 cached\), 3 generated, finish length/);
   });
 });
