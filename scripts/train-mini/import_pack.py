@@ -42,26 +42,33 @@ def dequantize(blocks, scales):
     return values.reshape(*blocks.shape[:-2], -1).astype(np.float32)
 
 
-def state_from_pack(path, used, num_layers):
-    """train.py's state dict from a pack, for the vocabulary `used` (ascending token ids)."""
-    t, _ = read_pack(path)
+def state_from_pack(path, model):
+    """train.py's state dict for `model` from a pack of the first layout (every used row stored, one shared
+    row): trained rows take the pack's rows where it has them (the copy and pair maps start at zero, the
+    pack's unembedding already holds what they added), the shared unembedding its shared row."""
+    t, meta = read_pack(path)
+    if "pack.copy" in t:
+        raise ValueError(f"{path}: a pack of the fixed-rows layout; continue from its run's model.pt with --resume")
+    num_layers = len(model.layers)
     pack_ids = t["pack.used_ids"]
     row = {int(i): r for r, i in enumerate(pack_ids)}
-    shared = len(pack_ids)
-    pick = np.array([row.get(int(i), shared) for i in used] + [shared])
-    missing = int((pick[:-1] == shared).sum())
-    if missing:
-        print(f"{path}: {missing} of {len(used)} tokens are new: a random embedding, the shared row's unembedding", flush=True)
-    embedding = t["model.embed_tokens.weight"][pick]
-    new = pick[:-1] == shared
-    if missing:
-        size = np.median(np.linalg.norm(embedding[:-1][~new], axis=1)) / np.sqrt(embedding.shape[1])
-        embedding[:-1][new] = np.random.default_rng(0).standard_normal((missing, embedding.shape[1])) * size
+    vocab = model.vocab
+    pick = np.array([row.get(int(i), -1) for i in vocab.ids])
+    have = (pick >= 0) & vocab.trained_mask
+    print(f"{path}: {int(have.sum())} of {int(vocab.trained_mask.sum())} trained rows from the pack", flush=True)
+    embedding = model.embedding.detach().numpy().copy()
+    embedding[have] = t["model.embed_tokens.weight"][pick[have]]
+    shared = t["lm_head.weight"][-1]
+    unembedding = np.tile(shared, (len(vocab.ids), 1))
+    unembedding[have] = t["lm_head.weight"][pick[have]]
+    H = embedding.shape[1]
     s = {
         "embedding": embedding,
-        "unembedding": t["lm_head.weight"][pick],
-        "copy": np.zeros((embedding.shape[1], embedding.shape[1])),
-        "pair": np.zeros((embedding.shape[1], embedding.shape[1])),
+        "unembedding": unembedding,
+        "unembedding_shared": shared,
+        "digit_embedding": np.zeros((3, 11, H)),
+        "copy": np.zeros((H, H)),
+        "pair": np.zeros((H, H)),
         "norm": t["model.norm.weight"],
     }
     for n in range(num_layers):

@@ -36,6 +36,8 @@ function bareName(name) {
   const first = tok.decode([spaced[0]]);
   return { tokens: [...enc(first.slice(1)), ...spaced.slice(1)] };
 }
+/** Every token a city name can be written with in an example: after a space, or bare after a quote. */
+export const cityTokens = (name) => [...enc(` ${name}`), ...bareName(name).tokens];
 const piecesToTokens = (pieces) => pieces.flatMap((p) => (typeof p === "string" ? enc(p) : p.tokens));
 const piecesToText = (pieces) => pieces.map((p) => (typeof p === "string" ? p : tok.decode(p.tokens))).join("");
 
