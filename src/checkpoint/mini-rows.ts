@@ -66,28 +66,42 @@ export function expandPackRows(p: PackRows, V: number, H: number, progress?: (do
     }
   }
 
+  // shared + embedding @ copy for every row (the trained ones are replaced below), then the pair term
+  const lm = new Float32Array(V * H);
+  for (let t = 0; t < V; t++) for (let j = 0; j < H; j++) lm[t * H + j] = bf16ToF32(p.unembedding[T * H + j]);
+  addRowsTimes(lm, e, V, H, p.copy, progress);
+  for (let t = 0; t < V; t++) if (spaced[t] >= 0) addRowsTimes(lm.subarray(t * H, (t + 1) * H), e.subarray(spaced[t] * H, (spaced[t] + 1) * H), 1, H, p.pair);
   const lmHead = new Uint16Array(V * H);
-  const shared = new Float32Array(H);
-  for (let j = 0; j < H; j++) shared[j] = bf16ToF32(p.unembedding[T * H + j]);
-  const acc = new Float32Array(H);
-  const addTimes = (x: Float32Array, xAt: number, m: Float32Array) => {
-    for (let i = 0; i < H; i++) {
-      const xi = x[xAt + i];
-      if (xi === 0) continue;
-      const mi = i * H;
-      for (let j = 0; j < H; j++) acc[j] += xi * m[mi + j];
-    }
-  };
   for (let t = 0; t < V; t++) {
-    if (own[t] >= 0) {
-      lmHead.set(p.unembedding.subarray(own[t] * H, (own[t] + 1) * H), t * H);
-    } else {
-      acc.set(shared);
-      addTimes(e, t * H, p.copy);
-      if (spaced[t] >= 0) addTimes(e, spaced[t] * H, p.pair);
-      for (let j = 0; j < H; j++) lmHead[t * H + j] = f32ToBf16(acc[j]);
-    }
-    if (progress && (t % 20000 === 0 || t === V - 1)) progress(t + 1, V);
+    if (own[t] >= 0) lmHead.set(p.unembedding.subarray(own[t] * H, (own[t] + 1) * H), t * H);
+    else for (let j = 0; j < H; j++) lmHead[t * H + j] = f32ToBf16(lm[t * H + j]);
   }
   return { embedding: new Uint8Array(embedding.buffer), lmHead: new Uint8Array(lmHead.buffer) };
+}
+
+/** out[r] += x[r] @ m for `rows` rows of width H, four rows at a time (each weight read once per four). */
+function addRowsTimes(out: Float32Array, x: Float32Array, rows: number, H: number, m: Float32Array, progress?: (done: number, total: number) => void): void {
+  let r = 0;
+  for (; r + 4 <= rows; r += 4) {
+    const o0 = r * H, o1 = o0 + H, o2 = o1 + H, o3 = o2 + H;
+    for (let i = 0; i < H; i++) {
+      const x0 = x[o0 + i], x1 = x[o1 + i], x2 = x[o2 + i], x3 = x[o3 + i];
+      const mi = i * H;
+      for (let j = 0; j < H; j++) {
+        const w = m[mi + j];
+        out[o0 + j] += x0 * w;
+        out[o1 + j] += x1 * w;
+        out[o2 + j] += x2 * w;
+        out[o3 + j] += x3 * w;
+      }
+    }
+    if (progress && r % 20000 === 0) progress(r, rows);
+  }
+  for (; r < rows; r++) {
+    for (let i = 0; i < H; i++) {
+      const xi = x[r * H + i], mi = i * H;
+      for (let j = 0; j < H; j++) out[r * H + j] += xi * m[mi + j];
+    }
+  }
+  progress?.(rows, rows);
 }
