@@ -29,6 +29,8 @@ def read_pack(path):
             a = np.frombuffer(raw, dtype=np.uint8)
         elif info["dtype"] == "I32":
             a = np.frombuffer(raw, dtype=np.int32)
+        elif info["dtype"] == "F32":
+            a = np.frombuffer(raw, dtype=np.float32)
         else:
             raise ValueError(f"{path}: tensor {name} has dtype {info['dtype']}, not one a pack holds")
         out[name] = a.reshape(info["shape"])
@@ -43,12 +45,13 @@ def dequantize(blocks, scales):
 
 
 def state_from_pack(path, model):
-    """train.py's state dict for `model` from a pack of the first layout (every used row stored, one shared
-    row): trained rows take the pack's rows where it has them (the copy and pair maps start at zero, the
-    pack's unembedding already holds what they added), the shared unembedding its shared row."""
+    """train.py's state dict for `model` from a pack: trained rows take the pack's rows where it has them
+    (with their digit vectors folded in; digit_embedding starts at zero), the shared unembedding its shared
+    row. A pack of the first layout (every used row stored, one shared row) has no copy and pair maps:
+    they start at zero, its unembedding already holds what they added. A pack of the fixed-rows layout
+    has them: each trained row's own unembedding is its lm_head row less what they add."""
     t, meta = read_pack(path)
-    if "pack.copy" in t:
-        raise ValueError(f"{path}: a pack of the fixed-rows layout; continue from its run's model.pt with --resume")
+    fixed = "pack.copy" in t
     num_layers = len(model.layers)
     pack_ids = t["pack.used_ids"]
     row = {int(i): r for r, i in enumerate(pack_ids)}
@@ -67,10 +70,19 @@ def state_from_pack(path, model):
         "unembedding": unembedding,
         "unembedding_shared": shared,
         "digit_embedding": np.zeros((3, 11, H)),
-        "copy": np.zeros((H, H)),
-        "pair": np.zeros((H, H)),
+        "copy": t["pack.copy"] if fixed else np.zeros((H, H)),
+        "pair": t["pack.pair"] if fixed else np.zeros((H, H)),
         "norm": t["model.norm.weight"],
     }
+    if fixed:
+        with torch.no_grad():
+            model.embedding.copy_(torch.from_numpy(embedding))
+            model.digit_embedding.zero_()
+            model.copy.copy_(torch.from_numpy(np.array(s["copy"], dtype=np.float32)))
+            model.pair.copy_(torch.from_numpy(np.array(s["pair"], dtype=np.float32)))
+            e_k = model.embedding_matrix()
+            added = (e_k @ model.copy + model.embedding_of(model.spaced, e_k) @ model.pair).numpy()
+        unembedding[have] -= added[have]
     for n in range(num_layers):
         p, a, e = f"model.layers.{n}.", f"model.layers.{n}.self_attn.", f"model.layers.{n}.mlp.experts."
         L = f"layers.{n}."
