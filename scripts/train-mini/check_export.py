@@ -12,7 +12,7 @@ import numpy as np
 import torch
 
 sys.path.insert(0, os.path.dirname(__file__))
-from model import MiniGptOss, mxfp4_fake  # noqa: E402
+from model import MiniGptOss, fixed_rows, mxfp4_fake  # noqa: E402
 from train import CONFIG, VOCAB_SIZE, load, vocabulary  # noqa: E402
 from export import bf16  # noqa: E402
 
@@ -35,35 +35,41 @@ def main():
     ap.add_argument("--tokens", type=int, default=80)
     args = ap.parse_args()
     torch.set_num_threads(1)
-    used, spaced = vocabulary(args.data)
+    vocab = vocabulary(args.data)
     state = torch.load(os.path.join(args.run, "model.pt"))
     cfg = dict(CONFIG)
-    cfg["hidden_size"] = cfg["intermediate_size"] = state["norm"].shape[0]
+    cfg["hidden_size"] = cfg["intermediate_size"] = H = state["norm"].shape[0]
     cfg["num_attention_heads"] = state["layers.0.sinks"].shape[0]
     cfg["num_key_value_heads"] = (state["layers.0.qkv"].shape[0] // cfg["head_dim"] - cfg["num_attention_heads"]) // 2
-    model = MiniGptOss(cfg, used, VOCAB_SIZE, spaced)
+    model = MiniGptOss(cfg, vocab)
     model.load_state_dict(state)
+    rounded = lambda t: torch.from_numpy((bf16(t).astype(np.uint32) << 16).view(np.float32)).view(t.shape)
     with torch.no_grad():
-        lm_head = model.unembedding_matrix().clone()  # export writes this one matrix as lm_head
+        # Both vocabulary matrices as the unpacker builds them (src/checkpoint/mini-rows.ts), written here
+        # a second time from the pack's definition (export.py's header).
+        trained = torch.from_numpy(vocab.trained_mask)
+        tid = torch.from_numpy(vocab.ids[vocab.trained_mask])
+        e_k = model.embedding_matrix()
+        embedding = torch.from_numpy(fixed_rows(np.arange(VOCAB_SIZE), H))
+        embedding[tid] = rounded(e_k[trained])
+        spaced = torch.from_numpy(vocab.spaced_of(np.arange(VOCAB_SIZE)))
+        pair_rows = torch.where((spaced >= 0)[:, None], embedding[spaced.clamp(min=0)], torch.zeros(1, H))
+        lm_head = rounded(model.unembedding_shared)[None, :] + embedding @ model.copy + pair_rows @ model.pair
+        lm_head[tid] = model.unembedding_matrix(e_k)[trained]
+        lm_head = rounded(lm_head)
+        embedding = rounded(embedding)
         for name, p in model.named_parameters():
             if name.endswith("mlp1") or name.endswith("mlp2"):
                 p.copy_(mxfp4_fake(p))
             else:
-                p.copy_(torch.from_numpy((bf16(p).astype(np.uint32) << 16).view(np.float32)).view(p.shape))
-        model.unembedding.copy_(torch.from_numpy((bf16(lm_head).astype(np.uint32) << 16).view(np.float32)).view(lm_head.shape))
-        model.copy.zero_()
-        model.pair.zero_()
-    compact = np.full(VOCAB_SIZE, len(used), dtype=np.int64)
-    compact[used] = np.arange(len(used))
+                p.copy_(rounded(p))
     tokens, _, offsets = load(args.data)
     worst = 0.0
     for s in range(args.sequences):
         ids = tokens[offsets[s * 7] : offsets[s * 7] + args.tokens].astype(np.int64)
         with torch.no_grad():
-            h = model(torch.from_numpy(compact[ids])[None])[0]
-            z = (h @ model.unembedding.T).numpy()
-        full = np.repeat(z[:, -1:], VOCAB_SIZE, 1)  # every unused token: the shared row's logit
-        full[:, used] = z[:, :-1]
+            h = model(None, embedded=embedding[torch.from_numpy(ids)][None])[0]
+            full = (h @ lm_head.T).numpy()
         out = f"/tmp/mini-check-{s}.safetensors"
         subprocess.run(["node", "dist/src/cli/main.js", "forward", "--model", args.model, "--tokens", ",".join(map(str, ids)), "--out", out], check=True, capture_output=True)
         engine = read_logits(out)

@@ -1,17 +1,22 @@
 # The compact pack: one safetensors file with every tensor of the Hugging Face gpt-oss layout under its
 # own name, dtype and shape (experts as MXFP4 blocks and scales, the rest BF16), except the two
-# vocabulary matrices, which hold only the used rows plus the shared row last:
-#   model.embed_tokens.weight, lm_head.weight   BF16 [U + 1, H]
-#   pack.used_ids                                I32 [U]   the token id of each used row, ascending
-# and the metadata key "config" with config.json's object. src/checkpoint/mini.ts unpacks it into
-# weights/gpt-oss-mini/ (config.json, generation_config.json, model.safetensors).
+# vocabulary matrices, which hold only the trained rows:
+#   model.embed_tokens.weight  BF16 [T, H]      the trained rows' embedding
+#   lm_head.weight             BF16 [T + 1, H]  the trained rows' unembedding, then the shared row
+#   pack.used_ids              I32 [T]          the token id of each trained row, ascending
+#   pack.copy, pack.pair       F32 [H, H]       every other token t: embedding fixed_rows(t), unembedding
+#   pack.pairs                 I32 [P, 2]         shared + embedding(t) @ copy + embedding(spaced(t)) @ pair
+#                                               with (bare, spaced) ids in pack.pairs
+# and the metadata keys "config" (config.json's object) and "fixed_rows" ({"seed", "scale"} of model.py's
+# fixed_rows). src/checkpoint/mini.ts unpacks it into weights/gpt-oss-mini/ (config.json,
+# generation_config.json, model.safetensors).
 import json
 import struct
 
 import numpy as np
 import torch
 
-from model import FP4
+from model import FIXED_SCALE, FIXED_SEED, FP4
 
 
 def bf16(t):
@@ -52,7 +57,8 @@ def hf_config(cfg, vocab_size):
     return c
 
 
-def export_pack(model, used, cfg, vocab_size, path):
+def export_pack(model, cfg, path):
+    vocab_size = model.vocab.size
     H, d, nq, nkv = cfg["hidden_size"], cfg["head_dim"], cfg["num_attention_heads"], cfg["num_key_value_heads"]
     tensors = []  # (name, dtype, shape, bytes)
     add = lambda name, arr, dtype: tensors.append((name, dtype, list(arr.shape), np.ascontiguousarray(arr).tobytes()))
@@ -79,11 +85,19 @@ def export_pack(model, used, cfg, vocab_size, path):
         add(f"{e}down_proj_scales", scales, "U8")
         add(f"{e}down_proj_bias", bf16(m.mlp2_bias), "BF16")
     add("model.norm.weight", bf16(model.norm), "BF16")
-    add("model.embed_tokens.weight", bf16(model.embedding), "BF16")
-    add("lm_head.weight", bf16(model.unembedding_matrix()), "BF16")
-    add("pack.used_ids", np.asarray(used, dtype=np.int32), "I32")
+    with torch.no_grad():
+        t = torch.from_numpy(model.vocab.trained_mask)
+        e_k = model.embedding_matrix()
+        add("model.embed_tokens.weight", bf16(e_k[t]), "BF16")
+        add("lm_head.weight", bf16(torch.cat([model.unembedding_matrix(e_k)[t], model.unembedding_shared[None, :]])), "BF16")
+        add("pack.used_ids", model.vocab.ids[model.vocab.trained_mask].astype(np.int32), "I32")
+        add("pack.copy", model.copy.detach().float().numpy(), "F32")
+        add("pack.pair", model.pair.detach().float().numpy(), "F32")
+        add("pack.pairs", model.vocab.pairs.astype(np.int32), "I32")
 
-    header, offset = {"__metadata__": {"format": "gpt-oss-mini pack", "config": json.dumps(hf_config(cfg, vocab_size))}}, 0
+    meta = {"format": "gpt-oss-mini pack", "config": json.dumps(hf_config(cfg, vocab_size)),
+            "fixed_rows": json.dumps({"seed": FIXED_SEED, "scale": FIXED_SCALE})}
+    header, offset = {"__metadata__": meta}, 0
     for name, dtype, shape, data in tensors:
         header[name] = {"dtype": dtype, "shape": shape, "data_offsets": [offset, offset + len(data)]}
         offset += len(data)
@@ -116,10 +130,7 @@ if __name__ == "__main__":
     state = torch.load(os.path.join(a.run, "model.pt"))
     cfg = dict(CONFIG)
     cfg["hidden_size"] = cfg["intermediate_size"] = state["norm"].shape[0]
-    for k in ("copy", "pair"):  # checkpoints from before those maps: zero, the same unembedding
-        state.setdefault(k, torch.zeros(cfg["hidden_size"], cfg["hidden_size"]))
-    used, spaced = vocabulary(a.data)
-    model = MiniGptOss(cfg, used, VOCAB_SIZE, spaced)
+    model = MiniGptOss(cfg, vocabulary(a.data))
     model.load_state_dict(state)
-    export_pack(model, used, cfg, VOCAB_SIZE, a.out)
+    export_pack(model, cfg, a.out)
     print(f"wrote {a.out}")

@@ -2,10 +2,12 @@
 //   OUT/tokens.u32  every sequence's token ids, one after the other (uint32 little-endian)
 //   OUT/loss.u8     1 where the token is one the model must predict (the reply), else 0
 //   OUT/offsets.u32 start of each sequence in tokens, plus the end
+//   OUT/template.u32 the token ids the data holds outside city names (ascending): the rows train.py trains;
+//                    a token seen only inside city names keeps a fixed row, like every token never seen
 // Questions of the held-out set (seed HELDOUT_SEED, split "heldout") are skipped.
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { exampleSequences, HELDOUT_SEED, makeExample, questionKey } from "./tasks.mjs";
+import { cityTokens, exampleSequences, HELDOUT_SEED, makeExample, questionKey } from "./tasks.mjs";
 
 const arg = (name, fallback) => {
   const i = process.argv.indexOf(`--${name}`);
@@ -26,6 +28,7 @@ for (let i = 0; i < heldoutCount; i++) {
 }
 
 const tokens = [], loss = [], offsets = [0];
+const template = new Set();
 let skipped = 0;
 const started = Date.now();
 for (let i = 0; i < count; i++) {
@@ -36,7 +39,9 @@ for (let i = 0; i < count; i++) {
     skipped++;
     continue;
   }
+  const city = ex.family === "weather" ? new Set(cityTokens(ex.city)) : null;
   for (const s of exampleSequences(ex)) {
+    for (const t of s.tokens) if (!city?.has(t)) template.add(t);
     for (let j = 0; j < s.tokens.length; j++) {
       tokens.push(s.tokens[j]);
       loss.push(s.loss[j]);
@@ -49,4 +54,5 @@ mkdirSync(out, { recursive: true });
 writeFileSync(join(out, "tokens.u32"), new Uint32Array(tokens));
 writeFileSync(join(out, "loss.u8"), new Uint8Array(loss));
 writeFileSync(join(out, "offsets.u32"), new Uint32Array(offsets));
+writeFileSync(join(out, "template.u32"), new Uint32Array([...template].sort((a, b) => a - b)));
 console.error(`${offsets.length - 1} sequences, ${tokens.length} tokens (${loss.filter(Boolean).length} with loss); ${skipped} held-out questions skipped -> ${out}`);

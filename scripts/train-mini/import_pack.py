@@ -29,6 +29,8 @@ def read_pack(path):
             a = np.frombuffer(raw, dtype=np.uint8)
         elif info["dtype"] == "I32":
             a = np.frombuffer(raw, dtype=np.int32)
+        elif info["dtype"] == "F32":
+            a = np.frombuffer(raw, dtype=np.float32)
         else:
             raise ValueError(f"{path}: tensor {name} has dtype {info['dtype']}, not one a pack holds")
         out[name] = a.reshape(info["shape"])
@@ -42,28 +44,45 @@ def dequantize(blocks, scales):
     return values.reshape(*blocks.shape[:-2], -1).astype(np.float32)
 
 
-def state_from_pack(path, used, num_layers):
-    """train.py's state dict from a pack, for the vocabulary `used` (ascending token ids)."""
-    t, _ = read_pack(path)
+def state_from_pack(path, model):
+    """train.py's state dict for `model` from a pack: trained rows take the pack's rows where it has them
+    (with their digit vectors folded in; digit_embedding starts at zero), the shared unembedding its shared
+    row. A pack of the first layout (every used row stored, one shared row) has no copy and pair maps:
+    they start at zero, its unembedding already holds what they added. A pack of the fixed-rows layout
+    has them: each trained row's own unembedding is its lm_head row less what they add."""
+    t, meta = read_pack(path)
+    fixed = "pack.copy" in t
+    num_layers = len(model.layers)
     pack_ids = t["pack.used_ids"]
     row = {int(i): r for r, i in enumerate(pack_ids)}
-    shared = len(pack_ids)
-    pick = np.array([row.get(int(i), shared) for i in used] + [shared])
-    missing = int((pick[:-1] == shared).sum())
-    if missing:
-        print(f"{path}: {missing} of {len(used)} tokens are new: a random embedding, the shared row's unembedding", flush=True)
-    embedding = t["model.embed_tokens.weight"][pick]
-    new = pick[:-1] == shared
-    if missing:
-        size = np.median(np.linalg.norm(embedding[:-1][~new], axis=1)) / np.sqrt(embedding.shape[1])
-        embedding[:-1][new] = np.random.default_rng(0).standard_normal((missing, embedding.shape[1])) * size
+    vocab = model.vocab
+    pick = np.array([row.get(int(i), -1) for i in vocab.ids])
+    have = (pick >= 0) & vocab.trained_mask
+    print(f"{path}: {int(have.sum())} of {int(vocab.trained_mask.sum())} trained rows from the pack", flush=True)
+    embedding = model.embedding.detach().numpy().copy()
+    embedding[have] = t["model.embed_tokens.weight"][pick[have]]
+    shared = t["lm_head.weight"][-1]
+    unembedding = np.tile(shared, (len(vocab.ids), 1))
+    unembedding[have] = t["lm_head.weight"][pick[have]]
+    H = embedding.shape[1]
     s = {
         "embedding": embedding,
-        "unembedding": t["lm_head.weight"][pick],
-        "copy": np.zeros((embedding.shape[1], embedding.shape[1])),
-        "pair": np.zeros((embedding.shape[1], embedding.shape[1])),
+        "unembedding": unembedding,
+        "unembedding_shared": shared,
+        "digit_embedding": np.zeros((3, 11, H)),
+        "copy": t["pack.copy"] if fixed else np.zeros((H, H)),
+        "pair": t["pack.pair"] if fixed else np.zeros((H, H)),
         "norm": t["model.norm.weight"],
     }
+    if fixed:
+        with torch.no_grad():
+            model.embedding.copy_(torch.from_numpy(embedding))
+            model.digit_embedding.zero_()
+            model.copy.copy_(torch.from_numpy(np.array(s["copy"], dtype=np.float32)))
+            model.pair.copy_(torch.from_numpy(np.array(s["pair"], dtype=np.float32)))
+            e_k = model.embedding_matrix()
+            added = (e_k @ model.copy + model.embedding_of(model.spaced, e_k) @ model.pair).numpy()
+        unembedding[have] -= added[have]
     for n in range(num_layers):
         p, a, e = f"model.layers.{n}.", f"model.layers.{n}.self_attn.", f"model.layers.{n}.mlp.experts."
         L = f"layers.{n}."

@@ -47,32 +47,95 @@ def mxfp4_fake(w):
     return q.reshape(shape)
 
 
+FIXED_SEED = 0x6D696E69
+FIXED_SCALE = 1.5
+
+
+def fixed_rows(ids, H, seed=FIXED_SEED):
+    """[len(ids), H] float32: the fixed embedding of tokens without a trained row, uniform in
+    (-FIXED_SCALE, FIXED_SCALE) from a 32-bit hash of (id, column); src/checkpoint/mini.ts computes the same."""
+    M = 0xFFFFFFFF
+    t = np.asarray(ids, dtype=np.uint64)[:, None]
+    j = np.arange(H, dtype=np.uint64)[None, :]
+    x = (t * 0x9E3779B1 + j * 0x85EBCA77 + seed) & M
+    x ^= x >> 16
+    x = (x * 0x85EBCA6B) & M
+    x ^= x >> 13
+    x = (x * 0xC2B2AE35) & M
+    x ^= x >> 16
+    u = ((x >> 8).astype(np.float64) + 0.5) / 16777216
+    return ((2 * u - 1) * FIXED_SCALE).astype(np.float32)
+
+
+class Vocab:
+    """Which token ids have rows in the softmax's exact part (ids, ascending), which of them are trained,
+    the number tokens' digits, and every word's spaced form."""
+
+    def __init__(self, ids, trained, digits, pairs, vocab_size):
+        self.ids = np.asarray(ids, dtype=np.int64)
+        self.size = vocab_size
+        self.outside = vocab_size - len(self.ids)
+        self.trained_mask = np.isin(self.ids, trained)
+        self._pos = np.full(vocab_size, -1, dtype=np.int64)
+        self._pos[self.ids] = np.arange(len(self.ids))
+        self.digits = np.full((len(self.ids), 3), -1, dtype=np.int64)
+        d = np.asarray(digits, dtype=np.int64).reshape(-1, 4)
+        p = self._pos[d[:, 0]]
+        keep = (p >= 0) & self.trained_mask[np.maximum(p, 0)]
+        self.digits[p[keep]] = d[keep, 1:]
+        self._spaced = np.full(vocab_size, -1, dtype=np.int64)
+        pr = np.asarray(pairs, dtype=np.int64).reshape(-1, 2)
+        self._spaced[pr[:, 0]] = pr[:, 1]
+        self.pairs = pr
+
+    def position(self, ids):
+        return self._pos[np.maximum(ids, 0)] * (ids >= 0) - (ids < 0)
+
+    def spaced_of(self, ids):
+        return self._spaced[ids]
+
+    def sample_outside(self, n, rng):
+        """n distinct ids outside self.ids, drawn uniformly."""
+        out = np.empty(0, dtype=np.int64)
+        while len(out) < n:
+            c = rng.integers(0, self.size, size=2 * n)
+            out = np.unique(np.concatenate([out, c[self._pos[c] < 0]]))
+        return rng.permutation(out)[:n]
+
+
 def ste(w, q):
     return w + (q - w).detach()
 
 
 class MiniGptOss(torch.nn.Module):
-    def __init__(self, cfg, used_ids, vocab_size, spaced_rows=None):
+    def __init__(self, cfg, vocab):
         super().__init__()
         self.cfg = cfg
         H, d, nq, nkv, E, I, L = (cfg[k] for k in ("hidden_size", "head_dim", "num_attention_heads", "num_key_value_heads", "num_local_experts", "intermediate_size", "num_hidden_layers"))
-        U = len(used_ids)
-        self.shared_count = vocab_size - U  # tokens the shared row stands for
+        self.vocab = vocab
+        K = len(vocab.ids)
         P = torch.nn.Parameter
         std = 0.02
         n = lambda *s, sd=std: P(torch.randn(*s) * sd)
-        self.embedding = n(U + 1, H, sd=1.0)  # row U: the shared row
-        self.unembedding = n(U + 1, H)
-        # The unembedding is `unembedding + embedding @ copy` (export writes it as one matrix): one shared
-        # map lets a copying circuit work for every token, including rare ones the softmax barely trained.
-        # A second map, from the spaced form of a word to its bare form (" Oslo" -> "Oslo"): a name the
-        # question has after a space is written after a quote in the tool's JSON arguments.
-        # spaced_rows[r]: the row of row r's spaced form, or U + 1 (a zero row) when it has none.
+        # Rows of the softmax's exact part (vocab.ids, ascending). Only `vocab.trained` rows learn their own
+        # embedding and unembedding; every other token of the 201,088 keeps a fixed pseudo-random embedding
+        # (fixed_rows: the engine's unpacker computes the same) and the shared unembedding row `unembedding_shared`.
+        # Names are then copied by a circuit that works for any token, seen or not.
+        self.embedding = P(torch.from_numpy(fixed_rows(vocab.ids, H)))
+        self.unembedding = n(K, H)
+        self.unembedding_shared = n(H)
+        self.register_buffer("fixed", torch.from_numpy(fixed_rows(vocab.ids, H)), persistent=False)
+        self.register_buffer("trained", torch.from_numpy(vocab.trained_mask), persistent=False)
+        # Number tokens "0".."999": their embedding adds one vector per (place, digit) (place 10: no digit),
+        # shared by all, so the digits of a number token are there to read without learning each token.
+        self.digit_embedding = P(torch.zeros(3, 11, H))
+        self.register_buffer("digits", torch.from_numpy(vocab.digits), persistent=False)  # [K, 3], -1: not a number
+        # The unembedding of a token is `unembedding + embedding @ copy + embedding[spaced form] @ pair`
+        # (export writes it as one matrix): one shared map lets a copying circuit work for every token; the
+        # pair map writes a word the question has after a space (" Oslo") in its bare form after a quote.
         self.copy = P(torch.zeros(H, H))
         self.pair = P(torch.zeros(H, H))
-        if spaced_rows is None:
-            spaced_rows = np.full(U + 1, U + 1)
-        self.register_buffer("spaced_rows", torch.as_tensor(spaced_rows, dtype=torch.long), persistent=False)
+        self.register_buffer("spaced", torch.from_numpy(vocab.spaced_of(vocab.ids)), persistent=False)
         self.norm = P(torch.ones(H))
         self.layers = torch.nn.ModuleList()
         for _ in range(L):
@@ -107,14 +170,14 @@ class MiniGptOss(torch.nn.Module):
         x1, x2 = x[..., :half], x[..., half:]
         return torch.cat([x1 * c - x2 * s, x2 * c + x1 * s], -1)
 
-    def forward(self, ids):
-        """ids [B, T] in compact numbering -> hidden states after the final norm [B, T, H]; also keeps
-        the router's choices (self.routing) for the trace-like statistics."""
+    def forward(self, ids, embedded=None):
+        """ids [B, T] in compact numbering (rows of vocab.ids), or their embedding rows `embedded`
+        [B, T, H] -> hidden states after the final norm [B, T, H]."""
         cfg = self.cfg
-        B, T = ids.shape
+        x = self.embedding_matrix()[ids] if embedded is None else embedded
+        B, T = x.shape[:2]
         d, nq, nkv, k = cfg["head_dim"], cfg["num_attention_heads"], cfg["num_key_value_heads"], cfg["num_experts_per_tok"]
         limit, alpha = cfg["swiglu_limit"], 1.702
-        x = self.embedding[ids]
         pos = torch.arange(T)
         causal = pos[None, :] <= pos[:, None]
         for li, m in enumerate(self.layers):
@@ -159,12 +222,39 @@ class MiniGptOss(torch.nn.Module):
             x = x + out.view(B, T, -1)
         return self.rmsnorm(x, self.norm)
 
-    def unembedding_matrix(self):
-        """[U + 1, H]: what the engine's lm_head holds."""
-        padded = torch.cat([self.embedding, self.embedding.new_zeros(1, self.embedding.shape[1])])
-        return self.unembedding + self.embedding @ self.copy + padded[self.spaced_rows] @ self.pair
+    def embedding_matrix(self):
+        """[K, H]: the embedding of vocab.ids' rows."""
+        e = torch.where(self.trained[:, None], self.embedding, self.fixed)
+        d = self.digits
+        is_number = (d[:, :1] >= 0).float()
+        add = sum(self.digit_embedding[p][d[:, p].clamp(min=0)] for p in range(3))
+        return e + is_number * add
 
-    def logits(self, h):
-        """[..., U + 1]: the used rows, then the shared row's logit plus log(how many tokens share it)."""
-        z = h @ self.unembedding_matrix().T
-        return torch.cat([z[..., :-1], z[..., -1:] + math.log(self.shared_count)], -1)
+    def embedding_of(self, ids, e_k):
+        """Embedding rows of any token ids (-1: a zero row), given embedding_matrix()."""
+        pos = torch.from_numpy(self.vocab.position(ids.numpy()))
+        fixed = torch.from_numpy(fixed_rows(np.maximum(ids.numpy(), 0), e_k.shape[1])) * (ids >= 0).float()[:, None]
+        return torch.where((pos >= 0)[:, None], e_k[pos.clamp(min=0)], fixed)
+
+    def unembedding_of(self, e_rows, spaced_rows, own):
+        """lm_head rows: own unembedding (or the shared one) + copy and pair terms."""
+        return own + e_rows @ self.copy + spaced_rows @ self.pair
+
+    def unembedding_matrix(self, e_k=None):
+        """[K, H]: what the engine's lm_head holds for vocab.ids."""
+        e_k = self.embedding_matrix() if e_k is None else e_k
+        own = torch.where(self.trained[:, None], self.unembedding, self.unembedding_shared[None, :])
+        return self.unembedding_of(e_k, self.embedding_of(self.spaced, e_k), own)
+
+    def logits(self, h, sample=None):
+        """[..., K (+ S)]: vocab.ids' logits, then those of `sample` (ids outside vocab.ids, drawn uniformly),
+        each plus log(outside / S): their sum of exponentials estimates that of all the tokens outside."""
+        e_k = self.embedding_matrix()
+        z = h @ self.unembedding_matrix(e_k).T
+        if sample is None:
+            return z
+        ids = torch.from_numpy(sample)
+        e_s = self.embedding_of(ids, e_k)
+        sp = self.embedding_of(torch.from_numpy(self.vocab.spaced_of(sample)), e_k)
+        w = self.unembedding_of(e_s, sp, self.unembedding_shared[None, :])
+        return torch.cat([z, h @ w.T + math.log(self.vocab.outside / len(sample))], -1)

@@ -36,6 +36,8 @@ function bareName(name) {
   const first = tok.decode([spaced[0]]);
   return { tokens: [...enc(first.slice(1)), ...spaced.slice(1)] };
 }
+/** Every token a city name can be written with in an example: after a space, or bare after a quote. */
+export const cityTokens = (name) => [...enc(` ${name}`), ...bareName(name).tokens];
 const piecesToTokens = (pieces) => pieces.flatMap((p) => (typeof p === "string" ? enc(p) : p.tokens));
 const piecesToText = (pieces) => pieces.map((p) => (typeof p === "string" ? p : tok.decode(p.tokens))).join("");
 
@@ -43,7 +45,9 @@ const piecesToText = (pieces) => pieces.map((p) => (typeof p === "string" ? p : 
 
 const EFFORTS = ["low", "medium", "high"];
 
-/** Column-by-column working of a + b or a - b (|a - b| when b > a), ones first. */
+/** Column-by-column working of a + b or a - b (|a - b| when b > a), ones first. Each column names both
+ * numbers again right before their digits there: the digit is then read from a token a fixed distance
+ * back, not looked up across the conversation. */
 function arithmetic(a, op, b, effort) {
   const neg = op === "-" && b > a;
   const [x, y] = neg ? [b, a] : [a, b];
@@ -57,16 +61,16 @@ function arithmetic(a, op, b, effort) {
     if (op === "+") {
       const s = xd[i] + yd[i] + carry;
       steps.push(effort === "low"
-        ? [`${xd[i]}+${yd[i]}+${carry}=${s}`]
-        : [`${cols[i]}: ${xd[i]} + ${yd[i]} + ${carry} = ${s}, write ${s % 10}, carry ${Math.floor(s / 10)}.`]);
+        ? [`${cols[i]}: ${x} and ${y} give ${xd[i]}+${yd[i]}+${carry}=${s}`]
+        : [`${cols[i]}: ${x} and ${y} give ${xd[i]} + ${yd[i]} + ${carry} = ${s}, write ${s % 10}, carry ${Math.floor(s / 10)}.`]);
       carry = Math.floor(s / 10);
     } else {
       const top = xd[i] - carry;
       const borrow = top < yd[i] ? 1 : 0;
       const d = top + 10 * borrow - yd[i];
       steps.push(effort === "low"
-        ? [`${xd[i]}-${carry}-${yd[i]}=${d}${borrow ? " b1" : " b0"}`]
-        : [`${cols[i]}: ${xd[i]} - ${carry} - ${yd[i]}${borrow ? " needs a borrow, 10 more" : ""} = ${d}, write ${d}, borrow ${borrow}.`]);
+        ? [`${cols[i]}: ${x} and ${y} give ${xd[i]}-${carry}-${yd[i]}=${d}${borrow ? " b1" : " b0"}`]
+        : [`${cols[i]}: ${x} and ${y} give ${xd[i]} - ${carry} - ${yd[i]}${borrow ? " needs a borrow, 10 more" : ""} = ${d}, write ${d}, borrow ${borrow}.`]);
       carry = borrow;
     }
   }
@@ -74,7 +78,7 @@ function arithmetic(a, op, b, effort) {
   const pieces = [];
   if (effort === "low") {
     if (neg) pieces.push(`${b}>${a}, so ${x}-${y} negated. `);
-    pieces.push(steps.map((s) => s[0]).join(", "), ". So ", digits(result), ".");
+    pieces.push(steps.map((s) => s[0]).join("\n"), ". So ", digits(result), ".");
   } else {
     pieces.push(`The user asks for ${q}. `);
     if (neg) pieces.push(`Since ${b} is larger than ${a}, I compute ${x} - ${y} and make it negative. `);

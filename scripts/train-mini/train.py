@@ -10,7 +10,7 @@ import time
 import numpy as np
 import torch
 
-from model import MiniGptOss
+from model import MiniGptOss, Vocab
 from export import export_pack
 from import_pack import state_from_pack
 
@@ -43,17 +43,12 @@ def load(data):
 
 
 def vocabulary(data):
-    """The token ids the model keeps rows for (ascending), and for each row (the shared row last) the row
-    of its spaced form or U + 1: the data's tokens plus vocab.mjs's extra.u32 and pairs.u32 when present."""
-    used = np.unique(np.fromfile(os.path.join(data, "tokens.u32"), dtype=np.uint32))
-    extra, pairs = os.path.join(data, "extra.u32"), os.path.join(data, "pairs.u32")
-    if os.path.exists(extra):
-        used = np.union1d(used, np.fromfile(extra, dtype=np.uint32))
-    spaced = np.full(len(used) + 1, len(used) + 1)
-    if os.path.exists(pairs):
-        p = np.fromfile(pairs, dtype=np.uint32).reshape(-1, 2)
-        spaced[np.searchsorted(used, p[:, 0])] = np.searchsorted(used, p[:, 1])
-    return used, spaced
+    """The Vocab of a data folder (generate.mjs, then vocab.mjs): the rows of the softmax's exact part are
+    the data's tokens, extra.u32 and trained.u32."""
+    u32 = lambda name: np.fromfile(os.path.join(data, name), dtype=np.uint32).astype(np.int64)
+    trained = u32("trained.u32")
+    ids = np.unique(np.concatenate([u32("tokens.u32"), u32("extra.u32"), trained]))
+    return Vocab(ids, trained, u32("digits.u32"), u32("pairs.u32"), VOCAB_SIZE)
 
 
 def batches(offsets, tokens_per_batch, rng):
@@ -87,6 +82,8 @@ def main():
     ap.add_argument("--resume", default=None)
     ap.add_argument("--init-pack", default=None, help="start from a pack's weights (when its checkpoint is gone)")
     ap.add_argument("--minutes", type=float, default=0, help="stop (and export) after this many minutes")
+    ap.add_argument("--sample", type=int, default=4096, help="tokens outside the exact softmax drawn each step to estimate their share")
+    ap.add_argument("--warmup", type=int, default=100)
     ap.add_argument("--hidden", type=int, default=CONFIG["hidden_size"])
     args = ap.parse_args()
     CONFIG["hidden_size"] = CONFIG["intermediate_size"] = args.hidden
@@ -96,16 +93,15 @@ def main():
     os.makedirs(args.out, exist_ok=True)
 
     tokens, loss, offsets = load(args.data)
-    used, spaced = vocabulary(args.data)
-    compact = np.full(VOCAB_SIZE, len(used), dtype=np.int64)
-    compact[used] = np.arange(len(used))
-    print(f"{len(offsets) - 1} sequences, {len(tokens)} tokens, {len(used)} distinct token ids", flush=True)
+    vocab = vocabulary(args.data)
+    compact = vocab.position(np.arange(VOCAB_SIZE))
+    print(f"{len(offsets) - 1} sequences, {len(tokens)} tokens, {len(vocab.ids)} rows in the exact softmax ({int(vocab.trained_mask.sum())} trained)", flush=True)
 
-    model = MiniGptOss(CONFIG, used, VOCAB_SIZE, spaced)
+    model = MiniGptOss(CONFIG, vocab)
     if args.resume:
         model.load_state_dict(torch.load(args.resume))
     elif args.init_pack:
-        model.load_state_dict(state_from_pack(args.init_pack, used, CONFIG["num_hidden_layers"]))
+        model.load_state_dict(state_from_pack(args.init_pack, model))
     params = sum(p.numel() for p in model.parameters())
     print(f"{params} parameters", flush=True)
     decay = [p for n, p in model.named_parameters() if p.dim() >= 2]
@@ -126,7 +122,7 @@ def main():
             plan = batches(offsets, args.tokens_per_batch, rng)
         seqs = plan.pop()
         T = int(max(offsets[i + 1] - offsets[i] for i in seqs))
-        ids = np.full((len(seqs), T), len(used), dtype=np.int64)
+        ids = np.zeros((len(seqs), T), dtype=np.int64)
         tgt = np.full((len(seqs), T), -100, dtype=np.int64)
         for r, i in enumerate(seqs):
             a, b = offsets[i], offsets[i + 1]
@@ -136,14 +132,14 @@ def main():
             tgt[r, : b - a - 1] = np.where(m, nxt, -100)
         # Progress through the run: by steps, or by time when --minutes bounds it.
         progress = max(step / args.steps, (time.time() - started) / (args.minutes * 60) if args.minutes else 0)
-        lr = args.lr * min(1, (step + 1) / 100) * (0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * min(1, progress))))
+        lr = args.lr * min(1, (step + 1) / args.warmup) * (0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * min(1, progress))))
         for g in opt.param_groups:
             g["lr"] = lr
         model.quantize_experts = progress >= args.qat_from
         h = model(torch.from_numpy(ids))
         tgt = torch.from_numpy(tgt).view(-1)
         at = (tgt >= 0).nonzero(as_tuple=True)[0]  # the unembedding only where there is a loss
-        logits = model.logits(h.reshape(-1, h.shape[-1])[at])
+        logits = model.logits(h.reshape(-1, h.shape[-1])[at], vocab.sample_outside(args.sample, rng))
         l = torch.nn.functional.cross_entropy(logits, tgt[at])
         opt.zero_grad(set_to_none=True)
         l.backward()
@@ -162,8 +158,7 @@ def main():
             break
     torch.save(model.state_dict(), os.path.join(args.out, "model.pt"))
     torch.save(opt.state_dict(), os.path.join(args.out, "optimizer.pt"))
-    np.save(os.path.join(args.out, "used.npy"), used)
-    export_pack(model, used, CONFIG, VOCAB_SIZE, os.path.join(args.out, "gpt-oss-mini.pack"))
+    export_pack(model, CONFIG, os.path.join(args.out, "gpt-oss-mini.pack"))
     print(f"wrote {args.out}/gpt-oss-mini.pack", flush=True)
 
 

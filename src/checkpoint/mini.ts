@@ -3,15 +3,16 @@
 // Hugging Face layout (config.json, generation_config.json, model.safetensors).
 //
 // The pack is a safetensors file holding every tensor of that layout under its own name, except the two
-// vocabulary matrices [201088, H]: almost all their rows are tokens the training never saw, and those rows
-// are one shared vector. The pack keeps the used rows plus the shared row (last) and `pack.used_ids`, the
-// token id of each used row; unpacking writes the full matrices.
+// vocabulary matrices [201088, H]: almost all their rows are tokens the training never saw. The pack keeps
+// the trained rows (`pack.used_ids` names their tokens) and what builds every other row (mini-rows.ts);
+// unpacking writes the full matrices.
 import { createHash } from "node:crypto";
 import { existsSync, mkdirSync, readFileSync, renameSync, unlinkSync, writeFileSync } from "node:fs";
 import { dirname, join, resolve, sep } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseConfig } from "./config.js";
 import { pythonJson } from "./pyjson.js";
+import { expandPackRows, type FixedRows } from "./mini-rows.js";
 import { SafetensorsFile, writeSafetensorsStreaming, type StreamedTensor } from "./safetensors.js";
 import { GptOssError } from "../util/errors.js";
 
@@ -24,8 +25,10 @@ const WEIGHTS = (() => {
 export const MINI_PACK = join(WEIGHTS, "gpt-oss-mini.pack");
 export const MINI_MODEL = join(WEIGHTS, "gpt-oss-mini");
 
-const VOCAB_TENSORS = ["model.embed_tokens.weight", "lm_head.weight"];
+const EMBEDDING = "model.embed_tokens.weight";
+const LM_HEAD = "lm_head.weight";
 const IDS = "pack.used_ids";
+const PACK_ONLY = [IDS, "pack.copy", "pack.pair", "pack.pairs"];
 const FLOAT_KEYS = new Set(["attention_dropout", "initializer_range", "rms_norm_eps", "swiglu_limit", "beta_fast", "beta_slow", "factor"]);
 const GENERATION_CONFIG = { bos_token_id: 199998, do_sample: true, eos_token_id: [200002, 199999], pad_token_id: 199999 };
 
@@ -44,28 +47,48 @@ export async function unpackMini(pack = MINI_PACK, outDir = MINI_MODEL): Promise
     if (rawConfig === undefined) throw new PackError(pack, `no "config" in the metadata: not a gpt-oss-mini pack`);
     const config = JSON.parse(rawConfig) as Record<string, unknown>;
     const c = parseConfig(config, `${pack} (metadata "config")`, "hf");
-    const ids = file.get(IDS);
-    if (ids.dtype !== "I32" || ids.shape.length !== 1) throw new PackError(pack, `${IDS} must be I32 [U], got ${ids.dtype} [${ids.shape}]`);
-    const used = new Int32Array(ids.shape[0]);
-    file.readInto(IDS, new Uint8Array(used.buffer));
-    used.forEach((id, i) => {
-      if (id < 0 || id >= c.vocabSize || (i > 0 && id <= used[i - 1])) throw new PackError(pack, `${IDS}[${i}] = ${id}: ids must ascend within 0..${c.vocabSize - 1}`);
+    const rawFixed = file.metadata?.fixed_rows;
+    if (rawFixed === undefined) throw new PackError(pack, `no "fixed_rows" in the metadata: a pack of an older layout, retrain or take the repository's`);
+    const fixed = JSON.parse(rawFixed) as FixedRows;
+    if (!Number.isInteger(fixed.seed) || !(fixed.scale > 0)) throw new PackError(pack, `metadata "fixed_rows" must hold an integer seed and a positive scale, got ${rawFixed}`);
+    const H = c.hiddenSize, V = c.vocabSize;
+    /** A tensor's bytes, after checking its dtype and shape (-1: any size). */
+    const read = (name: string, dtype: string, shape: number[]): ArrayBuffer => {
+      const info = file.get(name);
+      if (info.dtype !== dtype || info.shape.length !== shape.length || info.shape.some((d, i) => shape[i] >= 0 && d !== shape[i])) {
+        throw new PackError(pack, `${name} must be ${dtype} [${shape.map((d) => (d < 0 ? "?" : d))}], got ${info.dtype} [${info.shape}]`);
+      }
+      const bytes = new Uint8Array(info.byteLength);
+      file.readInto(name, bytes);
+      return bytes.buffer;
+    };
+    const ids = new Int32Array(read(IDS, "I32", [-1]));
+    ids.forEach((id, i) => {
+      if (id < 0 || id >= V || (i > 0 && id <= ids[i - 1])) throw new PackError(pack, `${IDS}[${i}] = ${id}: ids must ascend within 0..${V - 1}`);
     });
+    const T = ids.length;
+    const pairs = new Int32Array(read("pack.pairs", "I32", [-1, 2]));
+    pairs.forEach((id, i) => {
+      if (id < 0 || id >= V) throw new PackError(pack, `pack.pairs[${i >> 1}] holds ${id}, not a token id of 0..${V - 1}`);
+    });
+    const rows = expandPackRows({
+      ids, pairs, fixed,
+      embedding: new Uint16Array(read(EMBEDDING, "BF16", [T, H])),
+      unembedding: new Uint16Array(read(LM_HEAD, "BF16", [T + 1, H])),
+      copy: new Float32Array(read("pack.copy", "F32", [H, H])),
+      pair: new Float32Array(read("pack.pair", "F32", [H, H])),
+    }, V, H, (done, total) => process.stderr.write(`\r  vocabulary rows ${done}/${total}${done === total ? "\n" : ""}`));
 
     const tensors: StreamedTensor[] = [];
     for (const [name, info] of file.tensors) {
-      if (name === IDS) continue;
-      const bytes = new Uint8Array(info.byteLength);
-      file.readInto(name, bytes);
-      if (!VOCAB_TENSORS.includes(name)) {
-        tensors.push({ name, dtype: info.dtype, shape: info.shape, fill: streamOf(bytes) });
+      if (PACK_ONLY.includes(name)) continue;
+      if (name === EMBEDDING || name === LM_HEAD) {
+        tensors.push({ name, dtype: "BF16", shape: [V, H], fill: streamOf(name === EMBEDDING ? rows.embedding : rows.lmHead) });
         continue;
       }
-      const H = c.hiddenSize;
-      if (info.dtype !== "BF16" || info.shape[0] !== used.length + 1 || info.shape[1] !== H) {
-        throw new PackError(pack, `${name} must be BF16 [${used.length + 1}, ${H}] (the used rows, then the shared row), got ${info.dtype} [${info.shape}]`);
-      }
-      tensors.push({ name, dtype: "BF16", shape: [c.vocabSize, H], fill: streamOf(expandRows(bytes, used, c.vocabSize, H)) });
+      const bytes = new Uint8Array(info.byteLength);
+      file.readInto(name, bytes);
+      tensors.push({ name, dtype: info.dtype, shape: info.shape, fill: streamOf(bytes) });
     }
 
     mkdirSync(outDir, { recursive: true });
@@ -93,16 +116,6 @@ export async function ensureMiniModel(dir = MINI_MODEL, pack = MINI_PACK): Promi
     writeFileSync(stamp, `${id}\n`);
   }
   return dir;
-}
-
-/** [V, H] bf16 bytes: row used[i] is packed row i, every other row the shared (last) packed row. */
-function expandRows(packed: Uint8Array, used: Int32Array, V: number, H: number): Uint8Array {
-  const rowBytes = 2 * H;
-  const out = new Uint8Array(V * rowBytes);
-  const shared = packed.subarray(used.length * rowBytes, (used.length + 1) * rowBytes);
-  for (let r = 0; r < V; r++) out.set(shared, r * rowBytes);
-  used.forEach((id, i) => out.set(packed.subarray(i * rowBytes, (i + 1) * rowBytes), id * rowBytes));
-  return out;
 }
 
 function streamOf(bytes: Uint8Array): (out: Uint8Array) => void {
