@@ -64,20 +64,29 @@ def main():
             else:
                 p.copy_(rounded(p))
     tokens, _, offsets = load(args.data)
-    worst = 0.0
+    trained_columns = np.zeros(VOCAB_SIZE, bool)
+    trained_columns[vocab.ids[vocab.trained_mask]] = True
+    worst, over = 0.0, 0
     for s in range(args.sequences):
         ids = tokens[offsets[s * 7] : offsets[s * 7] + args.tokens].astype(np.int64)
         with torch.no_grad():
             h = model(None, embedded=embedding[torch.from_numpy(ids)][None])[0]
             full = (h @ lm_head.T).numpy()
+            # The untrained rows of lm_head are built here and by the unpacker from the same f32 terms summed
+            # in another order, so the last bf16 rounding may differ by one unit (2^-8 of the element):
+            # their logits may differ by up to 2^-8 * sum_j |lm_head[t, j] * h[j]|.
+            ulp = ((h.abs() @ lm_head.abs().T) * 2**-8).numpy()
         out = f"/tmp/mini-check-{s}.safetensors"
-        subprocess.run(["node", "dist/src/cli/main.js", "forward", "--model", args.model, "--tokens", ",".join(map(str, ids)), "--out", out], check=True, capture_output=True)
+        subprocess.run(["node", "dist/src/cli/main.js", "forward", "--model", args.model, "--precision", "exact", "--tokens", ",".join(map(str, ids)), "--out", out], check=True, capture_output=True)
         engine = read_logits(out)
-        diff = np.abs(engine - full).max()
+        d = np.abs(engine - full)
+        trained, other = d[:, trained_columns].max(), d[:, ~trained_columns]
+        over += int((other > 2e-2 + ulp[:, ~trained_columns]).sum())
         same = (engine.argmax(-1) == full.argmax(-1)).mean()
-        worst = max(worst, diff)
-        print(f"sequence {s}: {len(ids)} tokens, max |engine - torch| = {diff:.2e} (logits up to {np.abs(full).max():.1f}), argmax agrees at {same:.0%} of positions")
-    print("OK" if worst < 2e-2 else "MISMATCH")
+        worst = max(worst, trained)
+        print(f"sequence {s}: {len(ids)} tokens, max |engine - torch| = {trained:.2e} over the trained tokens' logits, "
+              f"{other.max():.2e} over the others' (logits up to {np.abs(full).max():.1f}), argmax agrees at {same:.0%} of positions")
+    print("OK" if worst < 2e-2 and over == 0 else f"MISMATCH ({over} untrained logits beyond one bf16 unit of their row)")
 
 
 if __name__ == "__main__":

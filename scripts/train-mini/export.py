@@ -4,9 +4,10 @@
 #   model.embed_tokens.weight  BF16 [T, H]      the trained rows' embedding
 #   lm_head.weight             BF16 [T + 1, H]  the trained rows' unembedding, then the shared row
 #   pack.used_ids              I32 [T]          the token id of each trained row, ascending
-#   pack.copy, pack.pair       F32 [H, H]       every other token t: embedding fixed_rows(t), unembedding
-#   pack.pairs                 I32 [P, 2]         shared + embedding(t) @ copy + embedding(spaced(t)) @ pair
-#                                               with (bare, spaced) ids in pack.pairs
+#   pack.copy, pack.pair       F32 [H, H]       the copy and pair maps
+#   pack.pairs                 I32 [P, 2]       (bare id, spaced id) of every word written both ways
+# Every other token t has the embedding fixed_rows(t) and the unembedding
+#   shared + embedding(t) @ copy + embedding(spaced(t)) @ pair
 # and the metadata keys "config" (config.json's object) and "fixed_rows" ({"seed", "scale"} of model.py's
 # fixed_rows). src/checkpoint/mini.ts unpacks it into weights/gpt-oss-mini/ (config.json,
 # generation_config.json, model.safetensors).

@@ -53,7 +53,7 @@ FIXED_SCALE = 1.5
 
 def fixed_rows(ids, H, seed=FIXED_SEED):
     """[len(ids), H] float32: the fixed embedding of tokens without a trained row, uniform in
-    (-FIXED_SCALE, FIXED_SCALE) from a 32-bit hash of (id, column); src/checkpoint/mini.ts computes the same."""
+    (-FIXED_SCALE, FIXED_SCALE) from a 32-bit hash of (id, column); src/checkpoint/mini-rows.ts computes the same."""
     M = 0xFFFFFFFF
     t = np.asarray(ids, dtype=np.uint64)[:, None]
     j = np.arange(H, dtype=np.uint64)[None, :]
@@ -89,7 +89,8 @@ class Vocab:
         self.pairs = pr
 
     def position(self, ids):
-        return self._pos[np.maximum(ids, 0)] * (ids >= 0) - (ids < 0)
+        """Row of each id in self.ids; -1 for ids outside it and for -1 itself."""
+        return np.where(ids >= 0, self._pos[np.maximum(ids, 0)], -1)
 
     def spaced_of(self, ids):
         return self._spaced[ids]
@@ -121,10 +122,10 @@ class MiniGptOss(torch.nn.Module):
         # embedding and unembedding; every other token of the 201,088 keeps a fixed pseudo-random embedding
         # (fixed_rows: the engine's unpacker computes the same) and the shared unembedding row `unembedding_shared`.
         # Names are then copied by a circuit that works for any token, seen or not.
-        self.embedding = P(torch.from_numpy(fixed_rows(vocab.ids, H)))
+        self.register_buffer("fixed", torch.from_numpy(fixed_rows(vocab.ids, H)), persistent=False)
+        self.embedding = P(self.fixed.clone())
         self.unembedding = n(K, H)
         self.unembedding_shared = n(H)
-        self.register_buffer("fixed", torch.from_numpy(fixed_rows(vocab.ids, H)), persistent=False)
         self.register_buffer("trained", torch.from_numpy(vocab.trained_mask), persistent=False)
         # Number tokens "0".."999": their embedding adds one vector per (place, digit) (place 10: no digit),
         # shared by all, so the digits of a number token are there to read without learning each token.
